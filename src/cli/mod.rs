@@ -1,0 +1,29 @@
+//! Command-line interface (clap). Contract: `../shared/DESIGN.md` section 7.
+
+mod diagram;
+
+use clap::{Parser, Subcommand};
+
+/// An error shown to the operator as `phantom-fsm: <message>` with exit status 1.
+pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// phantom-fsm: Slack Socket Mode and onboarding state machines.
+#[derive(Debug, Parser)]
+#[command(name = "phantom-fsm", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
+    Diagram(diagram::DiagramArgs),
+}
+
+/// Run the parsed command line.
+pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Diagram(args) => diagram::run(args),
+    }
+}

@@ -1,0 +1,34 @@
+//! The registry of phantom-fsm's machines by id, for the CLI, the diagram files and the
+//! drift test.
+
+use crate::engine::{Diagram, Format};
+
+/// Every machine id, in file order.
+pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID];
+
+/// Resolve a machine id as typed on the command line (`socket` is accepted for `socket_mode`).
+pub fn parse_machine_id(s: &str) -> Option<&'static str> {
+    match s {
+        "socket" | "socket_mode" => Some(crate::socket::MACHINE_ID),
+        other => MACHINE_IDS.iter().copied().find(|id| *id == other),
+    }
+}
+
+/// Derive the diagram of the machine `id` by exploring it.
+pub fn diagram(id: &str) -> Option<Diagram> {
+    match parse_machine_id(id)? {
+        _ => None,
+    }
+}
+
+/// Every diagram file: `(file name, contents)`, e.g. `("socket_mode.mmd", "...")`.
+pub fn diagram_files() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for id in MACHINE_IDS {
+        let Some(d) = diagram(id) else { continue };
+        for format in [Format::Mermaid, Format::Dot] {
+            files.push((format!("{id}.{}", format.extension()), format.render(&d)));
+        }
+    }
+    files
+}

@@ -1,0 +1,26 @@
+//! The Socket Mode lifecycle machine (`socket_mode`): connect through
+//! `apps.connections.open`, ack every envelope at once, dedupe, hand over to a standby link
+//! without a gap, detect dead links, reconnect with full-jitter backoff, stop cleanly.
+//!
+//! Pure: no clock, socket or disk. See `docs/architecture.md` and `state-diagrams/socket_mode.mmd`.
+
+pub mod config;
+pub mod io;
+pub mod wire;
+
+pub use config::SocketConfig;
+pub use io::{Command, Input, LinkId, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
+
+/// Machine id of the Socket Mode lifecycle machine.
+pub const MACHINE_ID: &str = "socket_mode";
+
+/// The seven leaf states, in the order of the `phantom_slack_socket_state{state}` series.
+pub const STATE_NAMES: [&str; 7] = [
+    "disconnected",
+    "connecting",
+    "authenticated",
+    "connected",
+    "reconnecting",
+    "disconnecting",
+    "error",
+];

@@ -1,0 +1,347 @@
+//! Socket Mode wire frames: lenient decoding of what the server sends, encoding of what the
+//! client sends (acks), and encoding of server frames for the simulator.
+//!
+//! Decoding never panics and never fails on unknown or mistyped optional fields: they are
+//! ignored or take their defaults. A frame is rejected only for the reasons of
+//! [`FrameRejectReason`], after a size check that happens before any parsing.
+
+use crate::engine::FrameRejectReason;
+use serde_json::{Map, Value, json};
+
+/// Default frame size limit: 1 MiB.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// A decoded server frame.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum ServerFrame {
+    /// The first frame on every link.
+    Hello(Hello),
+    /// Slack asks the client to leave this link.
+    Disconnect(Disconnect),
+    /// An event, slash command or interaction to ack and dispatch.
+    Envelope(Envelope),
+}
+
+/// `{"type":"hello", ...}`.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Hello {
+    /// How many links this app has open, this one included.
+    pub num_connections: Option<u32>,
+    /// `debug_info.host`.
+    pub host: Option<String>,
+    /// `debug_info.build_number`.
+    pub build_number: Option<u64>,
+    /// `debug_info.approximate_connection_time`, seconds until Slack refreshes the link.
+    pub approximate_connection_time: Option<u64>,
+    /// `connection_info.app_id`.
+    pub app_id: Option<String>,
+}
+
+/// `{"type":"disconnect","reason":...}`.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Disconnect {
+    /// Why (an open set).
+    pub reason: DisconnectReason,
+    /// `debug_info.host`.
+    pub host: Option<String>,
+}
+
+/// The reason of a `disconnect` frame: an open set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum DisconnectReason {
+    /// The link will be cut in about 10 s.
+    Warning,
+    /// Slack wants the client on a fresh link.
+    RefreshRequested,
+    /// Socket Mode was turned off for the app: unrecoverable until re-enabled.
+    LinkDisabled,
+    /// The app has too many links open.
+    TooManyWebsockets,
+    /// Any other reason (treated like `refresh_requested`).
+    Other(String),
+}
+
+impl DisconnectReason {
+    /// Parse the wire value.
+    pub fn parse(s: &str) -> DisconnectReason {
+        match s {
+            "warning" => Self::Warning,
+            "refresh_requested" => Self::RefreshRequested,
+            "link_disabled" => Self::LinkDisabled,
+            "too_many_websockets" => Self::TooManyWebsockets,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Warning => "warning",
+            Self::RefreshRequested => "refresh_requested",
+            Self::LinkDisabled => "link_disabled",
+            Self::TooManyWebsockets => "too_many_websockets",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// An envelope: an `events_api`, `slash_commands` or `interactive` delivery (or a type Slack
+/// adds later: it has an id, so it is acked).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope {
+    /// The id to ack.
+    pub envelope_id: String,
+    /// The envelope type.
+    pub kind: EnvelopeKind,
+    /// The payload, as sent.
+    pub payload: Value,
+    /// Whether the ack may carry a response payload (we never send one).
+    pub accepts_response_payload: bool,
+    /// Slack's re-delivery counter (0 on first delivery).
+    pub retry_attempt: u32,
+    /// Why Slack re-delivered it (`timeout`, ...).
+    pub retry_reason: Option<String>,
+}
+
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for Envelope {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let kind = EnvelopeKind::arbitrary(u)?;
+        let event_type: String = if u.arbitrary()? {
+            "app_mention".into()
+        } else {
+            u.arbitrary()?
+        };
+        let event_id: Option<u8> = u.arbitrary()?;
+        let mut payload = json!({"event": {"type": event_type}});
+        if let Some(id) = event_id {
+            payload["event_id"] = json!(format!("Ev{id}"));
+        }
+        Ok(Envelope {
+            envelope_id: format!("env-{}", u8::arbitrary(u)?),
+            kind,
+            payload,
+            accepts_response_payload: u.arbitrary()?,
+            retry_attempt: u.int_in_range(0..=3)?,
+            retry_reason: None,
+        })
+    }
+}
+
+/// Envelope types: an open set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum EnvelopeKind {
+    /// Events API delivery.
+    EventsApi,
+    /// Slash command invocation.
+    SlashCommands,
+    /// Interactive component (buttons, modals, shortcuts).
+    Interactive,
+    /// A type this client does not know.
+    Other(String),
+}
+
+impl EnvelopeKind {
+    fn parse(s: &str) -> Option<EnvelopeKind> {
+        match s {
+            "events_api" => Some(Self::EventsApi),
+            "slash_commands" => Some(Self::SlashCommands),
+            "interactive" => Some(Self::Interactive),
+            _ => None,
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::EventsApi => "events_api",
+            Self::SlashCommands => "slash_commands",
+            Self::Interactive => "interactive",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// The bounded metric label: a known type, else `other`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::EventsApi => "events_api",
+            Self::SlashCommands => "slash_commands",
+            Self::Interactive => "interactive",
+            Self::Other(_) => "other",
+        }
+    }
+}
+
+/// `payload.event.type` values that get their own `event_type` label; others are `other`.
+pub const KNOWN_EVENT_TYPES: &[&str] = &[
+    "app_mention",
+    "message",
+    "reaction_added",
+    "reaction_removed",
+    "member_joined_channel",
+    "member_left_channel",
+    "channel_created",
+    "app_home_opened",
+    "app_uninstalled",
+    "tokens_revoked",
+    "team_join",
+    "user_change",
+    "file_shared",
+    "link_shared",
+];
+
+impl Envelope {
+    /// The dedupe key: `ev:<payload.event_id>` for `events_api` with an event id, else
+    /// `env:<envelope_id>`.
+    pub fn dedupe_key(&self) -> String {
+        match (
+            &self.kind,
+            self.payload.get("event_id").and_then(Value::as_str),
+        ) {
+            (EnvelopeKind::EventsApi, Some(id)) if !id.is_empty() => format!("ev:{id}"),
+            _ => format!("env:{}", self.envelope_id),
+        }
+    }
+
+    /// The `event_type` label of `phantom_slack_event_dispatch_seconds`:
+    /// `payload.event.type` for `events_api` (known values only, else `other`), otherwise the
+    /// envelope type label.
+    pub fn event_type_label(&self) -> &'static str {
+        if self.kind != EnvelopeKind::EventsApi {
+            return self.kind.label();
+        }
+        let ty = self
+            .payload
+            .get("event")
+            .and_then(|e| e.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        KNOWN_EVENT_TYPES
+            .iter()
+            .find(|k| **k == ty)
+            .copied()
+            .unwrap_or("other")
+    }
+
+    /// The JSON frame Slack sends for this envelope (used by the simulator and tests).
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "envelope_id": self.envelope_id,
+            "type": self.kind.as_str(),
+            "payload": self.payload,
+            "accepts_response_payload": self.accepts_response_payload,
+            "retry_attempt": self.retry_attempt,
+        });
+        v["retry_reason"] = self.retry_reason.as_deref().map_or(json!(""), |r| json!(r));
+        v
+    }
+}
+
+impl Hello {
+    /// The JSON frame Slack sends (used by the simulator and tests).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "type": "hello",
+            "num_connections": self.num_connections.unwrap_or(1),
+            "debug_info": {
+                "host": self.host.clone().unwrap_or_default(),
+                "build_number": self.build_number.unwrap_or(0),
+                "approximate_connection_time": self.approximate_connection_time.unwrap_or(18060),
+            },
+            "connection_info": {"app_id": self.app_id.clone().unwrap_or_default()},
+        })
+    }
+}
+
+impl Disconnect {
+    /// The JSON frame Slack sends (used by the simulator and tests).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "type": "disconnect",
+            "reason": self.reason.as_str(),
+            "debug_info": {"host": self.host.clone().unwrap_or_default()},
+        })
+    }
+}
+
+/// The ack frame for an envelope: `{"envelope_id":"..."}` (never a payload).
+pub fn encode_ack(envelope_id: &str) -> String {
+    json!({ "envelope_id": envelope_id }).to_string()
+}
+
+/// Decode a binary frame: always rejected (Slack sends only text).
+pub fn decode_binary(_bytes: &[u8]) -> Result<ServerFrame, FrameRejectReason> {
+    Err(FrameRejectReason::Binary)
+}
+
+/// Decode a text frame leniently, rejecting anything over `max_bytes` before parsing.
+pub fn decode_text(text: &str, max_bytes: usize) -> Result<ServerFrame, FrameRejectReason> {
+    if text.len() > max_bytes {
+        return Err(FrameRejectReason::Oversize);
+    }
+    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
+        return Err(FrameRejectReason::InvalidJson);
+    };
+    let ty = str_field(&obj, "type").unwrap_or_default();
+    let envelope_id = str_field(&obj, "envelope_id").filter(|id| !id.is_empty());
+    match (ty.as_str(), envelope_id) {
+        ("hello", _) => Ok(ServerFrame::Hello(hello_from(&obj))),
+        ("disconnect", _) => Ok(ServerFrame::Disconnect(Disconnect {
+            reason: DisconnectReason::parse(&str_field(&obj, "reason").unwrap_or_default()),
+            host: obj.get("debug_info").and_then(|d| nested_str(d, "host")),
+        })),
+        (ty, Some(envelope_id)) => Ok(ServerFrame::Envelope(envelope_from(&obj, ty, envelope_id))),
+        (ty, None) if EnvelopeKind::parse(ty).is_some() => {
+            Err(FrameRejectReason::MissingEnvelopeId)
+        }
+        _ => Err(FrameRejectReason::UnknownType),
+    }
+}
+
+fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn nested_str(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn hello_from(obj: &Map<String, Value>) -> Hello {
+    let debug = obj.get("debug_info");
+    let num = |v: Option<&Value>, key: &str| v.and_then(|d| d.get(key)).and_then(Value::as_u64);
+    Hello {
+        num_connections: obj
+            .get("num_connections")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
+        host: debug.and_then(|d| nested_str(d, "host")),
+        build_number: num(debug, "build_number"),
+        approximate_connection_time: num(debug, "approximate_connection_time"),
+        app_id: obj
+            .get("connection_info")
+            .and_then(|c| nested_str(c, "app_id")),
+    }
+}
+
+fn envelope_from(obj: &Map<String, Value>, ty: &str, envelope_id: String) -> Envelope {
+    Envelope {
+        envelope_id,
+        kind: EnvelopeKind::parse(ty).unwrap_or_else(|| EnvelopeKind::Other(ty.to_string())),
+        payload: obj.get("payload").cloned().unwrap_or(Value::Null),
+        accepts_response_payload: obj
+            .get("accepts_response_payload")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        retry_attempt: obj
+            .get("retry_attempt")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0),
+        retry_reason: str_field(obj, "retry_reason").filter(|r| !r.is_empty()),
+    }
+}
