@@ -13,3 +13,6 @@
 pub mod engine;
 pub mod machines;
 pub mod socket;
+
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;

@@ -159,15 +159,18 @@ impl Core {
                 self.on_standby_open(outcome, context);
                 Handled
             }
+            // `lose_active` takes the active link out itself, so that its end is counted
+            // (`LinkEnded`) and its ping timers are disarmed.
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Active) => {
-                self.links.remove(*link);
                 self.lose_active(context)
             }
             Event::Timer(Timer::PongDeadline) => {
-                if let Some(active) = self.links.active {
-                    self.drop_link(active.id, context);
+                let dead = self.links.active.map(|a| a.id);
+                let outcome = self.lose_active(context);
+                if let Some(link) = dead {
+                    self.drop_link(link, context);
                 }
-                self.lose_active(context)
+                outcome
             }
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
                 self.links.remove(*link);

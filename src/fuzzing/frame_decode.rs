@@ -1,0 +1,392 @@
+//! `frame_decode`: arbitrary bytes and JSON-ish text through [`decode_text`] and
+//! [`decode_binary`] under several size limits.
+//!
+//! Asserts: no panic; a frame over the limit is rejected as `oversize` without allocating
+//! (so before any parsing) and a frame within it never is; accepted frames cost a bounded
+//! multiple of their size in memory; the reject reason agrees with an independent reading of
+//! the JSON (DESIGN.md section 3: lenient, unknown fields ignored); binary frames are always
+//! rejected; decoded frames re-encode (`to_json`) to text that decodes to the same frame.
+//!
+//! Input grammar: a mode byte (low 3 bits: the limit; bit 3: build JSON-ish text from the rest
+//! instead of taking the rest as text), then the rest.
+
+use super::Seed;
+use super::alloc;
+use super::bytes::{self, SeedWriter};
+use crate::engine::FrameRejectReason;
+use crate::socket::wire::{
+    DEFAULT_MAX_FRAME_BYTES, DisconnectReason, KNOWN_EVENT_TYPES, ServerFrame, decode_binary,
+    decode_text, encode_ack,
+};
+use arbitrary::Unstructured;
+use serde_json::{Map, Value};
+
+/// Peak memory an accepted frame may take to decode: a multiple of its size plus a constant
+/// (a `serde_json::Value` tree costs tens of bytes per input byte in the worst case).
+fn allocation_bound(len: usize) -> usize {
+    len.saturating_mul(ALLOC_FACTOR).saturating_add(16 * 1024)
+}
+
+/// See [`allocation_bound`].
+const ALLOC_FACTOR: usize = 128;
+
+/// Mode bit: generate JSON-ish text from the rest of the input.
+const JSONISH: u8 = 0x08;
+
+/// Decode `data` into a frame and a limit and check every property.
+///
+/// # Panics
+/// When a property breaks.
+pub fn run(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let mode = bytes::u8(&mut u);
+    let rest = u.peek_bytes(u.len()).unwrap_or(&[]);
+    assert_eq!(
+        decode_binary(rest),
+        Err(FrameRejectReason::Binary),
+        "binary frames are always rejected"
+    );
+    let text = if mode & JSONISH != 0 {
+        let mut out = String::new();
+        jsonish(&mut u, 0, &mut out);
+        out
+    } else {
+        String::from_utf8_lossy(rest).into_owned()
+    };
+    let (limit, text) = limit_for(mode & 7, text);
+    check(&text, limit);
+}
+
+/// The limit for selector `sel`: the default, small fixed ones, the exact length (accepted)
+/// or one byte less (rejected); selector 7 repeats the text past the default limit.
+fn limit_for(sel: u8, text: String) -> (usize, String) {
+    match sel {
+        0 => (DEFAULT_MAX_FRAME_BYTES, text),
+        1 => (64, text),
+        2 => (512, text),
+        3 => (0, text),
+        4 => (text.len(), text),
+        5 => (text.len().saturating_sub(1), text),
+        6 => (4096, text),
+        _ => {
+            let unit = if text.is_empty() { " " } else { text.as_str() };
+            let long = unit.repeat(DEFAULT_MAX_FRAME_BYTES / unit.len() + 1);
+            (DEFAULT_MAX_FRAME_BYTES, long)
+        }
+    }
+}
+
+fn check(text: &str, limit: usize) {
+    let (result, usage) = alloc::measure(|| decode_text(text, limit));
+    if text.len() > limit {
+        assert_eq!(
+            result,
+            Err(FrameRejectReason::Oversize),
+            "{} > {limit} bytes",
+            text.len()
+        );
+        assert_eq!(
+            usage.allocations, 0,
+            "an oversize frame allocated before being rejected"
+        );
+        return;
+    }
+    assert_ne!(
+        result,
+        Err(FrameRejectReason::Oversize),
+        "{} <= {limit} bytes",
+        text.len()
+    );
+    assert!(
+        usage.peak_bytes <= allocation_bound(text.len()),
+        "decoding {} bytes took {} bytes at peak",
+        text.len(),
+        usage.peak_bytes
+    );
+    check_classification(text, &result);
+    if let Ok(frame) = result {
+        check_frame(&frame);
+        check_round_trip(&frame);
+    }
+}
+
+/// The decoder's verdict agrees with an independent reading of the JSON.
+fn check_classification(text: &str, result: &Result<ServerFrame, FrameRejectReason>) {
+    let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
+        assert_eq!(
+            result,
+            &Err(FrameRejectReason::InvalidJson),
+            "not a JSON object"
+        );
+        return;
+    };
+    let ty = obj.get("type").and_then(Value::as_str).unwrap_or("");
+    let id = obj
+        .get("envelope_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    match result {
+        Ok(ServerFrame::Hello(_)) => assert_eq!(ty, "hello"),
+        Ok(ServerFrame::Disconnect(d)) => {
+            assert_eq!(ty, "disconnect");
+            let reason = obj.get("reason").and_then(Value::as_str).unwrap_or("");
+            assert_eq!(d.reason, DisconnectReason::parse(reason));
+        }
+        Ok(ServerFrame::Envelope(e)) => {
+            assert!(
+                ty != "hello" && ty != "disconnect",
+                "an envelope of type {ty}"
+            );
+            assert_eq!(Some(e.envelope_id.as_str()), id, "envelope id");
+            assert_eq!(e.kind.as_str(), ty, "envelope type");
+            assert_eq!(
+                e.payload,
+                obj.get("payload").cloned().unwrap_or(Value::Null)
+            );
+        }
+        Err(FrameRejectReason::MissingEnvelopeId) => {
+            assert!(id.is_none() && ["events_api", "slash_commands", "interactive"].contains(&ty));
+        }
+        Err(FrameRejectReason::UnknownType) => {
+            assert!(id.is_none() && !["hello", "disconnect", "events_api"].contains(&ty));
+        }
+        Err(other) => panic!("a JSON object rejected as {other:?}"),
+    }
+}
+
+/// Derived values of an accepted frame are well formed.
+fn check_frame(frame: &ServerFrame) {
+    if let ServerFrame::Envelope(e) = frame {
+        let key = e.dedupe_key();
+        assert!(
+            key.starts_with("ev:") || key.starts_with("env:"),
+            "dedupe key {key}"
+        );
+        let label = e.event_type_label();
+        assert!(
+            KNOWN_EVENT_TYPES.contains(&label)
+                || ["other", "slash_commands", "interactive"].contains(&label),
+            "event_type label {label}"
+        );
+        let ack: Value = serde_json::from_str(&encode_ack(&e.envelope_id)).expect("ack is JSON");
+        let mut expected = Map::new();
+        expected.insert("envelope_id".into(), Value::String(e.envelope_id.clone()));
+        assert_eq!(
+            ack,
+            Value::Object(expected),
+            "the ack carries the id and nothing else"
+        );
+    }
+}
+
+fn encode(frame: &ServerFrame) -> String {
+    match frame {
+        ServerFrame::Hello(h) => h.to_json(),
+        ServerFrame::Disconnect(d) => d.to_json(),
+        ServerFrame::Envelope(e) => e.to_json(),
+    }
+    .to_string()
+}
+
+/// `to_json` then decode gives the same frame; fields `to_json` fills with defaults (absent
+/// `hello` details, an absent `host`) compare after one round.
+fn check_round_trip(frame: &ServerFrame) {
+    let once = decode_text(&encode(frame), usize::MAX).expect("a re-encoded frame decodes");
+    let twice = decode_text(&encode(&once), usize::MAX).expect("a re-encoded frame decodes");
+    assert_eq!(once, twice, "re-encoding is not stable");
+    match (frame, &once) {
+        (ServerFrame::Envelope(a), ServerFrame::Envelope(b)) => assert_eq!(a, b),
+        (ServerFrame::Disconnect(a), ServerFrame::Disconnect(b)) => {
+            assert_eq!(a.reason, b.reason);
+            assert!(a.host.is_none() || a.host == b.host, "host");
+        }
+        (ServerFrame::Hello(a), ServerFrame::Hello(b)) => {
+            assert!(a.num_connections.is_none() || a.num_connections == b.num_connections);
+            assert!(a.host.is_none() || a.host == b.host);
+            assert!(a.build_number.is_none() || a.build_number == b.build_number);
+            assert!(
+                a.approximate_connection_time.is_none()
+                    || a.approximate_connection_time == b.approximate_connection_time
+            );
+            assert!(a.app_id.is_none() || a.app_id == b.app_id);
+        }
+        (a, b) => panic!("{a:?} re-decoded as {b:?}"),
+    }
+}
+
+const KEYS: &[&str] = &[
+    "type",
+    "envelope_id",
+    "payload",
+    "reason",
+    "debug_info",
+    "host",
+    "num_connections",
+    "build_number",
+    "approximate_connection_time",
+    "connection_info",
+    "app_id",
+    "accepts_response_payload",
+    "retry_attempt",
+    "retry_reason",
+    "event",
+    "event_id",
+];
+
+const WORDS: &[&str] = &[
+    "hello",
+    "disconnect",
+    "events_api",
+    "slash_commands",
+    "interactive",
+    "warning",
+    "refresh_requested",
+    "link_disabled",
+    "too_many_websockets",
+    "app_mention",
+    "",
+    "env-1",
+    "Ev01",
+    "\u{0}\u{7f}\"\\",
+    "h\u{e9}llo \u{1F600}",
+];
+
+const NUMBERS: &[&str] = &[
+    "0",
+    "-1",
+    "1.5",
+    "-0.0",
+    "1e400",
+    "4294967295",
+    "4294967296",
+    "18446744073709551615",
+    "18446744073709551616",
+    "1E-400",
+    "0.1e1",
+];
+
+/// Append a JSON-ish value to `out`: mostly valid JSON built from the frame vocabulary, with
+/// raw fragments mixed in so near-misses are tried too.
+fn jsonish(u: &mut Unstructured<'_>, depth: usize, out: &mut String) {
+    let pick = |u: &mut Unstructured<'_>, list: &[&'static str]| {
+        list[usize::from(bytes::u8(u)) % list.len()]
+    };
+    let choice = if depth == 0 { 0 } else { bytes::u8(u) % 10 };
+    match choice {
+        0 | 1 if depth < 12 => {
+            let (open, close) = if choice == 0 { ('{', '}') } else { ('[', ']') };
+            out.push(open);
+            for i in 0..bytes::u8(u) % 6 {
+                if i > 0 {
+                    out.push(',');
+                }
+                if choice == 0 {
+                    let key = pick(u, KEYS);
+                    out.push_str(&Value::String(key.into()).to_string());
+                    out.push(':');
+                }
+                jsonish(u, depth + 1, out);
+            }
+            out.push(close);
+        }
+        2 | 3 => out.push_str(&Value::String(pick(u, WORDS).into()).to_string()),
+        4 => {
+            let raw = String::from_utf8_lossy(bytes::blob(u)).into_owned();
+            out.push_str(&Value::String(raw).to_string());
+        }
+        5 => out.push_str(&bytes::u16(u).to_string()),
+        6 => out.push_str(pick(u, NUMBERS)),
+        7 => out.push_str(pick(u, &["true", "false", "null"])),
+        8 => out.push_str(&String::from_utf8_lossy(bytes::blob(u))),
+        _ => out.push_str("null"),
+    }
+}
+
+/// The seed corpus: every frame Slack sends, as plain text under the default limit, at the
+/// exact limit, one byte over it, and past the default limit; a binary-looking frame; a
+/// JSON-ish generated frame.
+pub fn seeds() -> Vec<Seed> {
+    use super::frames as f;
+    let text = |mode: u8, s: &str| {
+        let mut w = SeedWriter::default();
+        w.u8(mode);
+        let mut v = w.finish();
+        v.extend_from_slice(s.as_bytes());
+        v
+    };
+    vec![
+        Seed {
+            name: "seed-hello",
+            bytes: text(0, f::HELLO),
+        },
+        Seed {
+            name: "seed-event",
+            bytes: text(0, f::EVENT),
+        },
+        Seed {
+            name: "seed-event-retry",
+            bytes: text(0, f::EVENT_RETRY),
+        },
+        Seed {
+            name: "seed-slash",
+            bytes: text(0, f::SLASH),
+        },
+        Seed {
+            name: "seed-interactive",
+            bytes: text(0, f::INTERACTIVE),
+        },
+        Seed {
+            name: "seed-disconnect-warning",
+            bytes: text(0, &f::disconnect("warning")),
+        },
+        Seed {
+            name: "seed-disconnect-refresh",
+            bytes: text(2, &f::disconnect("refresh_requested")),
+        },
+        Seed {
+            name: "seed-disconnect-link-disabled",
+            bytes: text(0, &f::disconnect("link_disabled")),
+        },
+        Seed {
+            name: "seed-disconnect-other",
+            bytes: text(0, &f::disconnect("socket_mode_maintenance")),
+        },
+        Seed {
+            name: "seed-event-at-limit",
+            bytes: text(4, f::EVENT),
+        },
+        Seed {
+            name: "seed-event-over-limit",
+            bytes: text(5, f::EVENT),
+        },
+        Seed {
+            name: "seed-event-over-default",
+            bytes: text(7, f::EVENT),
+        },
+        Seed {
+            name: "seed-missing-envelope-id",
+            bytes: text(0, r#"{"type":"events_api","payload":{}}"#),
+        },
+        Seed {
+            name: "seed-unknown-type",
+            bytes: text(0, r#"{"type":"goodbye"}"#),
+        },
+        Seed {
+            name: "seed-not-json",
+            bytes: text(0, "\u{0}\u{1}binary?"),
+        },
+        Seed {
+            name: "seed-jsonish",
+            bytes: SeedWriter::default()
+                .u8(JSONISH)
+                .u8(2) // two members
+                .u8(0) // "type":
+                .u8(2) // a word:
+                .u8(2) // "events_api"
+                .u8(1) // "envelope_id":
+                .u8(2) // a word:
+                .u8(11) // "env-1"
+                .finish(),
+        },
+    ]
+}
