@@ -1,15 +1,16 @@
 //! The registry of phantom-fsm's machines by id, for the CLI, the diagram files and the
 //! drift test.
 
-use crate::engine::{Diagram, Format};
+use crate::engine::{Diagram, Format, derive};
 
 /// Every machine id, in file order.
-pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID];
+pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID, crate::onboarding::MACHINE_ID];
 
 /// Resolve a machine id as typed on the command line (`socket` is accepted for `socket_mode`).
 pub fn parse_machine_id(s: &str) -> Option<&'static str> {
     match s {
         "socket" | "socket_mode" => Some(crate::socket::MACHINE_ID),
+        "onboarding" => Some(crate::onboarding::MACHINE_ID),
         other => MACHINE_IDS.iter().copied().find(|id| *id == other),
     }
 }
@@ -17,6 +18,7 @@ pub fn parse_machine_id(s: &str) -> Option<&'static str> {
 /// Derive the diagram of the machine `id` by exploring it.
 pub fn diagram(id: &str) -> Option<Diagram> {
     match parse_machine_id(id)? {
+        crate::onboarding::MACHINE_ID => Some(derive::<crate::onboarding::Onboarding>()),
         _ => None,
     }
 }
