@@ -145,6 +145,11 @@ impl Core {
     }
 }
 
+/// Whether `id` can be part of an instance id (non-empty, no `/`).
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && !id.contains('/') && id != UNKNOWN_TEAM
+}
+
 /// `<team_id>/<installer_user_id>`, with [`UNKNOWN_TEAM`] until the team is known.
 pub(crate) fn instance_id(team: Option<&str>, installer: &str) -> String {
     format!("{}/{installer}", team.unwrap_or(UNKNOWN_TEAM))
@@ -453,6 +458,10 @@ impl Core {
         outcome: &AuthOutcome,
     ) -> Outcome<State> {
         let retry_after_ms = match outcome {
+            AuthOutcome::Ok { team_id } if !valid_id(team_id) => {
+                self.note("bad_team_id");
+                None
+            }
             AuthOutcome::Ok { team_id } => {
                 self.team = Some(team_id.clone());
                 self.instance = instance_id(self.team.as_deref(), &self.installer);

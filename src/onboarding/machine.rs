@@ -1,7 +1,7 @@
 //! [`Onboarding`]: the statig machine wrapped in the engine's [`Machine`] contract.
 
 use super::config::OnboardingConfig;
-use super::core::{Core, Event, Ledger, Outbox, State, UNKNOWN_TEAM};
+use super::core::{Core, Event, Ledger, Outbox, State, UNKNOWN_TEAM, valid_id};
 use super::io::{Command, Input};
 use super::timer::Timer;
 use super::{MACHINE_ID, classify, explore, snapshot};
@@ -240,7 +240,7 @@ impl Machine for Onboarding {
             detail: format!("instance id {instance:?} is not <team_id>/<installer_user_id>"),
         };
         let (team, installer) = instance.split_once('/').ok_or_else(bad_instance)?;
-        if team.is_empty() || installer.is_empty() || installer.contains('/') {
+        if !valid_id(installer) || !(team == UNKNOWN_TEAM || valid_id(team)) {
             return Err(bad_instance());
         }
         let team = (team != UNKNOWN_TEAM).then_some(team);
