@@ -3,8 +3,8 @@
 //! diagram, and property tests against a reference model.
 
 mod onboarding {
-    pub(crate) mod common;
     mod classify;
+    pub(crate) mod common;
     mod diagram;
     mod operator;
     mod props;

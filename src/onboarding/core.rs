@@ -305,8 +305,7 @@ impl Core {
     /// Stamped with the DM channel and the intro's `ts`. Final until an operator resets it.
     /// - everything => [`settled`](Self::settled) (`mark_complete` is ignored: reset first)
     #[state(superstate = "settled")]
-    fn complete(event: &Event) -> Outcome<State> {
-        let _ = event;
+    fn complete() -> Outcome<State> {
         Super
     }
 

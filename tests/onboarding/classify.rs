@@ -62,7 +62,10 @@ fn post_replies_are_classified_by_what_they_prove() {
         (ok200("not json"), amb("unparseable_reply")),
         (ok200("[1,2]"), amb("unparseable_reply")),
         (ok200(r#"{"channel":"D1"}"#), amb("unparseable_reply")),
-        (ok200(r#"{"ok":false,"error":"fatal_error"}"#), amb("fatal_error")),
+        (
+            ok200(r#"{"ok":false,"error":"fatal_error"}"#),
+            amb("fatal_error"),
+        ),
         (
             ok200(r#"{"ok":false,"error":"msg_too_long"}"#),
             PostOutcome::Permanent {
@@ -229,7 +232,9 @@ fn health_and_metric_outcomes() {
     let labels: Vec<_> = STATE_NAMES.iter().map(|s| health_label(s)).collect();
     assert_eq!(
         labels,
-        ["pending", "pending", "pending", "pending", "complete", "failed"]
+        [
+            "pending", "pending", "pending", "pending", "complete", "failed"
+        ]
     );
     let outcomes = [
         (PostOutcome::Sent { ts: "1".into() }, IntroOutcome::Sent),

@@ -1,9 +1,11 @@
 //! A scripted driver with fake time, and builders for exact expected outputs.
 
-use phantom_fsm::engine::{IntroOutcome, Machine, Millis, Now, Output, Signal, Snapshot, Transition};
+use phantom_fsm::engine::{
+    IntroOutcome, Machine, Millis, Now, Output, Signal, Snapshot, Transition,
+};
 use phantom_fsm::onboarding::{
-    AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, OpenDmOutcome,
-    Onboarding, OnboardingConfig, PostOutcome,
+    AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, Onboarding,
+    OnboardingConfig, OpenDmOutcome, PostOutcome,
 };
 
 pub(crate) const TEAM: &str = "T0TEAM";
@@ -43,7 +45,11 @@ impl Run {
         self.m.handle(self.now, input);
         let out = self.m.drain();
         if let Some(deadline) = self.m.poll_timeout() {
-            assert!(deadline > self.now.mono, "deadline {deadline:?} not after {:?}", self.now);
+            assert!(
+                deadline > self.now.mono,
+                "deadline {deadline:?} not after {:?}",
+                self.now
+            );
         }
         out
     }
@@ -70,7 +76,10 @@ impl Run {
 
     /// Milliseconds until the armed deadline.
     pub(crate) fn wait_ms(&self) -> u64 {
-        self.m.poll_timeout().expect("a deadline is armed").since(self.now.mono)
+        self.m
+            .poll_timeout()
+            .expect("a deadline is armed")
+            .since(self.now.mono)
     }
 
     /// The transition record expected now.
@@ -106,9 +115,12 @@ impl Run {
     pub(crate) fn to_sending() -> Run {
         let mut r = Run::known_team();
         r.feed(Input::ChannelReady);
-        r.feed(dm(1, OpenDmOutcome::Opened {
-            channel: CHANNEL.into(),
-        }));
+        r.feed(dm(
+            1,
+            OpenDmOutcome::Opened {
+                channel: CHANNEL.into(),
+            },
+        ));
         assert_eq!(r.m.state_name(), "sending");
         r
     }

@@ -21,7 +21,10 @@ fn mark_complete_stamps_from_every_unfinished_state() {
         Run::to_failed(),
     ] {
         let from = r.m.state_name();
-        assert_eq!(r.feed(mark()), vec![r.tr(from, "complete", "mark_complete")]);
+        assert_eq!(
+            r.feed(mark()),
+            vec![r.tr(from, "complete", "mark_complete")]
+        );
         assert_eq!(r.m.channel(), Some("D0HAND"));
         assert_eq!(r.m.ts(), Some("1767000000.000001"));
         assert_eq!(r.m.poll_timeout(), None, "{from}: its retry is cancelled");
@@ -31,7 +34,10 @@ fn mark_complete_stamps_from_every_unfinished_state() {
 #[test]
 fn mark_complete_when_complete_keeps_the_stamp() {
     let mut r = Run::to_complete();
-    assert_eq!(r.feed(mark()), vec![Run::ignored("complete", "mark_complete")]);
+    assert_eq!(
+        r.feed(mark()),
+        vec![Run::ignored("complete", "mark_complete")]
+    );
     assert_eq!(r.m.ts(), Some(TS));
 }
 
@@ -50,7 +56,10 @@ fn reset_clears_the_stamp_and_starts_over_when_the_channel_is_ready() {
 fn reset_of_a_restored_row_waits_for_the_channel() {
     let mut r = Run::to_failed();
     r.restart();
-    assert_eq!(r.feed(Input::Reset), vec![r.tr("failed", "pending", "reset")]);
+    assert_eq!(
+        r.feed(Input::Reset),
+        vec![r.tr("failed", "pending", "reset")]
+    );
     assert_eq!(r.feed(Input::ChannelReady), vec![open_cmd(1)]);
 }
 
@@ -79,6 +88,9 @@ fn an_operator_input_due_with_a_retry_wins_over_the_retry() {
     let mut r = Run::to_backoff(5_000);
     let deadline = r.m.poll_timeout().unwrap();
     r.now = r.now.advanced_to(deadline);
-    assert_eq!(r.feed(mark()), vec![r.tr("backoff", "complete", "mark_complete")]);
+    assert_eq!(
+        r.feed(mark()),
+        vec![r.tr("backoff", "complete", "mark_complete")]
+    );
     assert_eq!(posts(&r.feed(Input::Timeout)), 0);
 }

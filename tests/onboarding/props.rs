@@ -16,8 +16,8 @@
 use super::common::{CHANNEL, TEAM, TS, USER};
 use phantom_fsm::engine::{Diagram, Machine, Now, Output, Signal, derive};
 use phantom_fsm::onboarding::{
-    AuthOutcome, CallId, Command, HistoryOutcome, Input, OpenDmOutcome, Onboarding,
-    OnboardingConfig, PostOutcome, Timer,
+    AuthOutcome, CallId, Command, HistoryOutcome, Input, Onboarding, OnboardingConfig,
+    OpenDmOutcome, PostOutcome, Timer,
 };
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
@@ -52,7 +52,15 @@ fn class_of(call: Call, raw: u8) -> Class {
     let table: &[Class] = match call {
         Call::Auth | Call::Open => &[Ok, Ok, Ok, RateLimited, Transient, Transient, Permanent],
         Call::Post => &[
-            Ok, Ok, RateLimited, Transient, Transient, Permanent, Ambiguous, Ambiguous, Ambiguous,
+            Ok,
+            Ok,
+            RateLimited,
+            Transient,
+            Transient,
+            Permanent,
+            Ambiguous,
+            Ambiguous,
+            Ambiguous,
         ],
         // `Ok` = the truthful answer (found or not found), `Permanent` = missing_scope.
         Call::History => &[Ok, Ok, Ok, Transient, Transient, Permanent],
@@ -116,7 +124,9 @@ impl Model {
                 self.team = true;
                 self.awaiting = Some(Call::Open);
             }
-            (Call::Auth, RateLimited | Transient) => self.go("pending", None, Some(Timer::RetryAuth)),
+            (Call::Auth, RateLimited | Transient) => {
+                self.go("pending", None, Some(Timer::RetryAuth))
+            }
             (Call::Open, Ok) if reconciling => {
                 self.dm = true;
                 self.awaiting = Some(Call::History);
@@ -128,12 +138,16 @@ impl Model {
             (Call::Open, RateLimited | Transient) if reconciling => {
                 self.go("reconciling", None, Some(Timer::RetryReconcile))
             }
-            (Call::Open, RateLimited | Transient) => self.go("backoff", None, Some(Timer::RetrySend)),
+            (Call::Open, RateLimited | Transient) => {
+                self.go("backoff", None, Some(Timer::RetrySend))
+            }
             (Call::Post, Ok) => {
                 self.stored = true;
                 self.go("complete", None, None);
             }
-            (Call::Post, RateLimited | Transient) => self.go("backoff", None, Some(Timer::RetrySend)),
+            (Call::Post, RateLimited | Transient) => {
+                self.go("backoff", None, Some(Timer::RetrySend))
+            }
             (Call::Post, Ambiguous) => {
                 self.stored |= stored;
                 self.go("reconciling", None, Some(Timer::RetryReconcile));
@@ -142,7 +156,10 @@ impl Model {
             (Call::History, Ok) => self.go("sending", Some(Call::Post), None),
             (Call::History, Transient) => self.go("reconciling", None, Some(Timer::RetryReconcile)),
             (_, Permanent) => self.go("failed", None, None),
-            (_, Ok | RateLimited | Transient | Ambiguous) => unreachable!("{call:?} {class:?}"),
+            // The class tables give no other combination.
+            (Call::Auth | Call::Open | Call::History, Ambiguous) | (Call::History, RateLimited) => {
+                unreachable!("{call:?} {class:?}")
+            }
         }
     }
 
@@ -412,7 +429,10 @@ impl Sut {
                     assert!(!commands_started, "a transition after a command: {out:?}");
                     assert_eq!(t.from, current, "transitions chain");
                     assert_ne!(t.from, t.to, "no self-transition records");
-                    assert!(diagram().has_edge(t.from, t.event, t.to), "not in the diagram: {t}");
+                    assert!(
+                        diagram().has_edge(t.from, t.event, t.to),
+                        "not in the diagram: {t}"
+                    );
                     assert_eq!(t.instance, self.m.instance());
                     if t.to == "complete" {
                         assert!(self.confirmed, "complete without confirmation: {t}");

@@ -4,7 +4,7 @@
 use super::common::*;
 use phantom_fsm::engine::{Machine, Now, RestoreError, Snapshot};
 use phantom_fsm::onboarding::{
-    HistoryOutcome, Input, OpenDmOutcome, Onboarding, OnboardingConfig, STATE_NAMES,
+    HistoryOutcome, Input, Onboarding, OnboardingConfig, OpenDmOutcome, STATE_NAMES,
 };
 use serde_json::json;
 
@@ -65,7 +65,10 @@ fn resumed_in_backoff_retries_soon_but_not_before_the_stored_retry_time() {
     let out = r.fire();
     assert_eq!(
         out,
-        vec![r.tr("backoff", "sending", "timeout:retry_send"), post_cmd(1)]
+        vec![
+            r.tr("backoff", "sending", "timeout:retry_send"),
+            post_cmd(1)
+        ]
     );
 }
 
@@ -78,7 +81,13 @@ fn resumed_in_backoff_without_a_stored_retry_time_retries_within_the_base() {
 
 #[test]
 fn resumed_in_reconciling_looks_up_after_the_settle_time() {
-    let mut r = restored(&row("reconciling", 1, Some("no_response"), Some(CHANNEL), None));
+    let mut r = restored(&row(
+        "reconciling",
+        1,
+        Some("no_response"),
+        Some(CHANNEL),
+        None,
+    ));
     assert_eq!(r.feed(Input::Resumed), vec![]);
     assert_eq!(r.wait_ms(), 2_000);
     assert_eq!(r.fire(), vec![lookup_cmd(1)]);
@@ -104,7 +113,10 @@ fn resumed_in_complete_and_failed_does_nothing() {
         let state = r.m.state_name();
         assert_eq!(r.restart(), vec![]);
         assert_eq!(r.m.poll_timeout(), None);
-        assert_eq!(r.feed(Input::ChannelReady), vec![Run::ignored(state, "channel_ready")]);
+        assert_eq!(
+            r.feed(Input::ChannelReady),
+            vec![Run::ignored(state, "channel_ready")]
+        );
     }
 }
 

@@ -30,7 +30,10 @@ fn success_from_auth_test_stamps_complete_with_channel_and_ts() {
             channel: CHANNEL.into(),
         },
     ));
-    assert_eq!(out, vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]);
+    assert_eq!(
+        out,
+        vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]
+    );
     assert_eq!(r.m.snapshot(), row("sending", 1, None, Some(CHANNEL), None));
     let out = r.feed(post(3, PostOutcome::Sent { ts: TS.into() }));
     assert_eq!(
@@ -40,7 +43,10 @@ fn success_from_auth_test_stamps_complete_with_channel_and_ts() {
             r.tr("sending", "complete", "post_sent")
         ]
     );
-    assert_eq!(r.m.snapshot(), row("complete", 1, None, Some(CHANNEL), Some(TS)));
+    assert_eq!(
+        r.m.snapshot(),
+        row("complete", 1, None, Some(CHANNEL), Some(TS))
+    );
     assert_eq!(r.m.health(), "complete");
     assert_eq!(r.m.poll_timeout(), None);
 }
@@ -70,8 +76,15 @@ fn transient_auth_failure_retries_in_process_without_a_transition() {
         },
     ));
     let delay = retry_delay(&out);
-    assert_eq!(out, vec![retry(delay)], "no transition: the row is not created");
-    assert!((1..=2_000).contains(&delay), "first retry within the base: {delay}");
+    assert_eq!(
+        out,
+        vec![retry(delay)],
+        "no transition: the row is not created"
+    );
+    assert!(
+        (1..=2_000).contains(&delay),
+        "first retry within the base: {delay}"
+    );
     assert_eq!(r.wait_ms(), delay);
     assert_eq!(r.fire_early(), vec![]);
     assert_eq!(r.fire(), vec![cmd(Command::AuthTest { call: CallId(2) })]);
@@ -127,7 +140,10 @@ fn every_permanent_open_code_fails() {
             retry_after: None,
             body: &body,
         });
-        assert_eq!(r.feed(dm(1, outcome)), vec![r.tr("pending", "failed", "dm_permanent")]);
+        assert_eq!(
+            r.feed(dm(1, outcome)),
+            vec![r.tr("pending", "failed", "dm_permanent")]
+        );
         assert_eq!(r.m.last_error(), Some(code));
         assert_eq!(r.m.attempts(), 0);
     }
@@ -153,7 +169,10 @@ fn open_429_backs_off_then_reopens() {
     let out = r.fire();
     assert_eq!(
         out,
-        vec![r.tr("backoff", "pending", "timeout:retry_send"), open_cmd(2)]
+        vec![
+            r.tr("backoff", "pending", "timeout:retry_send"),
+            open_cmd(2)
+        ]
     );
     let out = r.feed(dm(
         2,
@@ -161,7 +180,10 @@ fn open_429_backs_off_then_reopens() {
             channel: CHANNEL.into(),
         },
     ));
-    assert_eq!(out, vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]);
+    assert_eq!(
+        out,
+        vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]
+    );
 }
 
 #[test]
@@ -179,7 +201,10 @@ fn open_5xx_and_timeouts_back_off() {
         r.feed(Input::ChannelReady);
         let out = r.feed(dm(1, classify_open_dm(&result)));
         let delay = retry_delay(&out);
-        assert_eq!(out, vec![retry(delay), r.tr("pending", "backoff", "dm_transient")]);
+        assert_eq!(
+            out,
+            vec![retry(delay), r.tr("pending", "backoff", "dm_transient")]
+        );
     }
 }
 
@@ -207,7 +232,10 @@ fn post_429_backs_off_and_retries_after_at_least_retry_after() {
     let out = r.fire();
     assert_eq!(
         out,
-        vec![r.tr("backoff", "sending", "timeout:retry_send"), post_cmd(3)]
+        vec![
+            r.tr("backoff", "sending", "timeout:retry_send"),
+            post_cmd(3)
+        ]
     );
     assert_eq!(r.m.attempts(), 2);
     assert_eq!(r.m.last_error(), Some("ratelimited"));
@@ -347,7 +375,10 @@ fn not_found_sends_again_and_only_then() {
     assert_eq!(outcome, HistoryOutcome::NotFound);
     assert_eq!(
         r.feed(history(3, outcome)),
-        vec![r.tr("reconciling", "sending", "history_not_found"), post_cmd(4)]
+        vec![
+            r.tr("reconciling", "sending", "history_not_found"),
+            post_cmd(4)
+        ]
     );
     assert_eq!(r.m.attempts(), 2);
     let out = r.feed(post(4, PostOutcome::Sent { ts: TS.into() }));
@@ -413,9 +444,8 @@ fn transient_history_failure_looks_again_after_backoff_never_posts() {
 #[test]
 fn backoff_grows_with_consecutive_failures_up_to_the_cap() {
     let mut r = Run::to_sending();
-    let mut call = 2;
     let mut delays = Vec::new();
-    for _ in 0..14 {
+    for call in 2..16 {
         let out = r.feed(post(
             call,
             PostOutcome::NotStored {
@@ -424,14 +454,16 @@ fn backoff_grows_with_consecutive_failures_up_to_the_cap() {
         ));
         delays.push(retry_delay(&out));
         r.fire();
-        call += 1;
     }
     for (i, d) in delays.iter().enumerate() {
         let ceiling = (2_000u64 << i.min(20)).min(300_000);
         assert!(*d <= ceiling, "failure {}: {d} > {ceiling}", i + 1);
     }
     assert!(delays.iter().skip(9).any(|d| *d > 64_000), "{delays:?}");
-    assert!(delays.windows(2).any(|w| w[0] != w[1]), "jittered: {delays:?}");
+    assert!(
+        delays.windows(2).any(|w| w[0] != w[1]),
+        "jittered: {delays:?}"
+    );
 }
 
 #[test]
@@ -472,9 +504,12 @@ fn complete_never_posts_again() {
         Input::ChannelReady,
         post(2, PostOutcome::Sent { ts: TS.into() }),
         history(3, HistoryOutcome::NotFound),
-        dm(1, OpenDmOutcome::Opened {
-            channel: CHANNEL.into(),
-        }),
+        dm(
+            1,
+            OpenDmOutcome::Opened {
+                channel: CHANNEL.into(),
+            },
+        ),
         Input::Timeout,
         Input::Resumed,
     ];
