@@ -12,5 +12,6 @@
 
 pub mod engine;
 pub mod machines;
+pub mod runtime;
 pub mod socket;
 pub mod telemetry;
