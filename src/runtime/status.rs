@@ -138,9 +138,10 @@ impl StatusBoard {
         let socket = board.socket();
         let onboarding = board.onboarding();
         let connected = socket.state == "connected";
-        let store_ok = board.store_errors.values().all(|first| {
-            Duration::from_millis(now.mono.since(*first)) <= STORE_ERROR_GRACE
-        });
+        let store_ok = board
+            .store_errors
+            .values()
+            .all(|first| Duration::from_millis(now.mono.since(*first)) <= STORE_ERROR_GRACE);
         let ok = connected && store_ok && onboarding != OnboardingHealth::Failed;
         Health {
             status: if ok {

@@ -41,7 +41,12 @@ impl Instruments {
             store_errors: counter(meter, STORE_ERRORS, STORE_ERRORS_HELP),
             _gauges: [
                 state_gauge(meter, SOCKET_STATE, SOCKET_STATE_HELP, socket.clone()),
-                state_gauge(meter, ONBOARDING_STATE, ONBOARDING_STATE_HELP, onboarding.clone()),
+                state_gauge(
+                    meter,
+                    ONBOARDING_STATE,
+                    ONBOARDING_STATE_HELP,
+                    onboarding.clone(),
+                ),
             ],
         };
         instruments.create_zero_series();
@@ -62,7 +67,8 @@ impl Instruments {
             self.frames_rejected.add(0, &[reason_label(reason)]);
         }
         for outcome in IntroOutcome::ALL {
-            self.intro_attempts.add(0, &[outcome_label(outcome.as_str())]);
+            self.intro_attempts
+                .add(0, &[outcome_label(outcome.as_str())]);
         }
         for machine in MACHINES {
             self.transitions.add(0, &[machine_label(machine)]);
@@ -92,10 +98,7 @@ pub(crate) fn envelope_labels(kind: &str, outcome: EnvelopeOutcome) -> [KeyValue
         .copied()
         .find(|known| *known == kind)
         .unwrap_or("other");
-    [
-        KeyValue::new("type", kind),
-        outcome_label(outcome.as_str()),
-    ]
+    [KeyValue::new("type", kind), outcome_label(outcome.as_str())]
 }
 
 fn counter(meter: &Meter, name: &'static str, help: &'static str) -> Counter<u64> {

@@ -26,8 +26,7 @@ mod one_hot;
 
 pub use dispatch::DispatchGuard;
 pub use families::{
-    ENVELOPE_TYPES, EVENT_TYPES, FAMILIES, MACHINES, ONBOARDING_STATES, STORE_OPS,
-    event_type_label,
+    ENVELOPE_TYPES, EVENT_TYPES, FAMILIES, MACHINES, ONBOARDING_STATES, STORE_OPS, event_type_label,
 };
 
 use crate::engine::{Output, Signal, Transition};
@@ -115,7 +114,11 @@ impl Telemetry {
             _ => return,
         };
         if !gauge.set(Some(t.to)) {
-            tracing::warn!(machine = t.machine, state = t.to, "unknown state for the gauge");
+            tracing::warn!(
+                machine = t.machine,
+                state = t.to,
+                "unknown state for the gauge"
+            );
         }
         if t.machine == crate::socket::MACHINE_ID && t.to == "reconnecting" {
             i.reconnects.add(1, &[]);

@@ -57,7 +57,10 @@ mod tests {
     const STATES: [&str; 3] = ["a", "b", "c"];
 
     fn ones(g: &OneHot) -> Vec<&'static str> {
-        g.series().filter(|(_, v)| *v == 1).map(|(s, _)| s).collect()
+        g.series()
+            .filter(|(_, v)| *v == 1)
+            .map(|(s, _)| s)
+            .collect()
     }
 
     #[test]
