@@ -41,7 +41,9 @@ fn signals() -> Vec<Signal> {
         Signal::LinkEnded {
             lifetime_ms: 3_600_000,
         },
-        Signal::LinkEnded { lifetime_ms: 42_000 },
+        Signal::LinkEnded {
+            lifetime_ms: 42_000,
+        },
         Signal::FrameRejected {
             reason: FrameRejectReason::InvalidJson,
         },
@@ -79,8 +81,12 @@ fn feed(telemetry: &Telemetry, board: &StatusBoard, now: Now) {
     };
     board.set_machine("onboarding", "T0001/U0001", "pending", now.unix);
     telemetry.set_onboarding(Some("pending"));
-    SOCKET.into_iter().for_each(|s| transition("socket_mode", "default", s));
-    ONBOARDING.into_iter().for_each(|s| transition("onboarding", "T0001/U0001", s));
+    SOCKET
+        .into_iter()
+        .for_each(|s| transition("socket_mode", "default", s));
+    ONBOARDING
+        .into_iter()
+        .for_each(|s| transition("onboarding", "T0001/U0001", s));
     signals().iter().for_each(|s| telemetry.observe_signal(s));
     for event_type in ["app_mention", "message", "slash_commands", "unknown_type"] {
         drop(telemetry.dispatch_guard(event_type));

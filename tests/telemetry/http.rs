@@ -44,6 +44,18 @@ fn other_methods_are_405() {
 }
 
 #[test]
+fn head_is_answered_like_get_without_a_body() {
+    let server = server();
+    let reply = server.request("HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(reply.body.is_empty());
+}
+
+#[test]
 fn debug_state_has_the_exact_shape() {
     let board = StatusBoard::new("0", Now::fake(0));
     for (from, to, ms) in [
@@ -161,7 +173,7 @@ fn oversized_heads_and_bodies_are_refused() {
 }
 
 #[test]
-fn many_connections_at_once_are_all_served() {
+fn idle_connections_holding_every_slot_time_out_and_new_clients_are_served() {
     let state = HttpState::new(
         Telemetry::new(),
         StatusBoard::new("0", Now::fake(0)),
