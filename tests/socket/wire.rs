@@ -127,3 +127,42 @@ fn server_frames_round_trip_through_their_encoders() {
     );
     assert_eq!(encode_ack("e1"), r#"{"envelope_id":"e1"}"#);
 }
+
+#[test]
+fn open_failures_are_classified_as_design_section_3_says() {
+    use phantom_fsm::socket::{OpenOutcome, UNRECOVERABLE_OPEN_CODES};
+    for code in UNRECOVERABLE_OPEN_CODES {
+        assert_eq!(
+            OpenOutcome::from_failure(Some(200), Some(code), None),
+            OpenOutcome::Unrecoverable {
+                code: code.to_string()
+            }
+        );
+    }
+    assert_eq!(
+        OpenOutcome::from_failure(Some(429), None, Some(30_000)),
+        OpenOutcome::RateLimited {
+            retry_after_ms: Some(30_000)
+        }
+    );
+    for code in [
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "something_new",
+    ] {
+        assert_eq!(
+            OpenOutcome::from_failure(Some(200), Some(code), None),
+            OpenOutcome::Transient
+        );
+    }
+    assert_eq!(
+        OpenOutcome::from_failure(Some(503), None, None),
+        OpenOutcome::Transient
+    );
+    assert_eq!(
+        OpenOutcome::from_failure(None, None, None),
+        OpenOutcome::Transient
+    );
+}
