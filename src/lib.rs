@@ -13,4 +13,6 @@
 pub mod engine;
 pub mod machines;
 pub mod onboarding;
+pub mod runtime;
 pub mod socket;
+pub mod telemetry;

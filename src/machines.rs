@@ -18,6 +18,7 @@ pub fn parse_machine_id(s: &str) -> Option<&'static str> {
 /// Derive the diagram of the machine `id` by exploring it.
 pub fn diagram(id: &str) -> Option<Diagram> {
     match parse_machine_id(id)? {
+        crate::socket::MACHINE_ID => Some(derive::<crate::socket::SocketMode>()),
         crate::onboarding::MACHINE_ID => Some(derive::<crate::onboarding::Onboarding>()),
         _ => None,
     }

@@ -12,9 +12,9 @@ use super::config::OnboardingConfig;
 use super::io::{
     AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, OpenDmOutcome, PostOutcome,
 };
-use super::timer::{Timer, TimerTable, backoff_delay};
+use super::timer::{Timer, TimerTable};
 use crate::engine::time::duration_ms;
-use crate::engine::{Now, Output, Signal, Transition, UnixMs};
+use crate::engine::{Backoff, Now, Output, Signal, Transition, UnixMs};
 use statig::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -120,8 +120,8 @@ pub(crate) struct Core {
     pub(crate) ledger: Ledger,
     rng: fastrand::Rng,
     next_call: u64,
-    /// Consecutive failures, the backoff exponent; reset by any success.
-    failures: u32,
+    /// Full-jitter backoff over consecutive failures; reset by any success.
+    backoff: Backoff,
 }
 
 impl Core {
@@ -132,6 +132,7 @@ impl Core {
         ledger: Ledger,
     ) -> Core {
         let rng = fastrand::Rng::with_seed(config.seed);
+        let backoff = Backoff::new(config.backoff_base, config.backoff_cap);
         Core {
             instance: instance_id(team, installer),
             config,
@@ -140,9 +141,14 @@ impl Core {
             ledger,
             rng,
             next_call: 1,
-            failures: 0,
+            backoff,
         }
     }
+}
+
+/// At least 1 ms, so that a deadline armed at `now` is always in the future.
+fn future(delay: Duration) -> Duration {
+    delay.max(Duration::from_millis(1))
 }
 
 /// Whether `id` can be part of an instance id (non-empty, no `/`).
@@ -431,17 +437,16 @@ impl Core {
         call
     }
 
-    /// Count a failure and arm `timer` at a full-jitter delay honouring `Retry-After`.
+    /// Count a failure and arm `timer` at a full-jitter delay (`[0, min(cap, base * 2^n)]` after
+    /// the n+1-th consecutive failure) but never before `Retry-After`.
     fn arm_retry(
         &mut self,
         out: &mut Outbox,
         timer: Timer,
         retry_after_ms: Option<u64>,
     ) -> Duration {
-        self.failures = self.failures.saturating_add(1);
-        let limits = (self.config.backoff_base, self.config.backoff_cap);
         let retry_after = retry_after_ms.map(Duration::from_millis);
-        let delay = backoff_delay(&mut self.rng, limits, self.failures, retry_after);
+        let delay = future(self.backoff.next_delay_at_least(&mut self.rng, retry_after));
         out.timers.set(timer, out.now.mono.after(delay));
         out.signal(Signal::RetryScheduled {
             machine: MACHINE_ID,
@@ -464,7 +469,7 @@ impl Core {
             AuthOutcome::Ok { team_id } => {
                 self.team = Some(team_id.clone());
                 self.instance = instance_id(self.team.as_deref(), &self.installer);
-                self.failures = 0;
+                self.backoff.reset();
                 *phase = Phase::Opening(self.open_dm(out));
                 return Handled;
             }
@@ -490,7 +495,7 @@ impl Core {
         match outcome {
             OpenDmOutcome::Opened { channel } => {
                 self.ledger.channel = Some(channel.clone());
-                self.failures = 0;
+                self.backoff.reset();
                 self.post(out)
             }
             OpenDmOutcome::RateLimited { retry_after_ms } => {
@@ -528,7 +533,7 @@ impl Core {
         match outcome {
             PostOutcome::Sent { ts } => {
                 self.ledger.ts = Some(ts.clone());
-                self.failures = 0;
+                self.backoff.reset();
                 Transition(State::complete())
             }
             PostOutcome::RateLimited { retry_after_ms } => {
@@ -559,8 +564,10 @@ impl Core {
     /// retry time (itself at most `backoff_cap` away: wall clocks jump).
     fn rearm_backoff(&mut self, out: &mut Outbox, retry_at: UnixMs) -> UnixMs {
         let remaining = Duration::from_millis(retry_at.0.saturating_sub(out.now.unix.0));
-        let limits = (self.config.backoff_base, self.config.backoff_cap);
-        let delay = backoff_delay(&mut self.rng, limits, 1, Some(remaining.min(limits.1)));
+        let (base, cap) = (self.config.backoff_base, self.config.backoff_cap);
+        let first =
+            Backoff::new(base, cap).next_delay_at_least(&mut self.rng, Some(remaining.min(cap)));
+        let delay = future(first);
         out.timers.set(Timer::RetrySend, out.now.mono.after(delay));
         out.signal(Signal::RetryScheduled {
             machine: MACHINE_ID,
@@ -615,11 +622,11 @@ impl Core {
         match outcome {
             HistoryOutcome::Found { ts } => {
                 self.ledger.ts = Some(ts.clone());
-                self.failures = 0;
+                self.backoff.reset();
                 Transition(State::complete())
             }
             HistoryOutcome::NotFound => {
-                self.failures = 0;
+                self.backoff.reset();
                 self.post(out)
             }
             HistoryOutcome::Transient {
@@ -677,7 +684,7 @@ impl Core {
     /// Operator reset: forget the stamp and the counters, and start over.
     fn reset(&mut self, out: &mut Outbox) -> Outcome<State> {
         self.ledger = Ledger::default();
-        self.failures = 0;
+        self.backoff.reset();
         let phase = match out.channel_ready {
             true => self.start(out),
             false => Phase::Idle,

@@ -1,7 +1,6 @@
-//! The onboarding machine's named deadlines and its full-jitter backoff.
+//! The onboarding machine's named deadlines.
 
 use crate::engine::Millis;
-use std::time::Duration;
 
 /// The machine's deadlines. At most one is armed at a time (each belongs to one state), but
 /// they are kept in a table so `poll_timeout` and the logs can say which one is next.
@@ -73,42 +72,9 @@ impl TimerTable {
     }
 }
 
-/// Full-jitter exponential backoff (AWS style): after the `failures`-th consecutive failure
-/// wait a uniform random time in `[0, min(cap, base * 2^(failures-1))]`, but never less than
-/// `retry_after` (Slack's `Retry-After`) and never less than 1 ms, so a deadline is always in
-/// the future.
-pub(crate) fn backoff_delay(
-    rng: &mut fastrand::Rng,
-    (base, cap): (Duration, Duration),
-    failures: u32,
-    retry_after: Option<Duration>,
-) -> Duration {
-    let exp = failures.saturating_sub(1).min(31);
-    let ceiling = base.saturating_mul(1u32 << exp).min(cap);
-    let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    let jitter = Duration::from_millis(rng.u64(0..=ceiling_ms));
-    jitter
-        .max(retry_after.unwrap_or_default())
-        .max(Duration::from_millis(1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_stays_within_the_exponential_ceiling_and_honours_retry_after() {
-        let mut rng = fastrand::Rng::with_seed(7);
-        let limits = (Duration::from_secs(2), Duration::from_secs(300));
-        for failures in 1..40 {
-            let d = backoff_delay(&mut rng, limits, failures, None);
-            let ceiling = (2u64 << (failures - 1).min(31)).min(300);
-            assert!(d <= Duration::from_secs(ceiling), "{failures}: {d:?}");
-            assert!(d >= Duration::from_millis(1));
-        }
-        let d = backoff_delay(&mut rng, limits, 1, Some(Duration::from_secs(30)));
-        assert_eq!(d, Duration::from_secs(30));
-    }
 
     #[test]
     fn the_table_fires_the_earliest_expired_timer_once() {
