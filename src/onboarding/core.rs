@@ -173,7 +173,7 @@ impl Core {
     /// - `channel_ready` (idle) => stays, calls `auth.test` (team unknown) or `conversations.open`
     /// - `auth_ok` => stays, team fixed, calls `conversations.open`
     /// - `auth_rate_limited`, `auth_transient` => stays, arms `RetryAuth`
-    /// - `timeout:retry_auth` => stays, calls `auth.test`
+    /// - `retry_auth` => stays, calls `auth.test`
     /// - `auth_unrecoverable` => [`failed`](Self::failed)
     /// - `dm_opened` => [`sending`](Self::sending) (emits `PostIntro`)
     /// - `dm_rate_limited`, `dm_transient` => [`backoff`](Self::backoff)
@@ -245,7 +245,7 @@ impl Core {
 
     /// A failure that proves nothing was delivered; `RetrySend` is armed (full jitter, at least
     /// `Retry-After`).
-    /// - `timeout:retry_send` => [`sending`](Self::sending) if the DM channel is known, else
+    /// - `retry_send` => [`sending`](Self::sending) if the DM channel is known, else
     ///   [`pending`](Self::pending) (reopening it)
     /// - `restarted` => stays, re-arms `RetrySend` soon (not before the stored retry time)
     /// - anything else => [`incomplete`](Self::incomplete)
@@ -268,7 +268,7 @@ impl Core {
 
     /// Unknown whether Slack stored the post: look for the marker before any resend. Every
     /// entry (and every restart) waits `reconcile_settle` before the first lookup.
-    /// - `timeout:retry_reconcile` => stays, reads `conversations.history` (or reopens the DM
+    /// - `retry_reconcile` => stays, reads `conversations.history` (or reopens the DM
     ///   channel if a restore lost it)
     /// - `history_found` => [`complete`](Self::complete)
     /// - `history_not_found` => [`sending`](Self::sending) (posts again)

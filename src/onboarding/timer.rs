@@ -19,12 +19,13 @@ impl Timer {
     /// Every timer, in table order.
     pub const ALL: [Timer; 3] = [Timer::RetryAuth, Timer::RetrySend, Timer::RetryReconcile];
 
-    /// The event name recorded on transitions caused by this timer (`timeout:retry_send`).
+    /// The event name recorded on transitions caused by this timer (as the socket machine's
+    /// timers: the timer's own name, e.g. `retry_send`).
     pub fn event_name(self) -> &'static str {
         match self {
-            Timer::RetryAuth => "timeout:retry_auth",
-            Timer::RetrySend => "timeout:retry_send",
-            Timer::RetryReconcile => "timeout:retry_reconcile",
+            Timer::RetryAuth => "retry_auth",
+            Timer::RetrySend => "retry_send",
+            Timer::RetryReconcile => "retry_reconcile",
         }
     }
 

@@ -51,7 +51,7 @@ fn only_three_edges_lead_to_a_post() {
         .collect();
     let expected: BTreeSet<_> = [
         ("pending", "dm_opened"),
-        ("backoff", "timeout:retry_send"),
+        ("backoff", "retry_send"),
         ("reconciling", "history_not_found"),
     ]
     .into_iter()

@@ -170,7 +170,7 @@ fn open_429_backs_off_then_reopens() {
     assert_eq!(
         out,
         vec![
-            r.tr("backoff", "pending", "timeout:retry_send"),
+            r.tr("backoff", "pending", "retry_send"),
             open_cmd(2)
         ]
     );
@@ -233,7 +233,7 @@ fn post_429_backs_off_and_retries_after_at_least_retry_after() {
     assert_eq!(
         out,
         vec![
-            r.tr("backoff", "sending", "timeout:retry_send"),
+            r.tr("backoff", "sending", "retry_send"),
             post_cmd(3)
         ]
     );
@@ -476,7 +476,7 @@ fn a_late_input_fires_the_expired_deadline_and_leaves_none_in_the_past() {
         out,
         vec![
             Run::ignored("backoff", "channel_ready"),
-            r.tr("backoff", "sending", "timeout:retry_send"),
+            r.tr("backoff", "sending", "retry_send"),
             post_cmd(3)
         ]
     );
