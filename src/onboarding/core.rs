@@ -12,9 +12,9 @@ use super::config::OnboardingConfig;
 use super::io::{
     AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, OpenDmOutcome, PostOutcome,
 };
-use super::timer::{Timer, TimerTable};
+use super::timer::Timer;
 use crate::engine::time::duration_ms;
-use crate::engine::{Backoff, Now, Output, Signal, Transition, UnixMs};
+use crate::engine::{Backoff, Now, Output, Signal, TimerTable, Transition, UnixMs};
 use statig::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -80,7 +80,7 @@ pub(crate) struct Outbox {
     /// Commands of the current event, appended after its transition.
     staged: Vec<Command>,
     /// Armed deadlines.
-    pub(crate) timers: TimerTable,
+    pub(crate) timers: TimerTable<Timer>,
     /// Whether the bot can talk (the socket connected at least once in this process).
     pub(crate) channel_ready: bool,
 }

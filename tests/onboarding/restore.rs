@@ -65,10 +65,7 @@ fn resumed_in_backoff_retries_soon_but_not_before_the_stored_retry_time() {
     let out = r.fire();
     assert_eq!(
         out,
-        vec![
-            r.tr("backoff", "sending", "retry_send"),
-            post_cmd(1)
-        ]
+        vec![r.tr("backoff", "sending", "retry_send"), post_cmd(1)]
     );
 }
 

@@ -169,10 +169,7 @@ fn open_429_backs_off_then_reopens() {
     let out = r.fire();
     assert_eq!(
         out,
-        vec![
-            r.tr("backoff", "pending", "retry_send"),
-            open_cmd(2)
-        ]
+        vec![r.tr("backoff", "pending", "retry_send"), open_cmd(2)]
     );
     let out = r.feed(dm(
         2,
@@ -232,10 +229,7 @@ fn post_429_backs_off_and_retries_after_at_least_retry_after() {
     let out = r.fire();
     assert_eq!(
         out,
-        vec![
-            r.tr("backoff", "sending", "retry_send"),
-            post_cmd(3)
-        ]
+        vec![r.tr("backoff", "sending", "retry_send"), post_cmd(3)]
     );
     assert_eq!(r.m.attempts(), 2);
     assert_eq!(r.m.last_error(), Some("ratelimited"));
