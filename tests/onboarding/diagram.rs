@@ -70,3 +70,15 @@ fn complete_is_left_only_by_a_reset() {
         .collect();
     assert_eq!(exits, [("reset", "pending")]);
 }
+
+#[test]
+fn the_onboarding_doc_embeds_the_current_diagram() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/onboarding.md")).unwrap_or_default();
+    let mermaid = Format::Mermaid.render(&derive::<Onboarding>());
+    assert!(
+        doc.contains(&format!("```mermaid\n{mermaid}```")),
+        "docs/onboarding.md embeds a stale diagram: paste state-diagrams/onboarding.mmd \
+         (after `phantom-fsm diagram --write`)"
+    );
+}
