@@ -513,3 +513,9 @@ fn complete_never_posts_again() {
         assert_eq!(r.m.state_name(), "complete");
     }
 }
+
+#[test]
+fn the_machine_moves_between_threads() {
+    fn send_and_sync<T: Send + Sync + 'static>() {}
+    send_and_sync::<phantom_fsm::onboarding::Onboarding>();
+}
