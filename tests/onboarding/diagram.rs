@@ -82,3 +82,9 @@ fn the_onboarding_doc_embeds_the_current_diagram() {
          (after `phantom-fsm diagram --write`)"
     );
 }
+
+#[test]
+fn telemetry_gauges_the_same_six_states_in_the_same_order() {
+    assert_eq!(phantom_fsm::telemetry::ONBOARDING_STATES, STATE_NAMES);
+    assert!(phantom_fsm::telemetry::MACHINES.contains(&phantom_fsm::onboarding::MACHINE_ID));
+}
