@@ -159,19 +159,10 @@ impl Core {
                 self.on_standby_open(outcome, context);
                 Handled
             }
-            // `lose_active` takes the active link out itself, so that its end is counted
-            // (`LinkEnded`) and its ping timers are disarmed.
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Active) => {
-                self.lose_active(context)
+                self.lose_active(false, context)
             }
-            Event::Timer(Timer::PongDeadline) => {
-                let dead = self.links.active.map(|a| a.id);
-                let outcome = self.lose_active(context);
-                if let Some(link) = dead {
-                    self.drop_link(link, context);
-                }
-                outcome
-            }
+            Event::Timer(Timer::PongDeadline) => self.lose_active(true, context),
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
                 self.links.remove(*link);
                 self.standby_failed(None, context);
