@@ -13,3 +13,4 @@
 pub mod engine;
 pub mod machines;
 pub mod socket;
+pub mod store;

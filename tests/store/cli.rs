@@ -1,0 +1,1 @@
+//! The `journal` and `ledger` commands, run as the real binary.
