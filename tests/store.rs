@@ -11,3 +11,5 @@ mod basics;
 mod bounds;
 #[path = "store/cli.rs"]
 mod cli;
+#[path = "store/invariants.rs"]
+mod invariants;

@@ -10,7 +10,7 @@ use super::CliError;
 use super::journal::rfc3339;
 use clap::{Args, ValueEnum};
 use phantom_fsm::engine::UnixMs;
-use phantom_fsm::store::{LedgerEntry, LedgerRow, Store};
+use phantom_fsm::store::{LedgerEntry, LedgerRow, Store, StoreConfig};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -139,8 +139,15 @@ mod operator {
     use super::*;
 
     pub(super) fn run(args: &LedgerArgs) -> Result<(), CliError> {
-        let _ = (args, resolve);
-        Err("not yet".into())
+        let store = Store::open_existing(StoreConfig::new(&args.data_dir))?;
+        let instances: Vec<String> = store
+            .ledger_rows()?
+            .into_iter()
+            .map(|e| e.instance)
+            .collect();
+        let instance = resolve(args, &instances)?;
+        let row = store.load_ledger(&instance)?;
+        Err(format!("{instance}: {row:?}: pending the onboarding machine").into())
     }
 }
 
