@@ -36,7 +36,7 @@ impl MachineArg {
     fn id(self) -> &'static str {
         match self {
             MachineArg::SocketMode => phantom_fsm::socket::MACHINE_ID,
-            MachineArg::Onboarding => "onboarding",
+            MachineArg::Onboarding => phantom_fsm::onboarding::MACHINE_ID,
         }
     }
 }

@@ -137,17 +137,68 @@ mod operator {
     //! `reset` and `mark-complete`, through the onboarding machine.
 
     use super::*;
+    use phantom_fsm::engine::{Machine, Millis, Now, Output};
+    use phantom_fsm::onboarding::{Input, Onboarding, OnboardingConfig};
 
     pub(super) fn run(args: &LedgerArgs) -> Result<(), CliError> {
+        // Taking the writer lock first: refused while the service runs.
         let store = Store::open_existing(StoreConfig::new(&args.data_dir))?;
         let instances: Vec<String> = store
             .ledger_rows()?
             .into_iter()
             .map(|e| e.instance)
             .collect();
+        let input = operator_input(args)?;
         let instance = resolve(args, &instances)?;
-        let row = store.load_ledger(&instance)?;
-        Err(format!("{instance}: {row:?}: pending the onboarding machine").into())
+        let row = store
+            .load_ledger(&instance)?
+            .ok_or_else(|| format!("no ledger row for {instance}"))?;
+        let mut machine =
+            Onboarding::restore(OnboardingConfig::default(), &instance, &row.snapshot())
+                .map_err(|e| format!("ledger row {instance} cannot be restored: {e}"))?;
+        machine.handle(wall_clock_now(), input);
+        // The drained commands are the running service's business (it resumes from the new
+        // row); only the transition and the row are written, synced.
+        let outputs = machine.drain();
+        if store.observe(&outputs, &machine.snapshot())?.is_none() {
+            eprintln!(
+                "phantom-fsm: {instance} is {}: nothing to change",
+                machine.state_name()
+            );
+            return Ok(());
+        }
+        for output in &outputs {
+            if let Output::Transition(t) = output {
+                println!(
+                    "{} {} {} {} -> {} {}",
+                    rfc3339(t.at_unix),
+                    t.machine,
+                    t.instance,
+                    t.from,
+                    t.to,
+                    t.event
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn operator_input(args: &LedgerArgs) -> Result<Input, String> {
+        match (args.action, &args.channel, &args.ts) {
+            (Action::MarkComplete, Some(channel), Some(ts)) => Ok(Input::MarkComplete {
+                channel: channel.clone(),
+                ts: ts.clone(),
+            }),
+            (Action::MarkComplete, ..) => Err("mark-complete needs --channel and --ts".into()),
+            _ => Ok(Input::Reset),
+        }
+    }
+
+    fn wall_clock_now() -> Now {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| phantom_fsm::engine::time::duration_ms(d));
+        Now::new(Millis::ZERO, UnixMs(unix))
     }
 }
 

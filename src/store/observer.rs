@@ -14,7 +14,7 @@ use crate::engine::{Output, Snapshot, Transition, UnixMs};
 use heed::RwTxn;
 
 /// Machine id of the onboarding ledger machine, whose snapshot lives in `ledger`.
-const ONBOARDING: &str = "onboarding";
+const ONBOARDING: &str = crate::onboarding::MACHINE_ID;
 
 /// A machine command that may ask for a dedupe key to be persisted to `seen_events`.
 pub trait Remembers {
@@ -28,6 +28,13 @@ impl Remembers for crate::socket::Command {
             crate::socket::Command::Remember { key, at_unix } => Some((key, *at_unix)),
             _ => None,
         }
+    }
+}
+
+/// The onboarding machine persists nothing but its transitions and ledger row.
+impl Remembers for crate::onboarding::Command {
+    fn remembered(&self) -> Option<(&str, UnixMs)> {
+        None
     }
 }
 

@@ -127,3 +127,74 @@ fn mark_complete_needs_a_channel_and_a_ts() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--channel"), "{}", stderr(&out));
 }
+
+/// Drive a real onboarding machine for `T/U` to `failed` (the DM cannot be opened) and store
+/// its rows.
+fn failed_row(store: &Store, team: &str, user: &str) {
+    use phantom_fsm::engine::{Machine, Now, Output};
+    use phantom_fsm::onboarding::{Command, Input, Onboarding, OnboardingConfig, OpenDmOutcome};
+    let mut m = Onboarding::new(team, user, OnboardingConfig::default());
+    m.handle(Now::fake(0), Input::ChannelReady);
+    let call = match m.drain().as_slice() {
+        [Output::Command(Command::OpenDm { call, .. })] => *call,
+        other => panic!("expected OpenDm, got {other:?}"),
+    };
+    let outcome = OpenDmOutcome::Permanent { code: "cannot_dm_bot".into() };
+    m.handle(Now::fake(1_000), Input::DmOpened { call, outcome });
+    let outputs = m.drain();
+    assert!(store.observe(&outputs, &m.snapshot()).unwrap().is_some());
+    assert_eq!(m.state_name(), "failed");
+}
+
+fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
+    phantom_fsm::machines::diagram(machine).unwrap().has_edge(from, event, to)
+}
+
+#[test]
+fn reset_and_mark_complete_go_through_the_machine_and_are_journaled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let store = Store::open(StoreConfig::new(&dir)).unwrap();
+    failed_row(&store, "T1", "U1");
+    drop(store);
+
+    let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with(" onboarding T1/U1 failed -> pending reset\n"), "{}", stdout(&out));
+    let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("T1/U1 is pending: nothing to change"), "{}", stderr(&out));
+
+    let args = ["ledger", "mark-complete", "--installer", "T1/U1", "--channel", "D9", "--ts", "9.000100"];
+    let out = phantom(&args, &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with(" onboarding T1/U1 pending -> complete mark_complete\n"), "{}", stdout(&out));
+
+    let store = Store::open(StoreConfig::new(&dir)).unwrap();
+    let row = store.load_ledger("T1/U1").unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.channel.as_deref(), row.ts.as_deref()), ("complete", Some("D9"), Some("9.000100")));
+    let events: Vec<String> = all_rows(&store).into_iter().map(|r| r.event).collect();
+    assert_eq!(events, ["dm_permanent", "reset", "mark_complete"]);
+    check_invariants(&store, &is_edge).unwrap();
+}
+
+#[test]
+fn an_ambiguous_installer_is_refused_with_the_candidates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let store = Store::open(StoreConfig::new(&dir)).unwrap();
+    failed_row(&store, "T1", "U1");
+    failed_row(&store, "T2", "U1");
+    drop(store);
+    let out = phantom(&["ledger", "reset"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("2 ledger rows match; choose one with --installer T/U: T1/U1, T2/U1"), "{}", stderr(&out));
+    let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
+    assert!(stderr(&out).contains("2 ledger rows match"), "{}", stderr(&out));
+    let out = phantom(&["ledger", "reset", "--installer", "T2/U1"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = phantom(&["ledger", "show"], &dir);
+    let text = stdout(&out);
+    let states: Vec<&str> = text.lines().map(|l| l.split(' ').nth(1).unwrap()).collect();
+    assert_eq!(states, ["failed", "pending"]);
+}

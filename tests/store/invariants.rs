@@ -8,6 +8,7 @@
 
 use crate::common::*;
 use phantom_fsm::engine::{Diagram, Machine, Now, Output, Snapshot};
+use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};
 use proptest::prelude::*;
@@ -133,10 +134,13 @@ where
 
 fn diagram(id: &str) -> &'static Diagram {
     static SOCKET: OnceLock<Diagram> = OnceLock::new();
-    match id {
-        "socket_mode" => SOCKET.get_or_init(|| phantom_fsm::machines::diagram(id).unwrap()),
+    static ONBOARDING: OnceLock<Diagram> = OnceLock::new();
+    let cell = match id {
+        "socket_mode" => &SOCKET,
+        "onboarding" => &ONBOARDING,
         other => panic!("no diagram for {other}"),
-    }
+    };
+    cell.get_or_init(|| phantom_fsm::machines::diagram(id).unwrap())
 }
 
 fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
@@ -195,6 +199,14 @@ const SOCKET: Kind<SocketMode> = Kind {
     timeout: || socket::Input::Timeout,
 };
 
+const ONBOARDING: Kind<Onboarding> = Kind {
+    fresh: || Onboarding::new("T1", "U1", OnboardingConfig::default()),
+    load: |store, instance| store.load_ledger(instance).unwrap().map(|row| row.snapshot()),
+    // Its templates already hold every input (operator ones included).
+    extra: |_, _| None,
+    timeout: || onboarding::Input::Timeout,
+};
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -202,5 +214,12 @@ proptest! {
     #[test]
     fn socket_histories_keep_the_journal_invariants(steps in steps(), small in any::<bool>()) {
         run_walk(&SOCKET, &steps, if small { 7 } else { 100_000 })?;
+    }
+
+    /// Onboarding histories: each transition's ledger row is written with its journal row
+    /// (restarts resume from the ledger row alone, e.g. `sending -> reconciling`, `restarted`).
+    #[test]
+    fn onboarding_histories_keep_the_journal_invariants(steps in steps(), small in any::<bool>()) {
+        run_walk(&ONBOARDING, &steps, if small { 7 } else { 100_000 })?;
     }
 }
