@@ -11,5 +11,8 @@ mod basics;
 mod bounds;
 #[path = "store/cli.rs"]
 mod cli;
+#[cfg(unix)]
+#[path = "store/crash.rs"]
+mod crash;
 #[path = "store/invariants.rs"]
 mod invariants;

@@ -120,7 +120,11 @@ fn no_row(args: &LedgerArgs) -> String {
 fn resolve(args: &LedgerArgs, instances: &[String]) -> Result<String, String> {
     let matching: Vec<&String> = instances
         .iter()
-        .filter(|i| args.installer.as_ref().is_none_or(|u| matches_installer(i, u)))
+        .filter(|i| {
+            args.installer
+                .as_ref()
+                .is_none_or(|u| matches_installer(i, u))
+        })
         .collect();
     match matching.as_slice() {
         [one] => Ok((*one).clone()),
@@ -128,7 +132,10 @@ fn resolve(args: &LedgerArgs, instances: &[String]) -> Result<String, String> {
         many => Err(format!(
             "{} ledger rows match; choose one with --installer T/U: {}",
             many.len(),
-            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
@@ -197,7 +204,7 @@ mod operator {
     fn wall_clock_now() -> Now {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| phantom_fsm::engine::time::duration_ms(d));
+            .map_or(0, phantom_fsm::engine::time::duration_ms);
         Now::new(Millis::ZERO, UnixMs(unix))
     }
 }

@@ -101,7 +101,9 @@ pub enum StoreErrorKind {
         source: std::io::Error,
     },
     /// The map reached its configured ceiling: the write was NOT stored.
-    #[error("database full: map is {map_size} bytes, ceiling {ceiling} bytes; the write was not stored")]
+    #[error(
+        "database full: map is {map_size} bytes, ceiling {ceiling} bytes; the write was not stored"
+    )]
     MapFull {
         /// The map size when it gave up.
         map_size: usize,

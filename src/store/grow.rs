@@ -15,7 +15,9 @@ const MAP_GRANULE: usize = 64 << 10;
 
 /// Round `size` up to a whole number of [`MAP_GRANULE`]s (at least one).
 pub(crate) fn round_map_size(size: usize) -> usize {
-    size.max(1).div_ceil(MAP_GRANULE).saturating_mul(MAP_GRANULE)
+    size.max(1)
+        .div_ceil(MAP_GRANULE)
+        .saturating_mul(MAP_GRANULE)
 }
 
 impl Store {

@@ -120,11 +120,12 @@ pub(crate) fn put(
             }
         },
     };
-    let row =
-        LedgerRow::from_snapshot(snapshot, created, at).map_err(|detail| StoreErrorKind::Invalid {
+    let row = LedgerRow::from_snapshot(snapshot, created, at).map_err(|detail| {
+        StoreErrorKind::Invalid {
             what: "onboarding snapshot",
             detail,
-        })?;
+        }
+    })?;
     let bytes = serde_json::to_vec(&row).map_err(|e| StoreErrorKind::Invalid {
         what: "ledger row",
         detail: e.to_string(),

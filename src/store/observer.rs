@@ -77,7 +77,9 @@ impl Store {
                 true => StoreOp::SeenWrite,
                 false => StoreOp::JournalWrite,
             };
-            self.write(op, |dbs, wtxn| write_batch(dbs, wtxn, &batch, self.max_rows()))
+            self.write(op, |dbs, wtxn| {
+                write_batch(dbs, wtxn, &batch, self.max_rows())
+            })
         }
     }
 
@@ -88,7 +90,11 @@ impl Store {
     ///
     /// An error with [`StoreOp::Sync`] means the row is committed but not known to be on disk:
     /// call [`Store::force_sync`] until it succeeds before releasing the side effect.
-    pub fn record_onboarding(&self, t: &Transition, snapshot: &Snapshot) -> Result<Seq, StoreError> {
+    pub fn record_onboarding(
+        &self,
+        t: &Transition,
+        snapshot: &Snapshot,
+    ) -> Result<Seq, StoreError> {
         let batch = Batch {
             transitions: vec![t],
             snapshot,

@@ -29,7 +29,12 @@ fn creates_a_private_dir_holding_the_four_databases() {
 fn rows_snapshots_and_ledger_rows_have_the_contract_json() {
     let (tmp, store) = temp_store();
     let t1 = socket_t("disconnected", "connecting", "start", 5);
-    assert_eq!(store.record_socket_batch(&[(t1, snap("connecting"))]).unwrap(), Some(1));
+    assert_eq!(
+        store
+            .record_socket_batch(&[(t1, snap("connecting"))])
+            .unwrap(),
+        Some(1)
+    );
     let t2 = onboarding_t("T1/U1", ("pending", "sending"), "channel_opened", 7);
     let s2 = ledger_snap("sending", 1, Some("D1"), None);
     assert_eq!(store.record_onboarding(&t2, &s2).unwrap(), 2);
@@ -65,15 +70,27 @@ fn ledger_row_keeps_its_creation_time_and_restores_the_snapshot() {
     let (_tmp, store) = temp_store();
     let i = "T1/U1";
     store
-        .record_onboarding(&onboarding_t(i, ("pending", "sending"), "channel_opened", 10), &ledger_snap("sending", 1, Some("D1"), None))
+        .record_onboarding(
+            &onboarding_t(i, ("pending", "sending"), "channel_opened", 10),
+            &ledger_snap("sending", 1, Some("D1"), None),
+        )
         .unwrap();
     let done = ledger_snap("complete", 1, Some("D1"), Some("1700000000.000100"));
     store
-        .record_onboarding(&onboarding_t(i, ("sending", "complete"), "post_ok", 20), &done)
+        .record_onboarding(
+            &onboarding_t(i, ("sending", "complete"), "post_ok", 20),
+            &done,
+        )
         .unwrap();
     let row = store.load_ledger(i).unwrap().unwrap();
-    assert_eq!(row.created_unix_ms, phantom_fsm::engine::Now::fake(10).unix.0);
-    assert_eq!(row.updated_unix_ms, phantom_fsm::engine::Now::fake(20).unix.0);
+    assert_eq!(
+        row.created_unix_ms,
+        phantom_fsm::engine::Now::fake(10).unix.0
+    );
+    assert_eq!(
+        row.updated_unix_ms,
+        phantom_fsm::engine::Now::fake(20).unix.0
+    );
     assert_eq!(row.snapshot(), done);
     assert_eq!(store.load_ledger("T1/U2").unwrap(), None);
 }
@@ -84,17 +101,34 @@ fn observe_writes_a_drain_in_one_transaction() {
     let at = UnixMs(1_000);
     let outputs: Vec<Output<Command>> = vec![
         Output::Transition(socket_t("disconnected", "connecting", "start", 1)),
-        Output::Command(Command::Remember { key: "ev:E1".into(), at_unix: at }),
+        Output::Command(Command::Remember {
+            key: "ev:E1".into(),
+            at_unix: at,
+        }),
         Output::Transition(socket_t("connecting", "authenticated", "open_ok", 2)),
-        Output::Command(Command::Remember { key: "env:X".into(), at_unix: at }),
+        Output::Command(Command::Remember {
+            key: "env:X".into(),
+            at_unix: at,
+        }),
     ];
-    assert_eq!(store.observe(&outputs, &snap("authenticated")).unwrap(), Some(2));
-    let stored = store.load_snapshot("socket_mode", "default").unwrap().unwrap();
+    assert_eq!(
+        store.observe(&outputs, &snap("authenticated")).unwrap(),
+        Some(2)
+    );
+    let stored = store
+        .load_snapshot("socket_mode", "default")
+        .unwrap()
+        .unwrap();
     assert_eq!((stored.state.as_str(), stored.seq), ("authenticated", 2));
     let keys = store.load_unexpired(at, Duration::from_secs(60)).unwrap();
-    assert_eq!(keys, vec![("env:X".to_string(), at), ("ev:E1".to_string(), at)]);
+    assert_eq!(
+        keys,
+        vec![("env:X".to_string(), at), ("ev:E1".to_string(), at)]
+    );
     // A drain with neither transitions nor keys writes nothing.
-    let quiet: Vec<Output<Command>> = vec![Output::Command(Command::Ping { link: phantom_fsm::socket::LinkId(1) })];
+    let quiet: Vec<Output<Command>> = vec![Output::Command(Command::Ping {
+        link: phantom_fsm::socket::LinkId(1),
+    })];
     assert_eq!(store.observe(&quiet, &snap("authenticated")).unwrap(), None);
     assert_eq!(store.journal_bounds().unwrap(), Some((1, 2)));
 }
@@ -102,12 +136,25 @@ fn observe_writes_a_drain_in_one_transaction() {
 #[test]
 fn a_write_whose_snapshot_disagrees_is_refused_whole() {
     let (_tmp, store) = temp_store();
-    let good = (socket_t("disconnected", "connecting", "start", 1), snap("connecting"));
-    let bad = (socket_t("connecting", "authenticated", "open_ok", 2), snap("connected"));
+    let good = (
+        socket_t("disconnected", "connecting", "start", 1),
+        snap("connecting"),
+    );
+    let bad = (
+        socket_t("connecting", "authenticated", "open_ok", 2),
+        snap("connected"),
+    );
     let err = store.record_socket_batch(&[good, bad]).unwrap_err();
-    assert!(matches!(err.kind(), StoreErrorKind::Invalid { what: "batch", .. }), "{err}");
+    assert!(
+        matches!(err.kind(), StoreErrorKind::Invalid { what: "batch", .. }),
+        "{err}"
+    );
     assert_eq!(err.op(), StoreOp::JournalWrite);
-    assert_eq!(store.journal_bounds().unwrap(), None, "nothing of the batch is stored");
+    assert_eq!(
+        store.journal_bounds().unwrap(),
+        None,
+        "nothing of the batch is stored"
+    );
     assert_eq!(store.load_snapshot("socket_mode", "default").unwrap(), None);
 }
 
@@ -115,8 +162,13 @@ fn a_write_whose_snapshot_disagrees_is_refused_whole() {
 fn onboarding_rows_never_take_the_unsynced_path() {
     let (_tmp, store) = temp_store();
     let t = onboarding_t("T1/U1", ("pending", "sending"), "channel_opened", 1);
-    let err = store.record_socket_batch(&[(t, ledger_snap("sending", 0, None, None))]).unwrap_err();
-    assert!(matches!(err.kind(), StoreErrorKind::Invalid { .. }), "{err}");
+    let err = store
+        .record_socket_batch(&[(t, ledger_snap("sending", 0, None, None))])
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), StoreErrorKind::Invalid { .. }),
+        "{err}"
+    );
     assert_eq!(store.journal_bounds().unwrap(), None);
 }
 
@@ -124,9 +176,21 @@ fn onboarding_rows_never_take_the_unsynced_path() {
 fn a_snapshot_that_cannot_be_a_ledger_row_is_refused() {
     let (_tmp, store) = temp_store();
     let t = onboarding_t("T1/U1", ("pending", "sending"), "channel_opened", 1);
-    let bad = phantom_fsm::engine::Snapshot { state: "sending".into(), data: json!({"attempts": "one"}) };
+    let bad = phantom_fsm::engine::Snapshot {
+        state: "sending".into(),
+        data: json!({"attempts": "one"}),
+    };
     let err = store.record_onboarding(&t, &bad).unwrap_err();
-    assert!(matches!(err.kind(), StoreErrorKind::Invalid { what: "onboarding snapshot", .. }), "{err}");
+    assert!(
+        matches!(
+            err.kind(),
+            StoreErrorKind::Invalid {
+                what: "onboarding snapshot",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(err.op().as_str(), "ledger_write");
     assert_eq!(store.journal_bounds().unwrap(), None);
 }
@@ -139,9 +203,15 @@ fn seen_events_keep_the_first_sighting_and_expire_after_the_ttl() {
     store.remember("ev:A", UnixMs(5_000)).unwrap(); // a redelivery: first sighting kept
     store.remember("ev:B", UnixMs(2_000)).unwrap();
     let now = UnixMs(1_000 + 3_600_000); // A is exactly TTL old: expired
-    assert_eq!(store.load_unexpired(now, ttl).unwrap(), vec![("ev:B".to_string(), UnixMs(2_000))]);
+    assert_eq!(
+        store.load_unexpired(now, ttl).unwrap(),
+        vec![("ev:B".to_string(), UnixMs(2_000))]
+    );
     assert_eq!(store.prune_seen(now, ttl).unwrap(), 1);
-    assert_eq!(store.load_unexpired(UnixMs(0), ttl).unwrap(), vec![("ev:B".to_string(), UnixMs(2_000))]);
+    assert_eq!(
+        store.load_unexpired(UnixMs(0), ttl).unwrap(),
+        vec![("ev:B".to_string(), UnixMs(2_000))]
+    );
     let err = store.remember("", UnixMs(1)).unwrap_err();
     assert!(matches!(err.kind(), StoreErrorKind::Invalid { .. }));
 }
@@ -167,11 +237,18 @@ fn a_second_writer_is_refused_until_the_first_is_dropped() {
 fn reopening_continues_the_sequence() {
     let (tmp, store) = temp_store();
     let t = socket_t("disconnected", "connecting", "start", 1);
-    store.record_socket_batch(&[(t, snap("connecting"))]).unwrap();
+    store
+        .record_socket_batch(&[(t, snap("connecting"))])
+        .unwrap();
     drop(store);
     let store = Store::open(StoreConfig::new(tmp.path().join("data"))).unwrap();
     let t = socket_t("connecting", "reconnecting", "open_transient", 2);
-    assert_eq!(store.record_socket_batch(&[(t, snap("reconnecting"))]).unwrap(), Some(2));
+    assert_eq!(
+        store
+            .record_socket_batch(&[(t, snap("reconnecting"))])
+            .unwrap(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -179,13 +256,22 @@ fn read_only_opens_never_create_and_never_write() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("nope");
     let err = Store::open_read_only(&missing).unwrap_err();
-    assert!(matches!(err.kind(), StoreErrorKind::MissingDir { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), StoreErrorKind::MissingDir { .. }),
+        "{err}"
+    );
     assert!(!missing.exists());
     let err = Store::open_existing(StoreConfig::new(&missing)).unwrap_err();
-    assert!(matches!(err.kind(), StoreErrorKind::MissingDir { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), StoreErrorKind::MissingDir { .. }),
+        "{err}"
+    );
     assert!(!missing.exists());
     let err = Store::open_read_only(tmp.path()).unwrap_err();
-    assert!(matches!(err.kind(), StoreErrorKind::NotAStore { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), StoreErrorKind::NotAStore { .. }),
+        "{err}"
+    );
 
     let dir = tmp.path().join("data");
     drop(Store::open(StoreConfig::new(&dir)).unwrap());

@@ -26,11 +26,17 @@ fn stderr(out: &Output) -> String {
 fn sample_store(dir: &Path) -> Store {
     let store = Store::open(StoreConfig::new(dir)).unwrap();
     let t = socket_t("disconnected", "connecting", "start", 0);
-    store.record_socket_batch(&[(t, snap("connecting"))]).unwrap();
+    store
+        .record_socket_batch(&[(t, snap("connecting"))])
+        .unwrap();
     let t = socket_t("connecting", "authenticated", "open_ok", 1_000);
-    store.record_socket_batch(&[(t, snap("authenticated"))]).unwrap();
+    store
+        .record_socket_batch(&[(t, snap("authenticated"))])
+        .unwrap();
     let t = onboarding_t("T1/U1", ("pending", "sending"), "channel_opened", 2_500);
-    store.record_onboarding(&t, &ledger_snap("sending", 1, Some("D1"), None)).unwrap();
+    store
+        .record_onboarding(&t, &ledger_snap("sending", 1, Some("D1"), None))
+        .unwrap();
     store
 }
 
@@ -82,11 +88,19 @@ fn a_missing_or_foreign_dir_is_a_clear_error() {
     for args in [&["journal"][..], &["ledger", "show"], &["ledger", "reset"]] {
         let out = phantom(args, &missing);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(stderr(&out).contains("does not exist"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("does not exist"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
         assert!(!missing.exists(), "{args:?} created the dir");
     }
     let out = phantom(&["journal"], tmp.path());
-    assert!(stderr(&out).contains("holds no phantom-fsm store"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds no phantom-fsm store"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -96,11 +110,19 @@ fn ledger_show_selects_by_installer() {
     drop(sample_store(&dir));
     for installer in ["U1", "T1/U1"] {
         let out = phantom(&["ledger", "show", "--installer", installer], &dir);
-        assert!(stdout(&out).starts_with("T1/U1 sending "), "{installer}: {}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("T1/U1 sending "),
+            "{installer}: {}",
+            stderr(&out)
+        );
     }
     let out = phantom(&["ledger", "show", "--installer", "U2"], &dir);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no ledger row for installer U2"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no ledger row for installer U2"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -111,19 +133,43 @@ fn ledger_changes_are_refused_while_another_process_holds_the_dir() {
     let pid = std::process::id();
     for args in [
         &["ledger", "reset", "--installer", "U1"][..],
-        &["ledger", "mark-complete", "--installer", "U1", "--channel", "D1", "--ts", "1.2"],
+        &[
+            "ledger",
+            "mark-complete",
+            "--installer",
+            "U1",
+            "--channel",
+            "D1",
+            "--ts",
+            "1.2",
+        ],
     ] {
         let out = phantom(args, &dir);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = stderr(&out);
-        assert!(err.contains(&format!("is held by another process (pid {pid}); stop it first")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "is held by another process (pid {pid}); stop it first"
+            )),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn mark_complete_needs_a_channel_and_a_ts() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = phantom(&["ledger", "mark-complete", "--installer", "U1", "--ts", "1.2"], tmp.path());
+    let out = phantom(
+        &[
+            "ledger",
+            "mark-complete",
+            "--installer",
+            "U1",
+            "--ts",
+            "1.2",
+        ],
+        tmp.path(),
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--channel"), "{}", stderr(&out));
 }
@@ -139,7 +185,9 @@ fn failed_row(store: &Store, team: &str, user: &str) {
         [Output::Command(Command::OpenDm { call, .. })] => *call,
         other => panic!("expected OpenDm, got {other:?}"),
     };
-    let outcome = OpenDmOutcome::Permanent { code: "cannot_dm_bot".into() };
+    let outcome = OpenDmOutcome::Permanent {
+        code: "cannot_dm_bot".into(),
+    };
     m.handle(Now::fake(1_000), Input::DmOpened { call, outcome });
     let outputs = m.drain();
     assert!(store.observe(&outputs, &m.snapshot()).unwrap().is_some());
@@ -147,7 +195,9 @@ fn failed_row(store: &Store, team: &str, user: &str) {
 }
 
 fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
-    phantom_fsm::machines::diagram(machine).unwrap().has_edge(from, event, to)
+    phantom_fsm::machines::diagram(machine)
+        .unwrap()
+        .has_edge(from, event, to)
 }
 
 #[test]
@@ -160,19 +210,47 @@ fn reset_and_mark_complete_go_through_the_machine_and_are_journaled() {
 
     let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with(" onboarding T1/U1 failed -> pending reset\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with(" onboarding T1/U1 failed -> pending reset\n"),
+        "{}",
+        stdout(&out)
+    );
     let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
     assert!(out.status.success());
-    assert!(stderr(&out).contains("T1/U1 is pending: nothing to change"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("T1/U1 is pending: nothing to change"),
+        "{}",
+        stderr(&out)
+    );
 
-    let args = ["ledger", "mark-complete", "--installer", "T1/U1", "--channel", "D9", "--ts", "9.000100"];
+    let args = [
+        "ledger",
+        "mark-complete",
+        "--installer",
+        "T1/U1",
+        "--channel",
+        "D9",
+        "--ts",
+        "9.000100",
+    ];
     let out = phantom(&args, &dir);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).ends_with(" onboarding T1/U1 pending -> complete mark_complete\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with(" onboarding T1/U1 pending -> complete mark_complete\n"),
+        "{}",
+        stdout(&out)
+    );
 
     let store = Store::open(StoreConfig::new(&dir)).unwrap();
     let row = store.load_ledger("T1/U1").unwrap().unwrap();
-    assert_eq!((row.state.as_str(), row.channel.as_deref(), row.ts.as_deref()), ("complete", Some("D9"), Some("9.000100")));
+    assert_eq!(
+        (
+            row.state.as_str(),
+            row.channel.as_deref(),
+            row.ts.as_deref()
+        ),
+        ("complete", Some("D9"), Some("9.000100"))
+    );
     let events: Vec<String> = all_rows(&store).into_iter().map(|r| r.event).collect();
     assert_eq!(events, ["dm_permanent", "reset", "mark_complete"]);
     check_invariants(&store, &is_edge).unwrap();
@@ -188,9 +266,17 @@ fn an_ambiguous_installer_is_refused_with_the_candidates() {
     drop(store);
     let out = phantom(&["ledger", "reset"], &dir);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("2 ledger rows match; choose one with --installer T/U: T1/U1, T2/U1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 ledger rows match; choose one with --installer T/U: T1/U1, T2/U1"),
+        "{}",
+        stderr(&out)
+    );
     let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
-    assert!(stderr(&out).contains("2 ledger rows match"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 ledger rows match"),
+        "{}",
+        stderr(&out)
+    );
     let out = phantom(&["ledger", "reset", "--installer", "T2/U1"], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = phantom(&["ledger", "show"], &dir);

@@ -37,7 +37,12 @@ pub fn snap(state: &str) -> Snapshot {
 }
 
 /// An onboarding snapshot with the ledger's data keys.
-pub fn ledger_snap(state: &str, attempts: u32, channel: Option<&str>, ts: Option<&str>) -> Snapshot {
+pub fn ledger_snap(
+    state: &str,
+    attempts: u32,
+    channel: Option<&str>,
+    ts: Option<&str>,
+) -> Snapshot {
     Snapshot {
         state: state.into(),
         data: serde_json::json!({
@@ -91,7 +96,10 @@ pub fn check_invariants(
         if let Some(prev) = last.get(&key)
             && prev.to != row.from
         {
-            return Err(format!("row {} leaves {} but {} entered {}", row.seq, row.from, prev.seq, prev.to));
+            return Err(format!(
+                "row {} leaves {} but {} entered {}",
+                row.seq, row.from, prev.seq, prev.to
+            ));
         }
         last.insert(key, row);
     }
@@ -104,11 +112,22 @@ pub fn check_invariants(
     })
 }
 
-fn check_stored_state(store: &Store, machine: &str, instance: &str, row: &JournalRow) -> Result<(), String> {
+fn check_stored_state(
+    store: &Store,
+    machine: &str,
+    instance: &str,
+    row: &JournalRow,
+) -> Result<(), String> {
     if machine == "onboarding" {
-        let ledger = store.load_ledger(instance).unwrap().ok_or(format!("no ledger row for {instance}"))?;
+        let ledger = store
+            .load_ledger(instance)
+            .unwrap()
+            .ok_or(format!("no ledger row for {instance}"))?;
         if ledger.state != row.to {
-            return Err(format!("ledger {instance} is {} but row {} entered {}", ledger.state, row.seq, row.to));
+            return Err(format!(
+                "ledger {instance} is {} but row {} entered {}",
+                ledger.state, row.seq, row.to
+            ));
         }
         return Ok(());
     }
@@ -117,7 +136,9 @@ fn check_stored_state(store: &Store, machine: &str, instance: &str, row: &Journa
         .unwrap()
         .ok_or(format!("no snapshot for {machine}/{instance}"))?;
     if snapshot.state != row.to || snapshot.seq != row.seq {
-        return Err(format!("snapshot {machine}/{instance} is {snapshot:?} but last row is {row:?}"));
+        return Err(format!(
+            "snapshot {machine}/{instance} is {snapshot:?} but last row is {row:?}"
+        ));
     }
     Ok(())
 }
@@ -146,7 +167,8 @@ impl Raw {
         let rtxn = self.env.read_txn().unwrap();
         self.env
             .open_databases_and_commit(rtxn, |dbo, rtxn| {
-                dbo.open_database(rtxn, Some(name)).map(heed::CommitOrAbort::<_, ()>::Commit)
+                dbo.open_database(rtxn, Some(name))
+                    .map(heed::CommitOrAbort::<_, ()>::Commit)
             })
             .unwrap()
             .unwrap_commit()

@@ -87,14 +87,25 @@ where
     /// Drain and persist, checking that the write appended exactly the drained transitions.
     fn persist(&mut self) {
         let outputs = self.machine.drain();
-        let before = self.store().journal_bounds().unwrap().map_or(0, |(_, last)| last);
-        let transitions = outputs.iter().filter(|o| matches!(o, Output::Transition(_))).count() as u64;
+        let before = self
+            .store()
+            .journal_bounds()
+            .unwrap()
+            .map_or(0, |(_, last)| last);
+        let transitions = outputs
+            .iter()
+            .filter(|o| matches!(o, Output::Transition(_)))
+            .count() as u64;
         for o in &outputs {
             if let Output::Command(c) = o {
-                self.remembered.extend(c.remembered().map(|(k, _)| k.to_string()));
+                self.remembered
+                    .extend(c.remembered().map(|(k, _)| k.to_string()));
             }
         }
-        let seq = self.store().observe(&outputs, &self.machine.snapshot()).unwrap();
+        let seq = self
+            .store()
+            .observe(&outputs, &self.machine.snapshot())
+            .unwrap();
         assert_eq!(seq.unwrap_or(before), before + transitions);
     }
 
@@ -125,7 +136,9 @@ where
     fn restart(&mut self) {
         let instance = self.machine.instance().to_string();
         self.machine = match (self.kind.load)(self.store(), &instance) {
-            Some(snapshot) => M::resume(M::Config::default(), &instance, &snapshot, self.now).unwrap(),
+            Some(snapshot) => {
+                M::resume(M::Config::default(), &instance, &snapshot, self.now).unwrap()
+            }
             None => (self.kind.fresh)(),
         };
         self.persist();
@@ -167,6 +180,7 @@ where
     }
     let checked = check_invariants(walk.store(), &is_edge).map_err(TestCaseError::fail)?;
     prop_assert!(checked.rows as u64 <= max_rows);
+    prop_assert!(checked.instances <= 1, "one machine instance per history");
     let stored: BTreeSet<String> = walk
         .store()
         .load_unexpired(phantom_fsm::engine::UnixMs(0), Duration::MAX)
@@ -174,7 +188,12 @@ where
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    prop_assert!(walk.remembered.is_subset(&stored), "remembered {:?}, stored {:?}", walk.remembered, stored);
+    prop_assert!(
+        walk.remembered.is_subset(&stored),
+        "remembered {:?}, stored {:?}",
+        walk.remembered,
+        stored
+    );
     Ok(())
 }
 
@@ -189,19 +208,32 @@ fn socket_envelope(m: &SocketMode, n: u8) -> Option<socket::Input> {
         retry_attempt: 0,
         retry_reason: None,
     };
-    Some(socket::Input::Frame { link, frame: ServerFrame::Envelope(envelope) })
+    Some(socket::Input::Frame {
+        link,
+        frame: ServerFrame::Envelope(envelope),
+    })
 }
 
 const SOCKET: Kind<SocketMode> = Kind {
     fresh: || SocketMode::new(SocketConfig::default()),
-    load: |store, instance| store.load_snapshot("socket_mode", instance).unwrap().map(|s| s.snapshot()),
+    load: |store, instance| {
+        store
+            .load_snapshot("socket_mode", instance)
+            .unwrap()
+            .map(|s| s.snapshot())
+    },
     extra: socket_envelope,
     timeout: || socket::Input::Timeout,
 };
 
 const ONBOARDING: Kind<Onboarding> = Kind {
     fresh: || Onboarding::new("T1", "U1", OnboardingConfig::default()),
-    load: |store, instance| store.load_ledger(instance).unwrap().map(|row| row.snapshot()),
+    load: |store, instance| {
+        store
+            .load_ledger(instance)
+            .unwrap()
+            .map(|row| row.snapshot())
+    },
     // Its templates already hold every input (operator ones included).
     extra: |_, _| None,
     timeout: || onboarding::Input::Timeout,
