@@ -148,8 +148,15 @@ mod operator {
     use phantom_fsm::onboarding::{Input, Onboarding, OnboardingConfig};
 
     pub(super) fn run(args: &LedgerArgs) -> Result<(), CliError> {
-        // Taking the writer lock first: refused while the service runs.
-        let store = Store::open_existing(StoreConfig::new(&args.data_dir))?;
+        // Taking the writer lock first: refused while the service runs. The service's journal
+        // bound and map ceiling are unknown here: one operator row must neither prune the
+        // service's journal to our default bound nor fail where the service would grow.
+        let config = StoreConfig {
+            journal_max_rows: u64::MAX,
+            map_ceiling: usize::MAX,
+            ..StoreConfig::new(&args.data_dir)
+        };
+        let store = Store::open_existing(config)?;
         let instances: Vec<String> = store
             .ledger_rows()?
             .into_iter()

@@ -33,12 +33,12 @@ impl Store {
             return Err(StoreError::new(op, StoreErrorKind::ReadOnly));
         }
         loop {
-            let outcome = {
+            let (outcome, map_size) = {
                 let _open = self.gate.read().unwrap_or_else(PoisonError::into_inner);
-                self.write_once(&mut f)
+                (self.write_once(&mut f), self.env.info().map_size)
             };
             match outcome {
-                Err(StoreErrorKind::Lmdb(e)) if e.is_map_full() => self.grow(op)?,
+                Err(StoreErrorKind::Lmdb(e)) if e.is_map_full() => self.grow(op, map_size)?,
                 Err(StoreErrorKind::Lmdb(e)) if e.is_map_resized() => self.adopt_map(op)?,
                 other => return other.map_err(|kind| StoreError::new(op, kind)),
             }
@@ -77,10 +77,14 @@ impl Store {
         Ok(value)
     }
 
-    /// Double the map (up to the ceiling) with every transaction of this process closed.
-    fn grow(&self, op: StoreOp) -> Result<(), StoreError> {
+    /// Double the map (up to the ceiling) with every transaction of this process closed,
+    /// unless another thread already grew it past `full_at`, the size the write failed at.
+    fn grow(&self, op: StoreOp, full_at: usize) -> Result<(), StoreError> {
         let _closed = self.gate.write().unwrap_or_else(PoisonError::into_inner);
         let current = self.env.info().map_size;
+        if current > full_at {
+            return Ok(());
+        }
         let ceiling = self.config.map_ceiling;
         let cap = ceiling / MAP_GRANULE * MAP_GRANULE;
         if current >= cap {

@@ -100,8 +100,16 @@ impl Store {
             snapshot,
             remember: Vec::new(),
         };
-        let seq = self.write_synced(&batch)?;
-        Ok(seq.expect("one transition yields one row"))
+        self.write_synced(&batch)?.ok_or_else(|| {
+            let detail = "no journal row written".to_string();
+            StoreError::new(
+                StoreOp::LedgerWrite,
+                StoreErrorKind::Invalid {
+                    what: "batch",
+                    detail,
+                },
+            )
+        })
     }
 
     /// Persist socket-mode transitions, each with the snapshot taken after it, in one

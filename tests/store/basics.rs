@@ -229,7 +229,7 @@ fn a_second_writer_is_refused_until_the_first_is_dropped() {
     assert!(message.contains("held by another process"), "{message}");
     assert!(message.contains(&dir.display().to_string()), "{message}");
     drop(store);
-    let again = Store::open(StoreConfig::new(&dir)).unwrap();
+    let again = reopen(StoreConfig::new(&dir));
     assert!(again.is_writable());
 }
 
@@ -241,7 +241,7 @@ fn reopening_continues_the_sequence() {
         .record_socket_batch(&[(t, snap("connecting"))])
         .unwrap();
     drop(store);
-    let store = Store::open(StoreConfig::new(tmp.path().join("data"))).unwrap();
+    let store = reopen(StoreConfig::new(tmp.path().join("data")));
     let t = socket_t("connecting", "reconnecting", "open_transient", 2);
     assert_eq!(
         store
@@ -279,4 +279,30 @@ fn read_only_opens_never_create_and_never_write() {
     assert!(!reader.is_writable());
     let err = reader.remember("ev:A", UnixMs(1)).unwrap_err();
     assert!(matches!(err.kind(), StoreErrorKind::ReadOnly));
+}
+
+#[test]
+fn a_store_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Store>();
+    let (_tmp, store) = temp_store();
+    let store = std::sync::Arc::new(store);
+    let writers: Vec<_> = (0..4u64)
+        .map(|n| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    store.remember(&format!("ev:{n}-{i}"), UnixMs(i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    writers.into_iter().for_each(|w| w.join().unwrap());
+    assert_eq!(
+        store
+            .load_unexpired(UnixMs(0), Duration::from_secs(1))
+            .unwrap()
+            .len(),
+        200
+    );
 }

@@ -136,7 +136,7 @@ fn corrupt_values_are_reported_with_their_database_and_key() {
     raw.put("seen_events", b"ev:bad", b"short");
     raw.close();
 
-    let store = Store::open(StoreConfig::new(&dir)).unwrap();
+    let store = reopen(StoreConfig::new(&dir));
     let tail = store.journal_tail(10, Some("socket_mode")).unwrap();
     assert!(
         matches!(tail[1], JournalEntry::Corrupt { seq: 2, .. }),

@@ -241,7 +241,7 @@ fn reset_and_mark_complete_go_through_the_machine_and_are_journaled() {
         stdout(&out)
     );
 
-    let store = Store::open(StoreConfig::new(&dir)).unwrap();
+    let store = Store::open_read_only(&dir).unwrap();
     let row = store.load_ledger("T1/U1").unwrap().unwrap();
     assert_eq!(
         (
@@ -283,4 +283,35 @@ fn an_ambiguous_installer_is_refused_with_the_candidates() {
     let text = stdout(&out);
     let states: Vec<&str> = text.lines().map(|l| l.split(' ').nth(1).unwrap()).collect();
     assert_eq!(states, ["failed", "pending"]);
+}
+
+#[test]
+fn an_operator_write_never_prunes_the_services_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    // The service runs with a bound above the default 100,000 rows.
+    let config = StoreConfig {
+        journal_max_rows: 200_000,
+        ..StoreConfig::new(&dir)
+    };
+    let store = Store::open(config).unwrap();
+    let states = ["connecting", "reconnecting"];
+    let rows: Vec<_> = (0..100_000u64)
+        .map(|i| {
+            let from = if i == 0 {
+                "disconnected"
+            } else {
+                states[(i as usize + 1) % 2]
+            };
+            let to = states[i as usize % 2];
+            (socket_t(from, to, "step", i), snap(to))
+        })
+        .collect();
+    store.record_socket_batch(&rows).unwrap();
+    failed_row(&store, "T1", "U1");
+    drop(store);
+    let out = phantom(&["ledger", "reset", "--installer", "U1"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let store = Store::open_read_only(&dir).unwrap();
+    assert_eq!(store.journal_bounds().unwrap(), Some((1, 100_002)));
 }

@@ -2,7 +2,7 @@
 //! the journal invariant checker (DESIGN.md section 5).
 
 use phantom_fsm::engine::{Now, Snapshot, Transition};
-use phantom_fsm::store::{JournalRow, Store, StoreConfig};
+use phantom_fsm::store::{JournalRow, Store, StoreConfig, StoreErrorKind};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -11,6 +11,24 @@ pub fn temp_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(StoreConfig::new(dir.path().join("data"))).unwrap();
     (dir, store)
+}
+
+/// Reopen a store this process just dropped. The kernel releases the writer lock when the
+/// last descriptor of it closes, and a process spawned by a concurrent test thread holds a
+/// copy from its fork until its exec: poll (with a deadline) until that copy is gone.
+pub fn reopen(config: StoreConfig) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(config.clone()) {
+            Err(e)
+                if matches!(e.kind(), StoreErrorKind::Held { .. })
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            other => return other.unwrap(),
+        }
+    }
 }
 
 /// A socket-mode transition at fake time `ms`.

@@ -14,7 +14,7 @@
 
 use crate::common::*;
 use phantom_fsm::engine::Diagram;
-use phantom_fsm::store::{Store, StoreConfig};
+use phantom_fsm::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::os::unix::process::ExitStatusExt;
@@ -272,8 +272,8 @@ fn sigkill_at_random_points_loses_no_committed_transition_and_never_posts_twice(
                 );
             }
         }
-        let store =
-            Store::open(StoreConfig::new(&dir)).expect("the environment opens after SIGKILL");
+        // Read-only: the next run's writer open is what proves the lock died with the child.
+        let store = Store::open_read_only(&dir).expect("the environment opens after SIGKILL");
         checked = check_invariants(&store, &is_edge).unwrap_or_else(|e| panic!("run {runs}: {e}"));
         check_reported(&store, &reported).unwrap_or_else(|e| panic!("run {runs}: {e}"));
         posts = check_posts(&store, &log).unwrap_or_else(|e| panic!("run {runs}: {e}"));

@@ -75,7 +75,7 @@ where
             journal_max_rows: self.max_rows,
             ..StoreConfig::new(&self.dir)
         };
-        self.store = Some(Store::open(config).unwrap());
+        self.store = Some(reopen(config));
     }
 
     fn deliver(&mut self, at: Now, input: M::Input) {
