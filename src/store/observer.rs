@@ -95,6 +95,14 @@ impl Store {
         t: &Transition,
         snapshot: &Snapshot,
     ) -> Result<Seq, StoreError> {
+        if t.machine != ONBOARDING {
+            let detail = format!("{t}: not an onboarding transition");
+            let kind = StoreErrorKind::Invalid {
+                what: "batch",
+                detail,
+            };
+            return Err(StoreError::new(StoreOp::LedgerWrite, kind));
+        }
         let batch = Batch {
             transitions: vec![t],
             snapshot,

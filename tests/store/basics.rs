@@ -173,6 +173,20 @@ fn onboarding_rows_never_take_the_unsynced_path() {
 }
 
 #[test]
+fn socket_rows_never_take_the_ledger_path() {
+    let (_tmp, store) = temp_store();
+    let t = socket_t("disconnected", "connecting", "start", 1);
+    let err = store
+        .record_onboarding(&t, &snap("connecting"))
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), StoreErrorKind::Invalid { .. }),
+        "{err}"
+    );
+    assert_eq!(store.journal_bounds().unwrap(), None);
+}
+
+#[test]
 fn a_snapshot_that_cannot_be_a_ledger_row_is_refused() {
     let (_tmp, store) = temp_store();
     let t = onboarding_t("T1/U1", ("pending", "sending"), "channel_opened", 1);
