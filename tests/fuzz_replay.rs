@@ -8,7 +8,8 @@
 
 mod fuzz_replay {
     pub mod corpus;
-    pub mod stories;
+    pub mod onboarding_stories;
+    pub mod socket_stories;
 }
 
 use phantom_fsm::fuzzing::alloc::CountingAlloc;

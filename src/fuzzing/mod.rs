@@ -11,6 +11,7 @@ pub mod alloc;
 mod bytes;
 pub mod frame_decode;
 pub mod frames;
+pub mod onboarding_sequence;
 pub mod socket_sequence;
 
 /// One seed input: a file name (without directory) and its bytes.
@@ -33,6 +34,11 @@ pub const TARGETS: &[Target] = &[
         name: "frame_decode",
         run: frame_decode::run,
         seeds: frame_decode::seeds,
+    },
+    Target {
+        name: "onboarding_sequence",
+        run: onboarding_sequence::run_bytes,
+        seeds: onboarding_sequence::seeds,
     },
 ];
 
