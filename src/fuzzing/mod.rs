@@ -13,6 +13,7 @@ pub mod frame_decode;
 pub mod frames;
 pub mod onboarding_sequence;
 pub mod socket_sequence;
+pub mod store_replay;
 
 /// One seed input: a file name (without directory) and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +40,11 @@ pub const TARGETS: &[Target] = &[
         name: "onboarding_sequence",
         run: onboarding_sequence::run_bytes,
         seeds: onboarding_sequence::seeds,
+    },
+    Target {
+        name: "store_replay",
+        run: store_replay::run_bytes,
+        seeds: store_replay::seeds,
     },
 ];
 
