@@ -31,6 +31,9 @@ pub(crate) fn templates(m: &SocketMode, now: Now) -> Vec<(Now, Input)> {
     if let Some(deadline) = m.poll_timeout() {
         out.push((now.advanced_to(deadline), Input::Timeout));
     }
+    // A quiet second: later inputs arm their deadlines later, so deadlines armed before and
+    // after it expire in the other order (a standby's hello deadline after the pong deadline).
+    out.push((now.after(std::time::Duration::from_secs(1)), Input::Timeout));
     out
 }
 
@@ -101,6 +104,13 @@ pub(crate) fn key(m: &SocketMode) -> String {
         l.draining.is_some(),
         l.closing.is_some(),
         m.in_flight().is_some(),
-        m.timers().armed().map(|(t, _)| t).collect::<Vec<_>>(),
+        timer_order(m),
     )
+}
+
+/// The armed timers in the order they will expire.
+fn timer_order(m: &SocketMode) -> Vec<crate::socket::Timer> {
+    let mut armed: Vec<_> = m.timers().armed().collect();
+    armed.sort_by_key(|(t, at)| (*at, crate::engine::TimerKind::index(*t)));
+    armed.into_iter().map(|(t, _)| t).collect()
 }

@@ -165,6 +165,7 @@ impl Core {
             Event::Timer(Timer::PongDeadline) => self.lose_active(true, context),
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
                 self.links.remove(*link);
+                self.timers.clear(Timer::HelloDeadline);
                 self.standby_failed(None, context);
                 Handled
             }

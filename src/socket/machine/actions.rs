@@ -186,6 +186,7 @@ impl Core {
             self.close_link(active.id, ctx);
         }
         self.standby_wanted = false;
+        self.timers.clear(Timer::StandbyRetry);
         self.timers.clear(Timer::DrainGrace);
     }
 
@@ -265,6 +266,9 @@ impl Core {
             }
             (Some(Role::Active), DisconnectReason::TooManyWebsockets) => {
                 self.close_everything(ctx);
+                // Abandon the standby's call too: `reconnecting` does not take answers, and a
+                // call left in flight would stop the backoff from ever calling again.
+                self.in_flight = None;
                 self.schedule_reconnect(None, ctx)
             }
             (Some(Role::Active), _) => {
