@@ -27,8 +27,10 @@
 //!   `Handover` once per handover; each retry scheduled with its exact delay.
 //!
 //! Time is deterministic: `backoff_base = 0` makes every jittered delay the `Retry-After`
-//! floor (jitter has scripted tests in `tests/socket`). Sequences shrink to a few steps; a
-//! defect found here gets a scripted sequence in `socket_props/regressions.rs`.
+//! floor (jitter has scripted tests in `tests/socket`). Half of the sequences run the
+//! documented timings, the others hello/ping/pong/drain/close durations that reorder the
+//! deadlines. Sequences shrink to a few steps; a defect found here gets a scripted sequence in
+//! `socket_props/regressions.rs`. `PROPTEST_CASES=N` runs more cases.
 //!
 //! [`SocketMode`]: phantom_fsm::socket::SocketMode
 
@@ -88,7 +90,8 @@ prop_state_machine! {
 fn scripted_sequences_agree_with_the_model() {
     for (name, steps) in regressions::all() {
         println!("{name}");
-        Driver::<0>::test_sequential(config(), model::Model::new(), steps, None);
+        let model = model::Model::new(model::Timings::DEFAULT);
+        Driver::<0>::test_sequential(config(), model, steps, None);
     }
 }
 
@@ -100,7 +103,7 @@ fn generated_steps_take_every_diagram_edge() {
     coverage::tally::<0>(&mut tally, 256);
     coverage::tally::<1>(&mut tally, 256);
     for models in regressions::models() {
-        let mut before = model::Model::new();
+        let mut before = model::Model::new(model::Timings::DEFAULT);
         for m in models {
             tally.note(&before, &m);
             before = m;

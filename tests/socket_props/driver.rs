@@ -1,7 +1,7 @@
 //! Drives the real [`SocketMode`] with the model's steps and checks it after every one: the
 //! outputs against the model's expectations and the shell's invariants, then the state.
 
-use super::model::{Answer, Env, EnvFate, Kind, LinkIn, Model, Reason, Step, Tm};
+use super::model::{Answer, Env, EnvFate, Kind, LinkIn, Model, Reason, Step, Timings, Tm};
 use super::shell::Shell;
 use super::steps::Lifecycle;
 use phantom_fsm::engine::FrameRejectReason;
@@ -27,10 +27,16 @@ pub(crate) struct Sut {
 
 pub(crate) struct Driver<const P: u8>;
 
-/// Default timings, except a zero backoff base: full jitter over `[0, 0]` makes every backoff
-/// delay the `Retry-After` floor, so the model knows each deadline exactly.
-pub(crate) fn config() -> SocketConfig {
+/// The model's timings, and a zero backoff base: full jitter over `[0, 0]` makes every
+/// backoff delay the `Retry-After` floor, so the model knows each deadline exactly.
+pub(crate) fn config(t: &Timings) -> SocketConfig {
+    let ms = Duration::from_millis;
     SocketConfig {
+        hello_timeout: ms(t.hello_timeout),
+        ping_interval: ms(t.ping_interval),
+        pong_timeout: ms(t.pong_timeout),
+        drain_grace: ms(t.drain_grace),
+        close_grace: ms(t.close_grace),
         backoff_base: Duration::ZERO,
         ..SocketConfig::default()
     }
@@ -45,9 +51,9 @@ impl<const P: u8> StateMachineTest for Driver<P> {
     type SystemUnderTest = Sut;
     type Reference = Lifecycle<P>;
 
-    fn init_test(_model: &Model) -> Sut {
+    fn init_test(model: &Model) -> Sut {
         Sut {
-            m: SocketMode::new(config()),
+            m: SocketMode::new(config(&model.t)),
             shell: Shell::default(),
             links: HashMap::new(),
             calls: HashMap::new(),
@@ -59,7 +65,7 @@ impl<const P: u8> StateMachineTest for Driver<P> {
         let before = sut.m.state_name();
         let input = match &step {
             Step::Restart => {
-                sut.restart(now);
+                sut.restart(now, &model.t);
                 None
             }
             Step::Advance { deliver: false, .. } => None,
@@ -171,7 +177,7 @@ impl Sut {
     }
 
     /// Snapshot, restore into a new process with the persisted dedupe keys, deliver `Resumed`.
-    fn restart(&mut self, now: Now) {
+    fn restart(&mut self, now: Now, t: &Timings) {
         let snapshot = self.m.snapshot();
         let seen = self
             .shell
@@ -181,7 +187,7 @@ impl Sut {
             .map(|(k, at)| (k.clone(), *at))
             .collect();
         self.m =
-            SocketMode::restore_with_seen(config(), "default", &snapshot, seen).expect("restore");
+            SocketMode::restore_with_seen(config(t), "default", &snapshot, seen).expect("restore");
         self.shell.restarted();
         self.links.clear();
         self.calls.clear();

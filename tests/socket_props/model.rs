@@ -8,13 +8,31 @@
 
 use std::collections::BTreeMap;
 
-pub(crate) const HELLO_TIMEOUT: u64 = 10_000;
-pub(crate) const PING_INTERVAL: u64 = 5_000;
-pub(crate) const PONG_TIMEOUT: u64 = 5_000;
-pub(crate) const DRAIN_GRACE: u64 = 1_000;
-pub(crate) const CLOSE_GRACE: u64 = 2_000;
 pub(crate) const REPROBE: u64 = 300_000;
 pub(crate) const DEDUPE_TTL: u64 = 3_600_000;
+
+/// The durations that vary between sequences (milliseconds): the defaults, and values that
+/// reorder deadlines (a pong timeout longer than the ping interval, a drain longer than the
+/// close grace, a hello deadline before the first ping).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timings {
+    pub(crate) hello_timeout: u64,
+    pub(crate) ping_interval: u64,
+    pub(crate) pong_timeout: u64,
+    pub(crate) drain_grace: u64,
+    pub(crate) close_grace: u64,
+}
+
+impl Timings {
+    /// DESIGN.md section 3.
+    pub(crate) const DEFAULT: Timings = Timings {
+        hello_timeout: 10_000,
+        ping_interval: 5_000,
+        pong_timeout: 5_000,
+        drain_grace: 1_000,
+        close_grace: 2_000,
+    };
+}
 
 /// Named deadlines, in the machine's tie-break order (earlier fires first at equal times).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -197,6 +215,7 @@ pub(crate) struct Expect {
 
 #[derive(Clone)]
 pub(crate) struct Model {
+    pub(crate) t: Timings,
     pub(crate) now: u64,
     pub(crate) state: St,
     pub(crate) code: Option<&'static str>,
@@ -225,7 +244,7 @@ pub(crate) struct Model {
 /// [`Model::new`]).
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at {} ms", self.state.name(), self.now)
+        write!(f, "{} at {} ms, {:?}", self.state.name(), self.now, self.t)
     }
 }
 
@@ -275,8 +294,9 @@ impl Ev<'_> {
 }
 
 impl Model {
-    pub(crate) fn new() -> Model {
+    pub(crate) fn new(t: Timings) -> Model {
         Model {
+            t,
             now: 0,
             state: St::Disconnected,
             code: None,
@@ -585,9 +605,9 @@ impl Model {
                 if let Some((tag, _)) = self.active {
                     self.expect.pings.push(tag);
                     if !self.timers.contains_key(&Tm::Pong) {
-                        self.arm(Tm::Pong, PONG_TIMEOUT);
+                        self.arm(Tm::Pong, self.t.pong_timeout);
                     }
-                    self.arm(Tm::PingDue, PING_INTERVAL);
+                    self.arm(Tm::PingDue, self.t.ping_interval);
                 }
             }
             Ev::Timer(Tm::Drain) => {
@@ -653,7 +673,7 @@ impl Model {
         self.next_tag += 1;
         self.pending = Some((self.next_tag, false));
         self.expect.opened_link = Some(self.next_tag);
-        self.arm(Tm::Hello, HELLO_TIMEOUT);
+        self.arm(Tm::Hello, self.t.hello_timeout);
     }
 
     fn promote_pending(&mut self) {
@@ -661,7 +681,7 @@ impl Model {
             self.active = Some((tag, self.now));
             self.timers.remove(&Tm::Hello);
             self.timers.remove(&Tm::Pong);
-            self.arm(Tm::PingDue, PING_INTERVAL);
+            self.arm(Tm::PingDue, self.t.ping_interval);
         }
     }
 
@@ -671,7 +691,7 @@ impl Model {
             if let Some(previous) = self.draining.replace(old) {
                 self.close_link(previous);
             }
-            self.arm(Tm::Drain, DRAIN_GRACE);
+            self.arm(Tm::Drain, self.t.drain_grace);
         }
         self.promote_pending();
         self.timers.remove(&Tm::StandbyRetry);
@@ -773,7 +793,7 @@ impl Model {
         }
         self.expect.closes.push(tag);
         self.closing = Some(tag);
-        self.arm(Tm::Close, CLOSE_GRACE);
+        self.arm(Tm::Close, self.t.close_grace);
     }
 
     fn drop_link(&mut self, tag: u32) {

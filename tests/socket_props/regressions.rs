@@ -2,7 +2,7 @@
 //! one per defect the properties found in the machine (each failed before its fix), and the
 //! rare paths random sequences seldom take.
 
-use super::model::{Answer, Env, Kind, LinkIn, Model, Reason, Step};
+use super::model::{Answer, Env, Kind, LinkIn, Model, Reason, Step, Timings};
 
 fn link(tag: u32, input: LinkIn) -> Step {
     Step::Link { tag, input }
@@ -117,9 +117,13 @@ pub(crate) fn all() -> Vec<(&'static str, Vec<Step>)> {
             then(
                 connected(),
                 [
-                    Step::NextDeadline,
                     link(1, LinkIn::Disconnect(Reason::Warning)),
+                    Step::Advance {
+                        ms: 1_000,
+                        deliver: false,
+                    },
                     answer(2, Answer::Url),
+                    Step::NextDeadline,
                     Step::NextDeadline,
                     link(2, LinkIn::Hello),
                 ],
@@ -187,7 +191,7 @@ pub(crate) fn models() -> Vec<Vec<Model>> {
     all()
         .into_iter()
         .map(|(_, steps)| {
-            let mut m = Model::new();
+            let mut m = Model::new(Timings::DEFAULT);
             steps
                 .iter()
                 .map(|s| {

@@ -2,7 +2,7 @@
 //! in flight, frames on the links that exist, the next deadline), some stale or arbitrary ones
 //! (answers to abandoned or unknown calls, frames on links that are gone).
 
-use super::model::{Answer, Env, Kind, LinkIn, Model, Reason, Role, St, Step};
+use super::model::{Answer, Env, Kind, LinkIn, Model, Reason, Role, St, Step, Timings};
 use proptest::prelude::*;
 use proptest::strategy::Union;
 use proptest_state_machine::ReferenceStateMachine;
@@ -62,8 +62,28 @@ impl<const P: u8> ReferenceStateMachine for Lifecycle<P> {
     type State = Model;
     type Transition = Step;
 
+    /// The documented timings half of the time, else each duration from a small set that
+    /// reorders deadlines.
     fn init_state() -> BoxedStrategy<Model> {
-        Just(Model::new()).boxed()
+        let varied = (
+            prop::sample::select(vec![2_000u64, 10_000]),
+            prop::sample::select(vec![3_000u64, 5_000]),
+            prop::sample::select(vec![2_000u64, 5_000, 8_000]),
+            prop::sample::select(vec![1_000u64, 3_000]),
+            prop::sample::select(vec![500u64, 2_000]),
+        )
+            .prop_map(
+                |(hello_timeout, ping_interval, pong_timeout, drain_grace, close_grace)| Timings {
+                    hello_timeout,
+                    ping_interval,
+                    pong_timeout,
+                    drain_grace,
+                    close_grace,
+                },
+            );
+        prop_oneof![Just(Timings::DEFAULT), varied]
+            .prop_map(Model::new)
+            .boxed()
     }
 
     fn transitions(m: &Model) -> BoxedStrategy<Step> {
