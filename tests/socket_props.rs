@@ -34,18 +34,24 @@
 //!
 //! [`SocketMode`]: phantom_fsm::socket::SocketMode
 
+#[path = "socket_props/checks.rs"]
+mod checks;
 #[path = "socket_props/coverage.rs"]
 mod coverage;
 #[path = "socket_props/driver.rs"]
 mod driver;
+#[path = "socket_props/inputs.rs"]
+mod inputs;
 #[path = "socket_props/model.rs"]
 mod model;
 #[path = "socket_props/regressions.rs"]
 mod regressions;
 #[path = "socket_props/shell.rs"]
 mod shell;
-#[path = "socket_props/steps.rs"]
-mod steps;
+#[path = "socket_props/step.rs"]
+mod step;
+#[path = "socket_props/strategy.rs"]
+mod strategy;
 
 use driver::Driver;
 use proptest::test_runner::Config;

@@ -3,7 +3,7 @@
 //! situations the invariants are about.
 
 use super::model::{EnvFate, Model};
-use super::steps::Lifecycle;
+use super::strategy::Lifecycle;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;

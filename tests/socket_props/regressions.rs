@@ -2,7 +2,8 @@
 //! one per defect the properties found in the machine (each failed before its fix), and the
 //! rare paths random sequences seldom take.
 
-use super::model::{Answer, Env, Kind, LinkIn, Model, Reason, Step, Timings};
+use super::model::{Model, Timings};
+use super::step::{Answer, Env, Kind, LinkIn, Reason, Step};
 
 fn link(tag: u32, input: LinkIn) -> Step {
     Step::Link { tag, input }

@@ -2,7 +2,8 @@
 //! in flight, frames on the links that exist, the next deadline), some stale or arbitrary ones
 //! (answers to abandoned or unknown calls, frames on links that are gone).
 
-use super::model::{Answer, Env, Kind, LinkIn, Model, Reason, Role, St, Step, Timings};
+use super::model::{Model, Role, St, Timings};
+use super::step::{Answer, Env, Kind, LinkIn, Reason, Step};
 use proptest::prelude::*;
 use proptest::strategy::Union;
 use proptest_state_machine::ReferenceStateMachine;
