@@ -12,4 +12,5 @@
 
 pub mod engine;
 pub mod machines;
+pub mod sim;
 pub mod socket;

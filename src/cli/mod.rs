@@ -1,6 +1,7 @@
 //! Command-line interface (clap). Contract: `../shared/DESIGN.md` section 7.
 
 mod diagram;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -19,11 +20,14 @@ pub(crate) struct Cli {
 enum Command {
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
     Diagram(diagram::DiagramArgs),
+    /// Run the Slack simulator (Web API + Socket Mode) on 127.0.0.1.
+    Sim(sim::SimArgs),
 }
 
 /// Run the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Diagram(args) => diagram::run(args),
+        Command::Sim(args) => sim::run(args),
     }
 }
