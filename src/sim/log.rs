@@ -116,6 +116,13 @@ pub enum Event {
         /// Whether it will be re-delivered (events only, bounded attempts).
         redelivered: bool,
     },
+    /// A link applied a fault (`silenced`, `ignoring_close`).
+    LinkFault {
+        /// The link.
+        link: LinkId,
+        /// Which fault.
+        fault: String,
+    },
     /// The client sent something that is not an ack.
     ClientFrame {
         /// The link.
@@ -247,6 +254,7 @@ impl Event {
             Event::FrameSent { .. } => "frame_sent",
             Event::Ack { .. } => "ack",
             Event::Expired { .. } => "expired",
+            Event::LinkFault { .. } => "link_fault",
             Event::ClientFrame { .. } => "client_frame",
             Event::Control { .. } => "control",
         }
@@ -261,6 +269,7 @@ impl Event {
             | Event::FrameSent { link, .. }
             | Event::Ack { link, .. }
             | Event::Expired { link, .. }
+            | Event::LinkFault { link, .. }
             | Event::ClientFrame { link, .. } => Some(*link),
             Event::Call { .. } | Event::Control { .. } => None,
         }
@@ -346,6 +355,7 @@ impl fmt::Display for LogRecord {
                 "miss  {link} {envelope_id} not acked in time (retry_attempt={retry_attempt}, \
                  redelivered={redelivered})"
             ),
+            Event::LinkFault { link, fault } => write!(f, "fault {link} {fault}"),
             Event::ClientFrame { link, what } => write!(f, "recv  {link} non-ack frame: {what}"),
             Event::Control { action, detail } => write!(f, "ctl   {action}: {detail}"),
         }

@@ -272,6 +272,13 @@ impl Link {
             LinkCmd::Silence(limit) => Some(self.silent(limit).await),
             LinkCmd::IgnoreClose => {
                 self.ignore_close = true;
+                let id = self.id;
+                self.shared.with(|s| {
+                    s.log(Event::LinkFault {
+                        link: id,
+                        fault: "ignoring_close".into(),
+                    })
+                });
                 None
             }
             LinkCmd::Malformed(kind) => self.send_malformed(kind).await,
@@ -280,13 +287,12 @@ impl Link {
 
     async fn send_envelope(&mut self, envelope: Envelope) -> Option<CloseCause> {
         let text = envelope.to_json().to_string();
+        // Recorded before the write, so an ack that races in on another link finds it. If
+        // the write fails the envelope expires and is delivered again, as with Slack.
+        self.record_envelope(envelope, false);
         if self.ws.send(Message::text(text)).await.is_err() {
-            let id = self.id;
-            self.shared
-                .with(|s| s.dispatch(envelope, Target::All, Some(id)));
             return Some(CloseCause::ClientGone);
         }
-        self.record_envelope(envelope, false);
         None
     }
 

@@ -240,6 +240,10 @@ impl State {
         if let Some(l) = self.links.get_mut(&id) {
             l.silenced = true;
         }
+        self.log(Event::LinkFault {
+            link: id,
+            fault: "silenced".into(),
+        });
     }
 
     pub(crate) fn remove_link(&mut self, id: LinkId) -> Option<u64> {
@@ -349,7 +353,7 @@ impl State {
 pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| millis(d))
+        .map_or(0, millis)
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {
