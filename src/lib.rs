@@ -12,5 +12,7 @@
 
 pub mod engine;
 pub mod machines;
+pub mod runtime;
 pub mod sim;
 pub mod socket;
+pub mod telemetry;

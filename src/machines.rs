@@ -1,7 +1,7 @@
 //! The registry of phantom-fsm's machines by id, for the CLI, the diagram files and the
 //! drift test.
 
-use crate::engine::{Diagram, Format};
+use crate::engine::{Diagram, Format, derive};
 
 /// Every machine id, in file order.
 pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID];
@@ -17,6 +17,7 @@ pub fn parse_machine_id(s: &str) -> Option<&'static str> {
 /// Derive the diagram of the machine `id` by exploring it.
 pub fn diagram(id: &str) -> Option<Diagram> {
     match parse_machine_id(id)? {
+        crate::socket::MACHINE_ID => Some(derive::<crate::socket::SocketMode>()),
         _ => None,
     }
 }

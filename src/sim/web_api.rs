@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// Methods that take JSON bodies (Slack's write methods). Read methods ignore a JSON body.
@@ -211,6 +212,8 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let bearer = bearer_token(&headers);
+    // Subscribed before the effect, so a release that follows the effect is never missed.
+    let release = shared.release.subscribe();
     let (reply, hold) = shared.with(|s| {
         let hold = s.faults.take_hold(&method);
         let reply = match Params::parse(&method, query.as_deref(), content_type, &body) {
@@ -226,7 +229,7 @@ pub(crate) async fn handle(
         log_call(&shared, &method, &reply, None);
         return reply.into_response();
     };
-    held_reply(shared, method, reply, hold).await
+    held_reply(shared, method, reply, hold, release).await
 }
 
 /// Apply the queued fault (if any) around the real method.
@@ -342,7 +345,13 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 /// The effect already happened; the reply waits (the crash window between Slack's accept and
 /// the client's stamp). If the client goes away first, the log says so.
-async fn held_reply(shared: Arc<Shared>, method: String, reply: Reply, hold: Hold) -> Response {
+async fn held_reply(
+    shared: Arc<Shared>,
+    method: String,
+    reply: Reply,
+    hold: Hold,
+    mut release: watch::Receiver<u64>,
+) -> Response {
     let started = Instant::now();
     let wait = match hold {
         Hold::UntilReleased => MAX_HOLD,
@@ -360,8 +369,6 @@ async fn held_reply(shared: Arc<Shared>, method: String, reply: Reply, hold: Hol
         started,
         armed: true,
     };
-    let mut release = shared.release.subscribe();
-    release.borrow_and_update();
     let released = async {
         if hold == Hold::UntilReleased {
             let _ = release.changed().await;

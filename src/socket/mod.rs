@@ -2,14 +2,31 @@
 //! `apps.connections.open`, ack every envelope at once, dedupe, hand over to a standby link
 //! without a gap, detect dead links, reconnect with full-jitter backoff, stop cleanly.
 //!
-//! Pure: no clock, socket or disk. See `docs/architecture.md` and `state-diagrams/socket_mode.mmd`.
+//! Pure: no clock, socket or disk. See `docs/architecture.md` and
+//! `state-diagrams/socket_mode.mmd`.
+//!
+//! State tree (superstates in italics in the diagrams):
+//! - `idle` = `disconnected` (initial), `error`
+//! - `running` = `connected`, `linking` (= `connecting`, `authenticated`, `reconnecting`)
+//! - `disconnecting` (stopping; outside both)
 
+mod api;
 pub mod config;
+mod core;
+mod dedupe;
+mod event;
+mod explore;
 pub mod io;
+pub mod links;
+mod machine;
+pub mod timers;
 pub mod wire;
 
+pub use api::{DEFAULT_INSTANCE, SocketMode};
 pub use config::SocketConfig;
+pub use dedupe::DedupeWindow;
 pub use io::{Command, Input, LinkId, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
+pub use timers::Timer;
 
 /// Machine id of the Socket Mode lifecycle machine.
 pub const MACHINE_ID: &str = "socket_mode";
