@@ -37,6 +37,7 @@ pub struct LogRecord {
 /// What happened. Serialized with a `kind` tag (`call`, `link_opened`, ...).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Event {
     /// A Web API call was answered (or abandoned by the client while held).
     Call {
@@ -156,6 +157,7 @@ pub enum AckOutcome {
 /// Why a link ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CloseCause {
     /// The client sent a close frame and the simulator answered it.
     ClientClosed,
