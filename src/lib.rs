@@ -3,7 +3,7 @@
 //! Explicit, hierarchical finite-state machines for a Slack tenant runtime:
 //!
 //! - [`socket`]: the Socket Mode lifecycle (connect, ack, dedupe, hand over, reconnect);
-//! - the onboarding ledger that sends the bot's introduction DM once per installer.
+//! - [`onboarding`]: the ledger that sends the bot's introduction DM once per installer.
 //!
 //! The machines are **sans-IO**: they take inputs and the time as arguments and return
 //! commands, [`Transition`](engine::Transition)s, [`Signal`](engine::Signal)s and deadlines.
@@ -12,6 +12,7 @@
 
 pub mod engine;
 pub mod machines;
+pub mod onboarding;
 pub mod runtime;
 pub mod sim;
 pub mod socket;

@@ -4,12 +4,13 @@
 use crate::engine::{Diagram, Format, derive};
 
 /// Every machine id, in file order.
-pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID];
+pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID, crate::onboarding::MACHINE_ID];
 
 /// Resolve a machine id as typed on the command line (`socket` is accepted for `socket_mode`).
 pub fn parse_machine_id(s: &str) -> Option<&'static str> {
     match s {
         "socket" | "socket_mode" => Some(crate::socket::MACHINE_ID),
+        "onboarding" => Some(crate::onboarding::MACHINE_ID),
         other => MACHINE_IDS.iter().copied().find(|id| *id == other),
     }
 }
@@ -18,6 +19,7 @@ pub fn parse_machine_id(s: &str) -> Option<&'static str> {
 pub fn diagram(id: &str) -> Option<Diagram> {
     match parse_machine_id(id)? {
         crate::socket::MACHINE_ID => Some(derive::<crate::socket::SocketMode>()),
+        crate::onboarding::MACHINE_ID => Some(derive::<crate::onboarding::Onboarding>()),
         _ => None,
     }
 }

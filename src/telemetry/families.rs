@@ -102,20 +102,13 @@ pub const FAMILIES: [(&str, &str); 13] = [
 ];
 
 /// Machine id of the onboarding ledger machine.
-pub(crate) const ONBOARDING_MACHINE: &str = "onboarding";
+pub(crate) const ONBOARDING_MACHINE: &str = crate::onboarding::MACHINE_ID;
 
 /// Machine ids, the bounded values of the `machine` label.
-pub const MACHINES: [&str; 2] = ["socket_mode", "onboarding"];
+pub const MACHINES: [&str; 2] = [crate::socket::MACHINE_ID, crate::onboarding::MACHINE_ID];
 
 /// Onboarding ledger leaf states, in the order of the `phantom_onboarding_state{state}` series.
-pub const ONBOARDING_STATES: [&str; 6] = [
-    "pending",
-    "sending",
-    "backoff",
-    "reconciling",
-    "complete",
-    "failed",
-];
+pub const ONBOARDING_STATES: [&str; 6] = crate::onboarding::STATE_NAMES;
 
 /// Envelope types, the bounded values of `phantom_slack_envelopes_total{type}`.
 pub const ENVELOPE_TYPES: [&str; 4] = ["events_api", "slash_commands", "interactive", "other"];

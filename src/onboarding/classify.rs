@@ -1,0 +1,282 @@
+//! Classification of Slack Web API replies into what they *prove*, for the four calls the
+//! onboarding machine makes, plus the `/health` mapping and the metric outcome.
+//!
+//! The shell's HTTP client reports what it observed as a [`CallResult`] (it must not treat
+//! 4xx/5xx as errors that lose the headers: `Retry-After` matters). These pure functions turn
+//! it into the machine's inputs. The rule that matters most: for `chat.postMessage`, anything
+//! that does not prove the post was not stored is [`PostOutcome::Ambiguous`].
+
+use super::io::{AuthOutcome, HistoryOutcome, IntroMetadata, OpenDmOutcome, PostOutcome};
+use crate::engine::IntroOutcome;
+use serde_json::{Map, Value};
+
+/// What the HTTP layer observed of one Web API call, before classification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallResult<'a> {
+    /// The request was never written: DNS failure, connection refused, TLS handshake failure.
+    NotSent,
+    /// The request was (or may have been) written, but no complete response came back: a
+    /// timeout, a reset, a truncated body.
+    NoResponse,
+    /// A complete HTTP response.
+    Response {
+        /// HTTP status.
+        status: u16,
+        /// The raw `Retry-After` header, if any.
+        retry_after: Option<&'a str>,
+        /// The body.
+        body: &'a str,
+    },
+}
+
+/// `auth.test` codes after which retrying cannot help: the bot token does not work.
+pub const AUTH_UNRECOVERABLE_CODES: &[&str] = &[
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+    "missing_scope",
+    "no_permission",
+    "team_disabled",
+    "access_denied",
+    "ekm_access_denied",
+    "org_login_required",
+    "team_access_not_granted",
+];
+
+/// `conversations.open` codes after which the installer cannot be DMed (DESIGN §4).
+pub const OPEN_DM_PERMANENT_CODES: &[&str] = &[
+    "user_not_found",
+    "cannot_dm_bot",
+    "missing_scope",
+    "account_inactive",
+    "user_disabled",
+];
+
+/// `chat.postMessage` codes after which retrying cannot help (DESIGN §4).
+pub const POST_PERMANENT_CODES: &[&str] = &[
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "msg_too_long",
+    "no_text",
+    "restricted_action",
+    "missing_scope",
+];
+
+/// `chat.postMessage` codes that do not prove the post was not stored: Slack documents both as
+/// "it's possible some aspect of the operation succeeded before the error was raised".
+pub const POST_AMBIGUOUS_CODES: &[&str] = &["internal_error", "fatal_error"];
+
+/// What a reply says, independent of the method.
+enum Reply {
+    NotSent,
+    NoResponse,
+    RateLimited(Option<u64>),
+    ServerError(u16),
+    Unparseable,
+    Error(String, Option<u64>),
+    Ok(Map<String, Value>),
+}
+
+fn read(result: &CallResult<'_>) -> Reply {
+    let CallResult::Response {
+        status,
+        retry_after,
+        body,
+    } = *result
+    else {
+        return match result {
+            CallResult::NotSent => Reply::NotSent,
+            _ => Reply::NoResponse,
+        };
+    };
+    let retry_after_ms = retry_after.and_then(retry_after_ms);
+    if status == 429 {
+        return Reply::RateLimited(retry_after_ms);
+    }
+    if status >= 500 {
+        return Reply::ServerError(status);
+    }
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
+        return Reply::Unparseable;
+    };
+    match map.get("ok") {
+        Some(Value::Bool(true)) => Reply::Ok(map),
+        Some(Value::Bool(false)) => {
+            let code = map.get("error").and_then(Value::as_str);
+            match code {
+                Some("ratelimited") => Reply::RateLimited(retry_after_ms),
+                _ => Reply::Error(code.unwrap_or("unknown_error").to_string(), retry_after_ms),
+            }
+        }
+        _ => Reply::Unparseable,
+    }
+}
+
+/// Parse a `Retry-After` header given in seconds (`"30"`, `"1.5"`) into milliseconds. The
+/// HTTP-date form is not used by Slack and yields `None` (the jittered backoff applies).
+pub fn retry_after_ms(header: &str) -> Option<u64> {
+    let secs: f64 = header.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).min(u64::MAX as f64) as u64)
+}
+
+fn string_at<'a>(map: &'a Map<String, Value>, path: &[&str]) -> Option<&'a str> {
+    let (last, parents) = path.split_last()?;
+    let mut object = map;
+    for key in parents {
+        object = object.get(*key)?.as_object()?;
+    }
+    object.get(*last)?.as_str().filter(|s| !s.is_empty())
+}
+
+/// Classify an `auth.test` reply. Network failures, 5xx and unknown codes are transient
+/// (the call is read-only, so nothing is ambiguous).
+pub fn classify_auth(result: &CallResult<'_>) -> AuthOutcome {
+    let transient = |reason: &str| AuthOutcome::Transient {
+        reason: reason.to_string(),
+    };
+    match read(result) {
+        Reply::Ok(map) => match string_at(&map, &["team_id"]) {
+            Some(team) => AuthOutcome::Ok {
+                team_id: team.to_string(),
+            },
+            None => transient("ok_without_team_id"),
+        },
+        Reply::RateLimited(retry_after_ms) => AuthOutcome::RateLimited { retry_after_ms },
+        Reply::Error(code, _) if AUTH_UNRECOVERABLE_CODES.contains(&code.as_str()) => {
+            AuthOutcome::Unrecoverable { code }
+        }
+        other => transient(&failure_reason(other)),
+    }
+}
+
+/// Classify a `conversations.open` reply. Opening a DM is idempotent, so every failure that is
+/// not in [`OPEN_DM_PERMANENT_CODES`] is retried.
+pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
+    match read(result) {
+        Reply::Ok(map) => match string_at(&map, &["channel", "id"]) {
+            Some(channel) => OpenDmOutcome::Opened {
+                channel: channel.to_string(),
+            },
+            None => OpenDmOutcome::Transient {
+                reason: "ok_without_channel".to_string(),
+            },
+        },
+        Reply::RateLimited(retry_after_ms) => OpenDmOutcome::RateLimited { retry_after_ms },
+        Reply::Error(code, _) if OPEN_DM_PERMANENT_CODES.contains(&code.as_str()) => {
+            OpenDmOutcome::Permanent { code }
+        }
+        other => OpenDmOutcome::Transient {
+            reason: failure_reason(other),
+        },
+    }
+}
+
+/// Classify a `chat.postMessage` reply (DESIGN §4):
+///
+/// | observed | outcome |
+/// |---|---|
+/// | `ok:true` with `ts` | `Sent` |
+/// | HTTP 429, `ratelimited` | `RateLimited` |
+/// | connect error before the request was written | `NotStored` |
+/// | `ok:false` with a code in [`POST_PERMANENT_CODES`] | `Permanent` |
+/// | timeout/reset after writing, 5xx, `ok:true` without `ts`, unparseable, `internal_error`, `fatal_error` | `Ambiguous` |
+/// | `ok:false` with any other code | `NotStored` |
+pub fn classify_post(result: &CallResult<'_>) -> PostOutcome {
+    let ambiguous = |reason: &str| PostOutcome::Ambiguous {
+        reason: reason.to_string(),
+    };
+    match read(result) {
+        Reply::Ok(map) => match string_at(&map, &["ts"]) {
+            Some(ts) => PostOutcome::Sent { ts: ts.to_string() },
+            None => ambiguous("ok_without_ts"),
+        },
+        Reply::RateLimited(retry_after_ms) => PostOutcome::RateLimited { retry_after_ms },
+        Reply::NotSent => PostOutcome::NotStored {
+            reason: "connect_error".to_string(),
+        },
+        Reply::Error(code, _) if POST_PERMANENT_CODES.contains(&code.as_str()) => {
+            PostOutcome::Permanent { code }
+        }
+        Reply::Error(code, _) if POST_AMBIGUOUS_CODES.contains(&code.as_str()) => ambiguous(&code),
+        Reply::Error(code, _) => PostOutcome::NotStored { reason: code },
+        other => ambiguous(&failure_reason(other)),
+    }
+}
+
+/// Classify a `conversations.history(include_all_metadata=true)` reply: look for `marker` in
+/// `messages` (the earliest matching `ts` wins). `missing_scope` is final; every other failure
+/// is transient (look again later, never post blindly).
+pub fn classify_history(result: &CallResult<'_>, marker: &IntroMetadata) -> HistoryOutcome {
+    let transient = |reason: String, retry_after_ms| HistoryOutcome::Transient {
+        retry_after_ms,
+        reason,
+    };
+    match read(result) {
+        Reply::Ok(map) => match map.get("messages").and_then(Value::as_array) {
+            Some(messages) => find_marker(messages, marker),
+            None => transient("ok_without_messages".to_string(), None),
+        },
+        Reply::Error(code, _) if code == "missing_scope" => HistoryOutcome::MissingScope,
+        Reply::RateLimited(retry_after_ms) => transient("ratelimited".to_string(), retry_after_ms),
+        Reply::Error(code, retry_after_ms) => transient(code, retry_after_ms),
+        other => transient(failure_reason(other), None),
+    }
+}
+
+fn find_marker(messages: &[Value], marker: &IntroMetadata) -> HistoryOutcome {
+    messages
+        .iter()
+        .filter(|m| marker.is_on(m))
+        .filter_map(|m| m.get("ts").and_then(Value::as_str))
+        .min_by_key(|ts| ts_key(ts))
+        .map_or(HistoryOutcome::NotFound, |ts| HistoryOutcome::Found {
+            ts: ts.to_string(),
+        })
+}
+
+/// Order Slack timestamps (`"1700000000.000100"`) numerically; malformed ones sort last.
+fn ts_key(ts: &str) -> (u64, u64, String) {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    match (secs.parse(), frac.parse()) {
+        (Ok(s), Ok(f)) => (s, f, String::new()),
+        _ => (u64::MAX, u64::MAX, ts.to_string()),
+    }
+}
+
+fn failure_reason(reply: Reply) -> String {
+    match reply {
+        Reply::NotSent => "connect_error".to_string(),
+        Reply::NoResponse => "no_response".to_string(),
+        Reply::RateLimited(_) => "ratelimited".to_string(),
+        Reply::ServerError(status) => format!("http_{status}"),
+        Reply::Unparseable => "unparseable_reply".to_string(),
+        Reply::Error(code, _) => code,
+        Reply::Ok(_) => "ok".to_string(),
+    }
+}
+
+/// The metric outcome of one post (`phantom_onboarding_intro_attempts_total{outcome}`).
+pub fn intro_outcome(outcome: &PostOutcome) -> IntroOutcome {
+    match outcome {
+        PostOutcome::Sent { .. } => IntroOutcome::Sent,
+        PostOutcome::RateLimited { .. } => IntroOutcome::RateLimited,
+        PostOutcome::NotStored { .. } => IntroOutcome::Transient,
+        PostOutcome::Permanent { .. } => IntroOutcome::Permanent,
+        PostOutcome::Ambiguous { .. } => IntroOutcome::Ambiguous,
+    }
+}
+
+/// The `/health` `"onboarding"` value of a leaf state: `complete` → `"complete"`, `failed` →
+/// `"failed"`, every other state → `"pending"`. (`"disabled"`, when no installer is
+/// configured, is the runtime's: there is no machine then.)
+pub fn health_label(state: &str) -> &'static str {
+    match state {
+        "complete" => "complete",
+        "failed" => "failed",
+        _ => "pending",
+    }
+}

@@ -1,0 +1,416 @@
+//! The statig machine itself: states, superstates and their handlers.
+//!
+//! Shared storage ([`Core`]) holds the ledger facts, the configuration and the RNG; the
+//! context ([`Outbox`]) holds what crosses the boundary during one input: the time, the
+//! outputs, the deadlines. Handlers push signals and stage commands; `after_transition` pushes
+//! the one [`Transition`] record; the wrapper appends the staged commands last, so a command
+//! never precedes the transition that it depends on. Entry and exit actions emit nothing.
+
+mod steps;
+
+use super::MACHINE_ID;
+use super::config::OnboardingConfig;
+use super::io::{CallId, Command, Input};
+use super::timer::Timer;
+use crate::engine::{Backoff, Now, Output, Signal, TimerTable, Transition, UnixMs};
+use statig::prelude::*;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The team part of the instance id before `auth.test` has named the team.
+pub(crate) const UNKNOWN_TEAM: &str = "-";
+
+/// What statig dispatches: an input, or a deadline the wrapper found expired.
+#[derive(Clone, Debug)]
+pub(crate) enum Event {
+    Input(Input),
+    Fired(Timer),
+}
+
+/// The persisted facts of one installer's ledger row (besides the state).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ledger {
+    /// Posts attempted (each `PostIntro` emitted).
+    pub(crate) attempts: u32,
+    /// The last failure, for operators.
+    pub(crate) last_error: Option<String>,
+    /// The DM channel, once opened.
+    pub(crate) channel: Option<String>,
+    /// The intro's `ts`, once confirmed.
+    pub(crate) ts: Option<String>,
+}
+
+/// `pending`'s progress through `auth.test` and `conversations.open`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for the channel to be ready (or for a restart's `Resumed`).
+    Idle,
+    /// `auth.test` in flight.
+    Authenticating(CallId),
+    /// `auth.test` failed transiently; `RetryAuth` is armed.
+    AuthRetry,
+    /// `conversations.open` in flight.
+    Opening(CallId),
+}
+
+/// `reconciling`'s progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// `RetryReconcile` is armed (settle time, or after a failed lookup).
+    Waiting,
+    /// `conversations.open` in flight (the DM channel was not known after a restore).
+    Reopening(CallId),
+    /// `conversations.history` in flight.
+    Reading(CallId),
+}
+
+/// Everything that crosses the boundary during one input, owned by the wrapper.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outbox {
+    /// The time of the input being handled.
+    pub(crate) now: Now,
+    /// The name of the event being handled (the transition's `event`).
+    pub(crate) event: &'static str,
+    /// The leaf state when the event was dispatched (for `Signal::Ignored`).
+    pub(crate) state: &'static str,
+    /// Outputs ready for `poll_output`.
+    pub(crate) outputs: VecDeque<Output<Command>>,
+    /// Commands of the current event, appended after its transition.
+    staged: Vec<Command>,
+    /// Armed deadlines.
+    pub(crate) timers: TimerTable<Timer>,
+    /// Whether the bot can talk (the socket connected at least once in this process).
+    pub(crate) channel_ready: bool,
+}
+
+impl Outbox {
+    fn command(&mut self, command: Command) {
+        self.staged.push(command);
+    }
+
+    fn signal(&mut self, signal: Signal) {
+        self.outputs.push_back(Output::Signal(signal));
+    }
+
+    fn ignored(&mut self) {
+        let (state, input) = (self.state, self.event);
+        self.signal(Signal::Ignored {
+            machine: MACHINE_ID,
+            state,
+            input,
+        });
+    }
+
+    /// Move the current event's commands behind its transition.
+    pub(crate) fn flush_commands(&mut self) {
+        let staged = std::mem::take(&mut self.staged);
+        self.outputs.extend(staged.into_iter().map(Output::Command));
+    }
+}
+
+/// The machine's shared storage.
+#[derive(Clone, Debug)]
+pub(crate) struct Core {
+    pub(crate) config: OnboardingConfig,
+    pub(crate) installer: String,
+    pub(crate) team: Option<String>,
+    pub(crate) instance: String,
+    pub(crate) ledger: Ledger,
+    rng: fastrand::Rng,
+    next_call: u64,
+    /// Full-jitter backoff over consecutive failures; reset by any success.
+    backoff: Backoff,
+}
+
+impl Core {
+    pub(crate) fn new(
+        config: OnboardingConfig,
+        installer: &str,
+        team: Option<&str>,
+        ledger: Ledger,
+    ) -> Core {
+        let rng = fastrand::Rng::with_seed(config.seed);
+        let backoff = Backoff::new(config.backoff_base, config.backoff_cap);
+        Core {
+            instance: instance_id(team, installer),
+            config,
+            installer: installer.to_string(),
+            team: team.map(str::to_string),
+            ledger,
+            rng,
+            next_call: 1,
+            backoff,
+        }
+    }
+}
+
+/// At least 1 ms, so that a deadline armed at `now` is always in the future.
+fn future(delay: Duration) -> Duration {
+    delay.max(Duration::from_millis(1))
+}
+
+/// Whether `id` can be part of an instance id (non-empty, no `/`).
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && !id.contains('/') && id != UNKNOWN_TEAM
+}
+
+/// `<team_id>/<installer_user_id>`, with [`UNKNOWN_TEAM`] until the team is known.
+pub(crate) fn instance_id(team: Option<&str>, installer: &str) -> String {
+    format!("{}/{installer}", team.unwrap_or(UNKNOWN_TEAM))
+}
+
+#[state_machine(
+    initial = "State::pending(Phase::Idle)",
+    after_transition = "Self::after_transition",
+    state(derive(Clone, Debug, PartialEq, Eq)),
+    superstate(derive(Debug))
+)]
+impl Core {
+    /// Nothing sent: waiting for the channel to be ready, for `auth.test` (team unknown) or for
+    /// `conversations.open`. No ledger row exists until the first transition out of here.
+    /// - `channel_ready` (idle) => stays, calls `auth.test` (team unknown) or `conversations.open`
+    /// - `auth_ok` => stays, team fixed, calls `conversations.open`
+    /// - `auth_rate_limited`, `auth_transient` => stays, arms `RetryAuth`
+    /// - `retry_auth` => stays, calls `auth.test`
+    /// - `auth_unrecoverable` => [`failed`](Self::failed)
+    /// - `dm_opened` => [`sending`](Self::sending) (emits `PostIntro`)
+    /// - `dm_rate_limited`, `dm_transient` => [`backoff`](Self::backoff)
+    /// - `dm_permanent` => [`failed`](Self::failed)
+    /// - `restarted` => stays idle, starts if the channel is ready
+    /// - `reset` => ignored (nothing to reset)
+    /// - anything else => [`incomplete`](Self::incomplete)
+    #[state(superstate = "incomplete", exit_action = "leave_pending")]
+    fn pending(
+        &mut self,
+        phase: &mut Phase,
+        context: &mut Outbox,
+        event: &Event,
+    ) -> Outcome<State> {
+        match event {
+            Event::Input(Input::ChannelReady) if *phase == Phase::Idle => {
+                *phase = self.start(context);
+                Handled
+            }
+            Event::Input(Input::AuthTested { call, outcome })
+                if *phase == Phase::Authenticating(*call) =>
+            {
+                self.on_auth(phase, context, outcome)
+            }
+            Event::Fired(Timer::RetryAuth) if *phase == Phase::AuthRetry => {
+                *phase = Phase::Authenticating(self.call_auth(context));
+                Handled
+            }
+            Event::Input(Input::DmOpened { call, outcome }) if *phase == Phase::Opening(*call) => {
+                self.on_dm_opened(context, outcome)
+            }
+            Event::Input(Input::Resumed) => {
+                context.timers.clear(Timer::RetryAuth);
+                *phase = match context.channel_ready {
+                    true => self.start(context),
+                    false => Phase::Idle,
+                };
+                Handled
+            }
+            Event::Input(Input::Reset) => {
+                context.ignored();
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    /// The post is about to go out, or is out and unanswered. Entered only with the DM channel
+    /// known; its ledger row is committed and synced before the request is written.
+    /// - `post_sent` => [`complete`](Self::complete)
+    /// - `post_rate_limited`, `post_not_stored` => [`backoff`](Self::backoff)
+    /// - `post_permanent` => [`failed`](Self::failed)
+    /// - `post_ambiguous` => [`reconciling`](Self::reconciling)
+    /// - anything else => [`unconfirmed`](Self::unconfirmed)
+    #[state(superstate = "unconfirmed")]
+    fn sending(
+        &mut self,
+        call: &mut CallId,
+        context: &mut Outbox,
+        event: &Event,
+    ) -> Outcome<State> {
+        match event {
+            Event::Input(Input::Posted { call: c, outcome }) if c == call => {
+                self.on_posted(context, outcome)
+            }
+            _ => Super,
+        }
+    }
+
+    /// A failure that proves nothing was delivered; `RetrySend` is armed (full jitter, at least
+    /// `Retry-After`).
+    /// - `retry_send` => [`sending`](Self::sending) if the DM channel is known, else
+    ///   [`pending`](Self::pending) (reopening it)
+    /// - `restarted` => stays, re-arms `RetrySend` soon (not before the stored retry time)
+    /// - anything else => [`incomplete`](Self::incomplete)
+    #[state(superstate = "incomplete", exit_action = "leave_backoff")]
+    fn backoff(
+        &mut self,
+        retry_at: &mut UnixMs,
+        context: &mut Outbox,
+        event: &Event,
+    ) -> Outcome<State> {
+        match event {
+            Event::Fired(Timer::RetrySend) => self.retry(context),
+            Event::Input(Input::Resumed) => {
+                *retry_at = self.rearm_backoff(context, *retry_at);
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    /// Unknown whether Slack stored the post: look for the marker before any resend. Every
+    /// entry (and every restart) waits `reconcile_settle` before the first lookup.
+    /// - `retry_reconcile` => stays, reads `conversations.history` (or reopens the DM
+    ///   channel if a restore lost it)
+    /// - `history_found` => [`complete`](Self::complete)
+    /// - `history_not_found` => [`sending`](Self::sending) (posts again)
+    /// - `history_transient` => stays, arms `RetryReconcile` (backoff)
+    /// - `history_missing_scope` => [`failed`](Self::failed)
+    /// - `dm_opened` => stays, reads history; `dm_permanent` => [`failed`](Self::failed);
+    ///   `dm_rate_limited`, `dm_transient` => stays, arms `RetryReconcile`
+    /// - `restarted` => stays, waits `reconcile_settle` again
+    /// - anything else => [`unconfirmed`](Self::unconfirmed)
+    #[state(superstate = "unconfirmed", exit_action = "leave_reconciling")]
+    fn reconciling(
+        &mut self,
+        lookup: &mut Lookup,
+        context: &mut Outbox,
+        event: &Event,
+    ) -> Outcome<State> {
+        match event {
+            Event::Fired(Timer::RetryReconcile) if *lookup == Lookup::Waiting => {
+                *lookup = self.look_up(context);
+                Handled
+            }
+            Event::Input(Input::HistoryRead { call, outcome })
+                if *lookup == Lookup::Reading(*call) =>
+            {
+                self.on_history(lookup, context, outcome)
+            }
+            Event::Input(Input::DmOpened { call, outcome })
+                if *lookup == Lookup::Reopening(*call) =>
+            {
+                self.on_reopened(lookup, context, outcome)
+            }
+            Event::Input(Input::Resumed) => {
+                *lookup = self.settle(context);
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    /// Stamped with the DM channel and the intro's `ts`. Final until an operator resets it.
+    /// - everything => [`settled`](Self::settled) (`mark_complete` is ignored: reset first)
+    #[state(superstate = "settled")]
+    fn complete() -> Outcome<State> {
+        Super
+    }
+
+    /// Permanent failure (`last_error` says why); an operator resets it.
+    /// - `mark_complete` => [`complete`](Self::complete)
+    /// - anything else => [`settled`](Self::settled)
+    #[state(superstate = "settled")]
+    fn failed(&mut self, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Input(Input::MarkComplete { channel, ts }) => self.stamp(channel, ts),
+            _ => Super,
+        }
+    }
+
+    /// A post may be stored in Slack (`sending`, `reconciling`): only a lookup that comes back
+    /// not-found may lead to another post.
+    /// - `restarted` (from `sending`) => [`reconciling`](Self::reconciling)
+    /// - anything else => [`incomplete`](Self::incomplete)
+    #[superstate(superstate = "incomplete")]
+    fn unconfirmed(&mut self, context: &mut Outbox, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Input(Input::Resumed) => self.reconcile(context),
+            _ => Super,
+        }
+    }
+
+    /// Not yet delivered (`pending`, `backoff`, `unconfirmed`).
+    /// - `mark_complete` => [`complete`](Self::complete)
+    /// - `reset` => [`pending`](Self::pending) (starts at once if the channel is ready)
+    /// - stale answers, `channel_ready` while busy, anything else => ignored and counted
+    #[superstate]
+    fn incomplete(&mut self, context: &mut Outbox, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Input(Input::MarkComplete { channel, ts }) => self.stamp(channel, ts),
+            Event::Input(Input::Reset) => self.reset(context),
+            Event::Fired(_) => Handled,
+            _ => {
+                context.ignored();
+                Handled
+            }
+        }
+    }
+
+    /// Done, one way or the other (`complete`, `failed`): only an operator moves it.
+    /// - `reset` => [`pending`](Self::pending) (stamp cleared; starts at once if the channel is
+    ///   ready)
+    /// - `restarted` => stays, nothing to do
+    /// - anything else => ignored and counted
+    #[superstate]
+    fn settled(&mut self, context: &mut Outbox, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Input(Input::Reset) => self.reset(context),
+            Event::Input(Input::Resumed) | Event::Fired(_) => Handled,
+            _ => {
+                context.ignored();
+                Handled
+            }
+        }
+    }
+
+    #[action]
+    fn leave_pending(context: &mut Outbox) {
+        context.timers.clear(Timer::RetryAuth);
+    }
+
+    #[action]
+    fn leave_backoff(context: &mut Outbox) {
+        context.timers.clear(Timer::RetrySend);
+    }
+
+    #[action]
+    fn leave_reconciling(context: &mut Outbox) {
+        context.timers.clear(Timer::RetryReconcile);
+    }
+}
+
+/// The `after_transition` hook: the only place a [`Transition`] is made.
+impl Core {
+    fn after_transition(&mut self, source: &State, target: &State, context: &mut Outbox) {
+        context
+            .outputs
+            .push_back(Output::Transition(Transition::new(
+                MACHINE_ID,
+                self.instance.clone(),
+                (source.name(), target.name()),
+                context.event,
+                context.now,
+            )));
+    }
+}
+
+impl State {
+    /// The leaf state's name: the journal's `from`/`to`, the metric label, the diagram node.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            State::Pending { .. } => "pending",
+            State::Sending { .. } => "sending",
+            State::Backoff { .. } => "backoff",
+            State::Reconciling { .. } => "reconciling",
+            State::Complete {} => "complete",
+            State::Failed {} => "failed",
+        }
+    }
+}

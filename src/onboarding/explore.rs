@@ -1,0 +1,170 @@
+//! Exploration for the derived diagram (DESIGN §8): where to start, which inputs to try in a
+//! state (bound to the call it awaits and to its armed deadline, one per outcome class), and
+//! how to tell representatives apart where guards depend on local data.
+
+use super::config::OnboardingConfig;
+use super::core::{Lookup, Phase, State};
+use super::io::{AuthOutcome, CallId, HistoryOutcome, Input, OpenDmOutcome, PostOutcome};
+use super::machine::Onboarding;
+use crate::engine::{Machine, Now, Snapshot};
+
+const TEAM: &str = "T0EXAMPLE";
+const INSTALLER: &str = "U0EXAMPLE";
+const CHANNEL: &str = "D0EXAMPLE";
+const TS: &str = "1767225600.000100";
+
+/// A machine that must learn its team from `auth.test`, one that knows it, and a restored
+/// `reconciling` row that lost its DM channel (written by hand, e.g. an edited ledger), whose
+/// lookup must reopen the channel first.
+pub(crate) fn roots() -> Vec<(Now, Onboarding)> {
+    let config = OnboardingConfig::default();
+    let mut roots = vec![
+        Onboarding::awaiting_team(INSTALLER, config.clone()),
+        Onboarding::new(TEAM, INSTALLER, config.clone()),
+    ];
+    let row = Snapshot {
+        state: "reconciling".to_string(),
+        data: serde_json::json!({"attempts": 1, "last_error": null, "channel": null, "ts": null}),
+    };
+    let instance = format!("{TEAM}/{INSTALLER}");
+    roots.extend(Onboarding::restore(config, &instance, &row));
+    roots.into_iter().map(|m| (Now::fake(0), m)).collect()
+}
+
+/// Distinguish what the guards look at: the local progress, whether the team and the DM
+/// channel are known, whether the channel is ready, and which timer is armed. All finite.
+pub(crate) fn key(m: &Onboarding) -> String {
+    let progress = match m.state() {
+        State::Pending { phase } => match phase {
+            Phase::Idle => "idle",
+            Phase::Authenticating(_) => "authenticating",
+            Phase::AuthRetry => "auth_retry",
+            Phase::Opening(_) => "opening",
+        },
+        State::Reconciling { lookup } => match lookup {
+            Lookup::Waiting => "waiting",
+            Lookup::Reopening(_) => "reopening",
+            Lookup::Reading(_) => "reading",
+        },
+        State::Sending { call } if call.0 == 0 => "restored",
+        _ => "-",
+    };
+    format!(
+        "{}/{progress} team:{} dm:{} ready:{} timer:{:?}",
+        m.state_name(),
+        m.team_id().is_some(),
+        m.channel().is_some(),
+        m.channel_ready(),
+        m.next_timer().map(|(timer, _)| timer)
+    )
+}
+
+/// Every input worth trying in `m`'s state at `now`.
+pub(crate) fn templates(m: &Onboarding, now: Now) -> Vec<(Now, Input)> {
+    let mut inputs = vec![
+        Input::ChannelReady,
+        Input::Resumed,
+        Input::Reset,
+        Input::MarkComplete {
+            channel: CHANNEL.to_string(),
+            ts: TS.to_string(),
+        },
+    ];
+    match m.state() {
+        State::Pending {
+            phase: Phase::Authenticating(call),
+        } => inputs.extend(auth_answers(*call)),
+        State::Pending {
+            phase: Phase::Opening(call),
+        }
+        | State::Reconciling {
+            lookup: Lookup::Reopening(call),
+        } => inputs.extend(dm_answers(*call)),
+        State::Sending { call } => inputs.extend(post_answers(*call)),
+        State::Reconciling {
+            lookup: Lookup::Reading(call),
+        } => inputs.extend(history_answers(*call)),
+        _ => {}
+    }
+    let mut timed: Vec<(Now, Input)> = inputs.into_iter().map(|i| (now, i)).collect();
+    // The armed deadline (or a spurious wake-up now, which must change nothing).
+    let at = m.poll_timeout().map_or(now, |t| now.advanced_to(t));
+    timed.push((at, Input::Timeout));
+    timed
+}
+
+fn auth_answers(call: CallId) -> Vec<Input> {
+    [
+        AuthOutcome::Ok {
+            team_id: TEAM.to_string(),
+        },
+        AuthOutcome::RateLimited {
+            retry_after_ms: Some(30_000),
+        },
+        AuthOutcome::Transient {
+            reason: "no_response".to_string(),
+        },
+        AuthOutcome::Unrecoverable {
+            code: "invalid_auth".to_string(),
+        },
+    ]
+    .into_iter()
+    .map(|outcome| Input::AuthTested { call, outcome })
+    .collect()
+}
+
+fn dm_answers(call: CallId) -> Vec<Input> {
+    [
+        OpenDmOutcome::Opened {
+            channel: CHANNEL.to_string(),
+        },
+        OpenDmOutcome::RateLimited {
+            retry_after_ms: Some(30_000),
+        },
+        OpenDmOutcome::Transient {
+            reason: "http_503".to_string(),
+        },
+        OpenDmOutcome::Permanent {
+            code: "cannot_dm_bot".to_string(),
+        },
+    ]
+    .into_iter()
+    .map(|outcome| Input::DmOpened { call, outcome })
+    .collect()
+}
+
+fn post_answers(call: CallId) -> Vec<Input> {
+    [
+        PostOutcome::Sent { ts: TS.to_string() },
+        PostOutcome::RateLimited {
+            retry_after_ms: Some(30_000),
+        },
+        PostOutcome::NotStored {
+            reason: "connect_error".to_string(),
+        },
+        PostOutcome::Permanent {
+            code: "is_archived".to_string(),
+        },
+        PostOutcome::Ambiguous {
+            reason: "no_response".to_string(),
+        },
+    ]
+    .into_iter()
+    .map(|outcome| Input::Posted { call, outcome })
+    .collect()
+}
+
+fn history_answers(call: CallId) -> Vec<Input> {
+    [
+        HistoryOutcome::Found { ts: TS.to_string() },
+        HistoryOutcome::NotFound,
+        HistoryOutcome::Transient {
+            retry_after_ms: None,
+            reason: "http_500".to_string(),
+        },
+        HistoryOutcome::MissingScope,
+    ]
+    .into_iter()
+    .map(|outcome| Input::HistoryRead { call, outcome })
+    .collect()
+}

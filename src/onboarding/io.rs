@@ -1,0 +1,322 @@
+//! What goes into the onboarding machine and what comes out of it.
+//!
+//! Web API results arrive already classified (see [`classify`](super::classify)): the machine
+//! decides on *what a reply proves*, never on HTTP details.
+
+use crate::engine::InputName;
+use serde::Serialize;
+
+/// Identifies one Web API call the machine asked for, so that the answer to a call the machine
+/// no longer waits for (after a reset, a restart or a newer call) is recognised and ignored.
+///
+/// Ids start at 1 and are never reused by one machine; `CallId(0)` is never issued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct CallId(pub u64);
+
+/// How an `auth.test` call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum AuthOutcome {
+    /// `{"ok":true,"team_id":"T.."}`: the bot token works and the team is known.
+    Ok {
+        /// The workspace the bot token belongs to.
+        team_id: String,
+    },
+    /// HTTP 429 or `ratelimited`: retry after at least `retry_after_ms`.
+    RateLimited {
+        /// `Retry-After` in milliseconds, if present.
+        retry_after_ms: Option<u64>,
+    },
+    /// Network error, timeout, 5xx, an unparseable reply or an unknown code: retry.
+    Transient {
+        /// What went wrong (for `last_error`).
+        reason: String,
+    },
+    /// The token cannot work (`invalid_auth`, `token_revoked`, ...; see
+    /// [`AUTH_UNRECOVERABLE_CODES`](super::classify::AUTH_UNRECOVERABLE_CODES)).
+    Unrecoverable {
+        /// The Slack error code.
+        code: String,
+    },
+}
+
+/// How a `conversations.open(users=U)` call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum OpenDmOutcome {
+    /// `{"ok":true,"channel":{"id":"D.."}}`.
+    Opened {
+        /// The DM channel id.
+        channel: String,
+    },
+    /// HTTP 429 or `ratelimited`.
+    RateLimited {
+        /// `Retry-After` in milliseconds, if present.
+        retry_after_ms: Option<u64>,
+    },
+    /// Network error, timeout, 5xx, an unparseable reply or an unknown code.
+    Transient {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The installer cannot be DMed (`user_not_found`, `cannot_dm_bot`, ...; see
+    /// [`OPEN_DM_PERMANENT_CODES`](super::classify::OPEN_DM_PERMANENT_CODES)).
+    Permanent {
+        /// The Slack error code.
+        code: String,
+    },
+}
+
+/// How a `chat.postMessage` of the intro ended: what the reply *proves*.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum PostOutcome {
+    /// `{"ok":true,"ts":".."}`: stored, with this timestamp.
+    Sent {
+        /// The message's `ts`.
+        ts: String,
+    },
+    /// HTTP 429 or `ratelimited`: rejected before processing, nothing stored.
+    RateLimited {
+        /// `Retry-After` in milliseconds, if present.
+        retry_after_ms: Option<u64>,
+    },
+    /// Proof that nothing was stored: a connect error before the request was written, or an
+    /// explicit `ok:false` whose code is neither permanent nor ambiguous.
+    NotStored {
+        /// What went wrong (the code or `connect_error`).
+        reason: String,
+    },
+    /// A code after which retrying cannot help (see
+    /// [`POST_PERMANENT_CODES`](super::classify::POST_PERMANENT_CODES)).
+    Permanent {
+        /// The Slack error code.
+        code: String,
+    },
+    /// Slack may have stored the post: a timeout or reset after the request was written, HTTP
+    /// 5xx, `ok:true` without `ts`, an unparseable reply, `internal_error`, `fatal_error`.
+    Ambiguous {
+        /// What was observed.
+        reason: String,
+    },
+}
+
+/// How a `conversations.history` lookup for the intro marker ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum HistoryOutcome {
+    /// A message carrying this installer's marker exists, with this `ts` (the earliest one).
+    Found {
+        /// The message's `ts`.
+        ts: String,
+    },
+    /// The reply lists the channel's messages and none carries the marker.
+    NotFound,
+    /// The lookup failed (network, 5xx, 429, an unparseable reply, an unknown code): look
+    /// again later, never post blindly.
+    Transient {
+        /// `Retry-After` in milliseconds, if the failure was a 429.
+        retry_after_ms: Option<u64>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The token lacks `im:history`: the question can never be answered, so the ledger fails
+    /// rather than risk a duplicate.
+    MissingScope,
+}
+
+/// One input of the onboarding machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Input {
+    /// The bot can talk (the Socket Mode link is connected). Gates the start from `pending`.
+    ChannelReady,
+    /// The answer to [`Command::AuthTest`].
+    ///
+    /// On `Ok`, before handing it to the machine, the shell looks up the ledger row
+    /// `<team_id>/<installer>`: if one exists it restores that row instead
+    /// ([`Machine::resume`](crate::engine::Machine::resume)) and drops this machine.
+    AuthTested {
+        /// Which call.
+        call: CallId,
+        /// How it ended.
+        outcome: AuthOutcome,
+    },
+    /// The answer to [`Command::OpenDm`].
+    DmOpened {
+        /// Which call.
+        call: CallId,
+        /// How it ended.
+        outcome: OpenDmOutcome,
+    },
+    /// The answer to [`Command::PostIntro`].
+    Posted {
+        /// Which call.
+        call: CallId,
+        /// How it ended.
+        outcome: PostOutcome,
+    },
+    /// The answer to [`Command::LookupHistory`].
+    HistoryRead {
+        /// Which call.
+        call: CallId,
+        /// How it ended.
+        outcome: HistoryOutcome,
+    },
+    /// Time passed: fire every expired deadline (a no-op if none expired).
+    Timeout,
+    /// Delivered once after a restore: the process restarted and every call in flight is lost.
+    Resumed,
+    /// Operator: forget the stamp and start over from `pending`.
+    Reset,
+    /// Operator: the intro is known to be delivered (e.g. sent by hand): stamp `complete`.
+    MarkComplete {
+        /// The DM channel.
+        channel: String,
+        /// The message's `ts`.
+        ts: String,
+    },
+}
+
+impl InputName for Input {
+    fn name(&self) -> &'static str {
+        match self {
+            Input::ChannelReady => "channel_ready",
+            Input::AuthTested { outcome, .. } => match outcome {
+                AuthOutcome::Ok { .. } => "auth_ok",
+                AuthOutcome::RateLimited { .. } => "auth_rate_limited",
+                AuthOutcome::Transient { .. } => "auth_transient",
+                AuthOutcome::Unrecoverable { .. } => "auth_unrecoverable",
+            },
+            Input::DmOpened { outcome, .. } => match outcome {
+                OpenDmOutcome::Opened { .. } => "dm_opened",
+                OpenDmOutcome::RateLimited { .. } => "dm_rate_limited",
+                OpenDmOutcome::Transient { .. } => "dm_transient",
+                OpenDmOutcome::Permanent { .. } => "dm_permanent",
+            },
+            Input::Posted { outcome, .. } => match outcome {
+                PostOutcome::Sent { .. } => "post_sent",
+                PostOutcome::RateLimited { .. } => "post_rate_limited",
+                PostOutcome::NotStored { .. } => "post_not_stored",
+                PostOutcome::Permanent { .. } => "post_permanent",
+                PostOutcome::Ambiguous { .. } => "post_ambiguous",
+            },
+            Input::HistoryRead { outcome, .. } => match outcome {
+                HistoryOutcome::Found { .. } => "history_found",
+                HistoryOutcome::NotFound => "history_not_found",
+                HistoryOutcome::Transient { .. } => "history_transient",
+                HistoryOutcome::MissingScope => "history_missing_scope",
+            },
+            Input::Timeout => "timeout",
+            Input::Resumed => "restarted",
+            Input::Reset => "reset",
+            Input::MarkComplete { .. } => "mark_complete",
+        }
+    }
+}
+
+/// The marker metadata attached to the intro post, exactly
+/// `{"event_type":"phantom_intro","event_payload":{"installer":"U..","team":"T.."}}`.
+///
+/// `conversations.history(include_all_metadata=true)` returns it on the message, which is how
+/// `reconciling` finds a post whose reply was lost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntroMetadata {
+    /// Always [`INTRO_EVENT_TYPE`].
+    pub event_type: &'static str,
+    /// Whose intro this is.
+    pub event_payload: IntroPayload,
+}
+
+/// The payload of [`IntroMetadata`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntroPayload {
+    /// The installer's user id (`U..`).
+    pub installer: String,
+    /// The team id (`T..`).
+    pub team: String,
+}
+
+/// `event_type` of the intro marker.
+pub const INTRO_EVENT_TYPE: &str = "phantom_intro";
+
+impl IntroMetadata {
+    /// The marker for `installer` in `team`.
+    pub fn new(installer: &str, team: &str) -> IntroMetadata {
+        IntroMetadata {
+            event_type: INTRO_EVENT_TYPE,
+            event_payload: IntroPayload {
+                installer: installer.to_string(),
+                team: team.to_string(),
+            },
+        }
+    }
+
+    /// The JSON value to send as `chat.postMessage`'s `metadata` argument.
+    pub fn to_json(&self) -> serde_json::Value {
+        // Serializing a struct of strings cannot fail.
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// Whether `message` (one element of `conversations.history`'s `messages`) carries this
+    /// marker: same event type, installer and team.
+    pub fn is_on(&self, message: &serde_json::Value) -> bool {
+        let meta = &message["metadata"];
+        let payload = &meta["event_payload"];
+        meta["event_type"] == INTRO_EVENT_TYPE
+            && payload["installer"] == self.event_payload.installer.as_str()
+            && payload["team"] == self.event_payload.team.as_str()
+    }
+}
+
+/// A side effect the shell performs for the onboarding machine; each Web API call is answered
+/// with the matching input carrying the same [`CallId`].
+///
+/// Ordering rule: within the outputs of one input, every `Command` comes after every
+/// [`Transition`](crate::engine::Transition). The shell commits each transition (journal row and
+/// ledger row) before performing a later command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Call `auth.test` with the bot token; answer with [`Input::AuthTested`].
+    AuthTest {
+        /// Echo this in the answer.
+        call: CallId,
+    },
+    /// Call `conversations.open(users=user)`; answer with [`Input::DmOpened`].
+    OpenDm {
+        /// Echo this in the answer.
+        call: CallId,
+        /// The installer's user id.
+        user: String,
+    },
+    /// Call `chat.postMessage(channel, text, metadata)`; answer with [`Input::Posted`].
+    ///
+    /// **Durability rule:** this command always follows the `Transition` into `sending` in the
+    /// output stream, and the shell must have **committed and synced** that transition's journal
+    /// and ledger rows before writing the request. Otherwise a crash after the post would
+    /// restart in a state that posts again without looking first.
+    PostIntro {
+        /// Echo this in the answer.
+        call: CallId,
+        /// The DM channel id.
+        channel: String,
+        /// The message text.
+        text: String,
+        /// The marker, sent as `metadata` (see [`IntroMetadata::to_json`]).
+        metadata: IntroMetadata,
+    },
+    /// Call `conversations.history(channel, include_all_metadata=true, limit)` and classify the
+    /// reply with [`classify_history`](super::classify::classify_history) against `marker`;
+    /// answer with [`Input::HistoryRead`].
+    LookupHistory {
+        /// Echo this in the answer.
+        call: CallId,
+        /// The DM channel id.
+        channel: String,
+        /// How many recent messages to read (default 50).
+        limit: u32,
+        /// The marker to look for.
+        marker: IntroMetadata,
+    },
+}

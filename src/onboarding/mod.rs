@@ -1,0 +1,46 @@
+//! The onboarding ledger machine (`onboarding`): send the bot's introduction DM to the person
+//! who installed it, exactly once, through restarts, crashes, rate limits and ambiguous
+//! replies.
+//!
+//! Steps: `auth.test` (names the team; the instance id is `<team_id>/<installer_user_id>`) →
+//! `conversations.open(users=U)` → `sending` (committed and synced by the shell) →
+//! `chat.postMessage` with a marker in its metadata. A reply that does not prove the post was
+//! not stored leads to `reconciling`, which reads `conversations.history` for the marker before
+//! any resend.
+//!
+//! Pure: no clock, socket or disk. See `docs/onboarding.md` and
+//! `state-diagrams/onboarding.mmd`.
+
+pub mod classify;
+pub mod config;
+mod core;
+mod explore;
+pub mod io;
+mod machine;
+mod snapshot;
+pub mod timer;
+
+pub use classify::{
+    CallResult, classify_auth, classify_history, classify_open_dm, classify_post, health_label,
+    intro_outcome,
+};
+pub use config::OnboardingConfig;
+pub use io::{
+    AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, IntroPayload,
+    OpenDmOutcome, PostOutcome,
+};
+pub use machine::Onboarding;
+pub use timer::Timer;
+
+/// Machine id of the onboarding ledger machine.
+pub const MACHINE_ID: &str = "onboarding";
+
+/// The six leaf states, in the order of the `phantom_onboarding_state{state}` series.
+pub const STATE_NAMES: [&str; 6] = [
+    "pending",
+    "sending",
+    "backoff",
+    "reconciling",
+    "complete",
+    "failed",
+];

@@ -1,0 +1,94 @@
+//! The onboarding snapshot: `{"state": name, "data": {"attempts","last_error","channel","ts"}}`
+//! (plus `retry_at_unix_ms` in `backoff`). The store's ledger row is built from it and
+//! restored into it, so the keys are a contract (DESIGN §5).
+
+use super::MACHINE_ID;
+use super::core::{Ledger, Lookup, Phase, State};
+use super::io::CallId;
+use crate::engine::{RestoreError, Snapshot, UnixMs};
+use serde::{Deserialize, Serialize};
+
+/// The `data` of an onboarding snapshot. Every key is optional on input (missing keys and
+/// `null` data take the defaults); unknown keys (e.g. the row's timestamps) are ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct LedgerData {
+    attempts: u32,
+    last_error: Option<String>,
+    channel: Option<String>,
+    ts: Option<String>,
+    /// `backoff` only: when the retry was due (wall clock), so a restart does not retry early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at_unix_ms: Option<u64>,
+}
+
+/// The snapshot of `state` with `ledger`.
+pub(crate) fn snapshot(state: &State, ledger: &Ledger) -> Snapshot {
+    let retry_at_unix_ms = match state {
+        State::Backoff { retry_at } => Some(retry_at.0),
+        _ => None,
+    };
+    let data = LedgerData {
+        attempts: ledger.attempts,
+        last_error: ledger.last_error.clone(),
+        channel: ledger.channel.clone(),
+        ts: ledger.ts.clone(),
+        retry_at_unix_ms,
+    };
+    Snapshot {
+        state: state.name().to_string(),
+        data: serde_json::to_value(data).unwrap_or_default(),
+    }
+}
+
+/// Parse a snapshot into the state to restore (with no call in flight) and the ledger facts.
+pub(crate) fn parse(
+    snapshot: &Snapshot,
+    team_known: bool,
+) -> Result<(State, Ledger), RestoreError> {
+    let bad = |detail: String| RestoreError::BadData {
+        machine: MACHINE_ID,
+        state: snapshot.state.clone(),
+        detail,
+    };
+    let data: LedgerData = match &snapshot.data {
+        serde_json::Value::Null => LedgerData::default(),
+        value => LedgerData::deserialize(value).map_err(|e| bad(e.to_string()))?,
+    };
+    // `CallId(0)` is never issued, so no answer matches a restored state's call.
+    let state = match snapshot.state.as_str() {
+        "pending" => State::Pending { phase: Phase::Idle },
+        "sending" => State::Sending { call: CallId(0) },
+        "backoff" => State::Backoff {
+            retry_at: UnixMs(data.retry_at_unix_ms.unwrap_or(0)),
+        },
+        "reconciling" => State::Reconciling {
+            lookup: Lookup::Waiting,
+        },
+        "complete" => State::Complete {},
+        "failed" => State::Failed {},
+        other => {
+            return Err(RestoreError::UnknownState {
+                machine: MACHINE_ID,
+                state: other.to_string(),
+            });
+        }
+    };
+    // The machine leaves `pending` only with the team known; a row claiming otherwise was not
+    // written by it, and posting without the team in the marker could never be reconciled.
+    if !team_known
+        && matches!(
+            snapshot.state.as_str(),
+            "sending" | "backoff" | "reconciling"
+        )
+    {
+        return Err(bad("the instance id has no team".to_string()));
+    }
+    let ledger = Ledger {
+        attempts: data.attempts,
+        last_error: data.last_error,
+        channel: data.channel,
+        ts: data.ts,
+    };
+    Ok((state, ledger))
+}
