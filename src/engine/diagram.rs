@@ -1,6 +1,6 @@
 //! Diagrams derived from the machines themselves, never hand-written.
 //!
-//! statig cannot enumerate its transitions, so [`derive`] drives the real machine: breadth-first
+//! statig cannot enumerate its transitions, so [`derive()`] drives the real machine: breadth-first
 //! from [`Machine::explore_roots`], applying every input template bound to the current
 //! representative, recording each `(from, event, to)` from the [`Transition`] records the machine
 //! emits. From every representative it also restores the representative's snapshot and delivers

@@ -6,15 +6,13 @@
 //! the one [`Transition`] record; the wrapper appends the staged commands last, so a command
 //! never precedes the transition that it depends on. Entry and exit actions emit nothing.
 
+mod steps;
+
 use super::MACHINE_ID;
-use super::classify::intro_outcome;
 use super::config::OnboardingConfig;
-use super::io::{
-    AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, OpenDmOutcome, PostOutcome,
-};
-use super::timer::{Timer, TimerTable, backoff_delay};
-use crate::engine::time::duration_ms;
-use crate::engine::{Now, Output, Signal, Transition, UnixMs};
+use super::io::{CallId, Command, Input};
+use super::timer::Timer;
+use crate::engine::{Backoff, Now, Output, Signal, TimerTable, Transition, UnixMs};
 use statig::prelude::*;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -80,7 +78,7 @@ pub(crate) struct Outbox {
     /// Commands of the current event, appended after its transition.
     staged: Vec<Command>,
     /// Armed deadlines.
-    pub(crate) timers: TimerTable,
+    pub(crate) timers: TimerTable<Timer>,
     /// Whether the bot can talk (the socket connected at least once in this process).
     pub(crate) channel_ready: bool,
 }
@@ -120,8 +118,8 @@ pub(crate) struct Core {
     pub(crate) ledger: Ledger,
     rng: fastrand::Rng,
     next_call: u64,
-    /// Consecutive failures, the backoff exponent; reset by any success.
-    failures: u32,
+    /// Full-jitter backoff over consecutive failures; reset by any success.
+    backoff: Backoff,
 }
 
 impl Core {
@@ -132,6 +130,7 @@ impl Core {
         ledger: Ledger,
     ) -> Core {
         let rng = fastrand::Rng::with_seed(config.seed);
+        let backoff = Backoff::new(config.backoff_base, config.backoff_cap);
         Core {
             instance: instance_id(team, installer),
             config,
@@ -140,9 +139,19 @@ impl Core {
             ledger,
             rng,
             next_call: 1,
-            failures: 0,
+            backoff,
         }
     }
+}
+
+/// At least 1 ms, so that a deadline armed at `now` is always in the future.
+fn future(delay: Duration) -> Duration {
+    delay.max(Duration::from_millis(1))
+}
+
+/// Whether `id` can be part of an instance id (non-empty, no `/`).
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty() && !id.contains('/') && id != UNKNOWN_TEAM
 }
 
 /// `<team_id>/<installer_user_id>`, with [`UNKNOWN_TEAM`] until the team is known.
@@ -162,7 +171,7 @@ impl Core {
     /// - `channel_ready` (idle) => stays, calls `auth.test` (team unknown) or `conversations.open`
     /// - `auth_ok` => stays, team fixed, calls `conversations.open`
     /// - `auth_rate_limited`, `auth_transient` => stays, arms `RetryAuth`
-    /// - `timeout:retry_auth` => stays, calls `auth.test`
+    /// - `retry_auth` => stays, calls `auth.test`
     /// - `auth_unrecoverable` => [`failed`](Self::failed)
     /// - `dm_opened` => [`sending`](Self::sending) (emits `PostIntro`)
     /// - `dm_rate_limited`, `dm_transient` => [`backoff`](Self::backoff)
@@ -234,7 +243,7 @@ impl Core {
 
     /// A failure that proves nothing was delivered; `RetrySend` is armed (full jitter, at least
     /// `Retry-After`).
-    /// - `timeout:retry_send` => [`sending`](Self::sending) if the DM channel is known, else
+    /// - `retry_send` => [`sending`](Self::sending) if the DM channel is known, else
     ///   [`pending`](Self::pending) (reopening it)
     /// - `restarted` => stays, re-arms `RetrySend` soon (not before the stored retry time)
     /// - anything else => [`incomplete`](Self::incomplete)
@@ -257,7 +266,7 @@ impl Core {
 
     /// Unknown whether Slack stored the post: look for the marker before any resend. Every
     /// entry (and every restart) waits `reconcile_settle` before the first lookup.
-    /// - `timeout:retry_reconcile` => stays, reads `conversations.history` (or reopens the DM
+    /// - `retry_reconcile` => stays, reads `conversations.history` (or reopens the DM
     ///   channel if a restore lost it)
     /// - `history_found` => [`complete`](Self::complete)
     /// - `history_not_found` => [`sending`](Self::sending) (posts again)
@@ -300,8 +309,7 @@ impl Core {
     /// Stamped with the DM channel and the intro's `ts`. Final until an operator resets it.
     /// - everything => [`settled`](Self::settled) (`mark_complete` is ignored: reset first)
     #[state(superstate = "settled")]
-    fn complete(event: &Event) -> Outcome<State> {
-        let _ = event;
+    fn complete() -> Outcome<State> {
         Super
     }
 
@@ -378,7 +386,7 @@ impl Core {
     }
 }
 
-/// Handlers' helpers: each returns where to go, and stages the commands of that step.
+/// The `after_transition` hook: the only place a [`Transition`] is made.
 impl Core {
     fn after_transition(&mut self, source: &State, target: &State, context: &mut Outbox) {
         context
@@ -390,291 +398,6 @@ impl Core {
                 context.event,
                 context.now,
             )));
-    }
-
-    fn call_id(&mut self) -> CallId {
-        let id = CallId(self.next_call);
-        self.next_call += 1;
-        id
-    }
-
-    pub(crate) fn marker(&self) -> IntroMetadata {
-        IntroMetadata::new(&self.installer, self.team.as_deref().unwrap_or_default())
-    }
-
-    fn note(&mut self, error: &str) {
-        self.ledger.last_error = Some(error.to_string());
-    }
-
-    /// Begin the flow: `auth.test` while the team is unknown, else `conversations.open`.
-    fn start(&mut self, out: &mut Outbox) -> Phase {
-        match self.team {
-            None => Phase::Authenticating(self.call_auth(out)),
-            Some(_) => Phase::Opening(self.open_dm(out)),
-        }
-    }
-
-    fn call_auth(&mut self, out: &mut Outbox) -> CallId {
-        let call = self.call_id();
-        out.command(Command::AuthTest { call });
-        call
-    }
-
-    fn open_dm(&mut self, out: &mut Outbox) -> CallId {
-        let call = self.call_id();
-        let user = self.installer.clone();
-        out.command(Command::OpenDm { call, user });
-        call
-    }
-
-    /// Count a failure and arm `timer` at a full-jitter delay honouring `Retry-After`.
-    fn arm_retry(
-        &mut self,
-        out: &mut Outbox,
-        timer: Timer,
-        retry_after_ms: Option<u64>,
-    ) -> Duration {
-        self.failures = self.failures.saturating_add(1);
-        let limits = (self.config.backoff_base, self.config.backoff_cap);
-        let retry_after = retry_after_ms.map(Duration::from_millis);
-        let delay = backoff_delay(&mut self.rng, limits, self.failures, retry_after);
-        out.timers.set(timer, out.now.mono.after(delay));
-        out.signal(Signal::RetryScheduled {
-            machine: MACHINE_ID,
-            delay_ms: duration_ms(delay),
-        });
-        delay
-    }
-
-    fn on_auth(
-        &mut self,
-        phase: &mut Phase,
-        out: &mut Outbox,
-        outcome: &AuthOutcome,
-    ) -> Outcome<State> {
-        let retry_after_ms = match outcome {
-            AuthOutcome::Ok { team_id } => {
-                self.team = Some(team_id.clone());
-                self.instance = instance_id(self.team.as_deref(), &self.installer);
-                self.failures = 0;
-                *phase = Phase::Opening(self.open_dm(out));
-                return Handled;
-            }
-            AuthOutcome::Unrecoverable { code } => {
-                self.note(code);
-                return Transition(State::failed());
-            }
-            AuthOutcome::RateLimited { retry_after_ms } => {
-                self.note("ratelimited");
-                *retry_after_ms
-            }
-            AuthOutcome::Transient { reason } => {
-                self.note(reason);
-                None
-            }
-        };
-        self.arm_retry(out, Timer::RetryAuth, retry_after_ms);
-        *phase = Phase::AuthRetry;
-        Handled
-    }
-
-    fn on_dm_opened(&mut self, out: &mut Outbox, outcome: &OpenDmOutcome) -> Outcome<State> {
-        match outcome {
-            OpenDmOutcome::Opened { channel } => {
-                self.ledger.channel = Some(channel.clone());
-                self.failures = 0;
-                self.post(out)
-            }
-            OpenDmOutcome::RateLimited { retry_after_ms } => {
-                self.note("ratelimited");
-                self.back_off(out, *retry_after_ms)
-            }
-            OpenDmOutcome::Transient { reason } => {
-                self.note(reason);
-                self.back_off(out, None)
-            }
-            OpenDmOutcome::Permanent { code } => {
-                self.note(code);
-                Transition(State::failed())
-            }
-        }
-    }
-
-    /// Enter `sending`: count the attempt and stage the post behind the transition.
-    fn post(&mut self, out: &mut Outbox) -> Outcome<State> {
-        let call = self.call_id();
-        self.ledger.attempts = self.ledger.attempts.saturating_add(1);
-        out.command(Command::PostIntro {
-            call,
-            channel: self.ledger.channel.clone().unwrap_or_default(),
-            text: self.config.intro_text_for(&self.installer),
-            metadata: self.marker(),
-        });
-        Transition(State::sending(call))
-    }
-
-    fn on_posted(&mut self, out: &mut Outbox, outcome: &PostOutcome) -> Outcome<State> {
-        out.signal(Signal::IntroAttempt {
-            outcome: intro_outcome(outcome),
-        });
-        match outcome {
-            PostOutcome::Sent { ts } => {
-                self.ledger.ts = Some(ts.clone());
-                self.failures = 0;
-                Transition(State::complete())
-            }
-            PostOutcome::RateLimited { retry_after_ms } => {
-                self.note("ratelimited");
-                self.back_off(out, *retry_after_ms)
-            }
-            PostOutcome::NotStored { reason } => {
-                self.note(reason);
-                self.back_off(out, None)
-            }
-            PostOutcome::Permanent { code } => {
-                self.note(code);
-                Transition(State::failed())
-            }
-            PostOutcome::Ambiguous { reason } => {
-                self.note(reason);
-                self.reconcile(out)
-            }
-        }
-    }
-
-    fn back_off(&mut self, out: &mut Outbox, retry_after_ms: Option<u64>) -> Outcome<State> {
-        let delay = self.arm_retry(out, Timer::RetrySend, retry_after_ms);
-        Transition(State::backoff(out.now.unix.after(delay)))
-    }
-
-    /// `backoff` after a restart: retry within the base jitter, but not before the stored
-    /// retry time (itself at most `backoff_cap` away: wall clocks jump).
-    fn rearm_backoff(&mut self, out: &mut Outbox, retry_at: UnixMs) -> UnixMs {
-        let remaining = Duration::from_millis(retry_at.0.saturating_sub(out.now.unix.0));
-        let limits = (self.config.backoff_base, self.config.backoff_cap);
-        let delay = backoff_delay(&mut self.rng, limits, 1, Some(remaining.min(limits.1)));
-        out.timers.set(Timer::RetrySend, out.now.mono.after(delay));
-        out.signal(Signal::RetryScheduled {
-            machine: MACHINE_ID,
-            delay_ms: duration_ms(delay),
-        });
-        out.now.unix.after(delay)
-    }
-
-    /// `backoff`'s deadline: post again if the channel is known, else reopen it.
-    fn retry(&mut self, out: &mut Outbox) -> Outcome<State> {
-        match (&self.ledger.channel, &self.team) {
-            (Some(_), Some(_)) => self.post(out),
-            _ => Transition(State::pending(self.start(out))),
-        }
-    }
-
-    /// Enter `reconciling`, waiting `reconcile_settle` before the first lookup.
-    fn reconcile(&mut self, out: &mut Outbox) -> Outcome<State> {
-        Transition(State::reconciling(self.settle(out)))
-    }
-
-    fn settle(&mut self, out: &mut Outbox) -> Lookup {
-        let at = out
-            .now
-            .mono
-            .after(self.config.reconcile_settle.max(Duration::from_millis(1)));
-        out.timers.set(Timer::RetryReconcile, at);
-        Lookup::Waiting
-    }
-
-    /// Read the history, or reopen the DM channel first if it is unknown (a hand-made row).
-    fn look_up(&mut self, out: &mut Outbox) -> Lookup {
-        let Some(channel) = self.ledger.channel.clone() else {
-            return Lookup::Reopening(self.open_dm(out));
-        };
-        let call = self.call_id();
-        out.command(Command::LookupHistory {
-            call,
-            channel,
-            limit: self.config.history_limit,
-            marker: self.marker(),
-        });
-        Lookup::Reading(call)
-    }
-
-    fn on_history(
-        &mut self,
-        lookup: &mut Lookup,
-        out: &mut Outbox,
-        outcome: &HistoryOutcome,
-    ) -> Outcome<State> {
-        match outcome {
-            HistoryOutcome::Found { ts } => {
-                self.ledger.ts = Some(ts.clone());
-                self.failures = 0;
-                Transition(State::complete())
-            }
-            HistoryOutcome::NotFound => {
-                self.failures = 0;
-                self.post(out)
-            }
-            HistoryOutcome::Transient {
-                retry_after_ms,
-                reason,
-            } => {
-                self.note(reason);
-                self.arm_retry(out, Timer::RetryReconcile, *retry_after_ms);
-                *lookup = Lookup::Waiting;
-                Handled
-            }
-            HistoryOutcome::MissingScope => {
-                self.note("missing_scope");
-                Transition(State::failed())
-            }
-        }
-    }
-
-    fn on_reopened(
-        &mut self,
-        lookup: &mut Lookup,
-        out: &mut Outbox,
-        outcome: &OpenDmOutcome,
-    ) -> Outcome<State> {
-        let retry_after_ms = match outcome {
-            OpenDmOutcome::Opened { channel } => {
-                self.ledger.channel = Some(channel.clone());
-                *lookup = self.look_up(out);
-                return Handled;
-            }
-            OpenDmOutcome::Permanent { code } => {
-                self.note(code);
-                return Transition(State::failed());
-            }
-            OpenDmOutcome::RateLimited { retry_after_ms } => {
-                self.note("ratelimited");
-                *retry_after_ms
-            }
-            OpenDmOutcome::Transient { reason } => {
-                self.note(reason);
-                None
-            }
-        };
-        self.arm_retry(out, Timer::RetryReconcile, retry_after_ms);
-        *lookup = Lookup::Waiting;
-        Handled
-    }
-
-    fn stamp(&mut self, channel: &str, ts: &str) -> Outcome<State> {
-        self.ledger.channel = Some(channel.to_string());
-        self.ledger.ts = Some(ts.to_string());
-        Transition(State::complete())
-    }
-
-    /// Operator reset: forget the stamp and the counters, and start over.
-    fn reset(&mut self, out: &mut Outbox) -> Outcome<State> {
-        self.ledger = Ledger::default();
-        self.failures = 0;
-        let phase = match out.channel_ready {
-            true => self.start(out),
-            false => Phase::Idle,
-        };
-        Transition(State::pending(phase))
     }
 }
 

@@ -1,11 +1,13 @@
 //! [`Onboarding`]: the statig machine wrapped in the engine's [`Machine`] contract.
 
 use super::config::OnboardingConfig;
-use super::core::{Core, Event, Ledger, Outbox, State, UNKNOWN_TEAM};
+use super::core::{Core, Event, Ledger, Outbox, State, UNKNOWN_TEAM, valid_id};
 use super::io::{Command, Input};
 use super::timer::Timer;
 use super::{MACHINE_ID, classify, explore, snapshot};
-use crate::engine::{InputName, Machine, Millis, Now, Output, RestoreError, Snapshot, StateNode};
+use crate::engine::{
+    InputName, Machine, Millis, Now, Output, RestoreError, Snapshot, StateNode, TimerKind as _,
+};
 use statig::blocking::{InitializedStateMachine, IntoStateMachineExt as _};
 
 /// The onboarding ledger machine for one installer: sends the intro DM exactly once, through
@@ -157,8 +159,9 @@ impl Onboarding {
     /// Fire every deadline at or before `now`, earliest first. Every deadline armed while
     /// firing lies after `now`, so this ends; afterwards no deadline is in the past.
     fn fire_expired(&mut self, now: Now) {
-        while let Some(timer) = self.out.timers.take_expired(now.mono) {
-            self.dispatch(timer.event_name(), Event::Fired(timer));
+        while let Some(timer) = self.out.timers.expired(now.mono) {
+            self.out.timers.clear(timer);
+            self.dispatch(timer.name(), Event::Fired(timer));
         }
     }
 }
@@ -240,7 +243,7 @@ impl Machine for Onboarding {
             detail: format!("instance id {instance:?} is not <team_id>/<installer_user_id>"),
         };
         let (team, installer) = instance.split_once('/').ok_or_else(bad_instance)?;
-        if team.is_empty() || installer.is_empty() || installer.contains('/') {
+        if !valid_id(installer) || !(team == UNKNOWN_TEAM || valid_id(team)) {
             return Err(bad_instance());
         }
         let team = (team != UNKNOWN_TEAM).then_some(team);

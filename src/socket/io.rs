@@ -57,6 +57,29 @@ pub const UNRECOVERABLE_OPEN_CODES: &[&str] = &[
     "access_denied",
 ];
 
+impl OpenOutcome {
+    /// Classify a failed `apps.connections.open` call (DESIGN.md section 3): HTTP 429 is
+    /// rate-limited (`retry_after_ms` from `Retry-After`); an error code from
+    /// [`UNRECOVERABLE_OPEN_CODES`] is unrecoverable; everything else (5xx, `internal_error`,
+    /// `fatal_error`, `service_unavailable`, `request_timeout`, network errors, timeouts,
+    /// unparseable replies) is transient.
+    pub fn from_failure(
+        http_status: Option<u16>,
+        error_code: Option<&str>,
+        retry_after_ms: Option<u64>,
+    ) -> OpenOutcome {
+        if http_status == Some(429) || error_code == Some("ratelimited") {
+            return OpenOutcome::RateLimited { retry_after_ms };
+        }
+        match error_code {
+            Some(code) if UNRECOVERABLE_OPEN_CODES.contains(&code) => OpenOutcome::Unrecoverable {
+                code: code.to_string(),
+            },
+            _ => OpenOutcome::Transient,
+        }
+    }
+}
+
 /// One input of the Socket Mode machine.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]

@@ -160,15 +160,9 @@ impl Core {
                 Handled
             }
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Active) => {
-                self.links.remove(*link);
-                self.lose_active(context)
+                self.lose_active(false, context)
             }
-            Event::Timer(Timer::PongDeadline) => {
-                if let Some(active) = self.links.active {
-                    self.drop_link(active.id, context);
-                }
-                self.lose_active(context)
-            }
+            Event::Timer(Timer::PongDeadline) => self.lose_active(true, context),
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
                 self.links.remove(*link);
                 self.standby_failed(None, context);

@@ -7,11 +7,11 @@ use crate::engine::TimerKind;
 pub enum Timer {
     /// When to give up on the pending link's `hello` (10 s after the open command).
     HelloDeadline,
+    /// When the active link is dead if no frame of any kind arrived since the first unanswered
+    /// ping (5 s after it). Fires before a `PingDue` at the same instant: no ping on a dead link.
+    PongDeadline,
     /// When to ping the active link next (every 5 s).
     PingDue,
-    /// When the active link is dead if no frame of any kind arrived since the first unanswered
-    /// ping (5 s after it).
-    PongDeadline,
     /// When to call `apps.connections.open` again from `reconnecting`.
     ReconnectBackoff,
     /// When to try again to open a standby link after one failed (stays `connected`).
@@ -27,8 +27,8 @@ pub enum Timer {
 impl TimerKind for Timer {
     const ALL: &'static [Timer] = &[
         Timer::HelloDeadline,
-        Timer::PingDue,
         Timer::PongDeadline,
+        Timer::PingDue,
         Timer::ReconnectBackoff,
         Timer::StandbyRetry,
         Timer::DrainGrace,

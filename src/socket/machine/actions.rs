@@ -89,11 +89,15 @@ impl Core {
         ctx.signal(Signal::LinkEnded { lifetime_ms });
     }
 
-    /// The active link is gone (its socket already is, or was just dropped): carry on with the
+    /// The active link is gone (its socket already is, or is dropped now when `drop`): carry
+    /// on with the
     /// standby if one is opening, with the in-flight call if one is out, else back off.
-    pub(crate) fn lose_active(&mut self, ctx: &mut Outbox) -> Outcome<State> {
+    pub(crate) fn lose_active(&mut self, drop: bool, ctx: &mut Outbox) -> Outcome<State> {
         if let Some(active) = self.links.active.take() {
             self.end_active(active, ctx);
+            if drop {
+                ctx.command(Command::DropLink { link: active.id });
+            }
         }
         self.standby_wanted = false;
         self.timers.clear(Timer::StandbyRetry);
@@ -206,14 +210,6 @@ impl Core {
         ctx.command(Command::CloseLink { link });
         self.links.closing = Some(link);
         self.arm(Timer::CloseGrace, ctx.now, self.config.close_grace);
-    }
-
-    /// Drop `link` now, whatever its role.
-    pub(crate) fn drop_link(&mut self, link: LinkId, ctx: &mut Outbox) {
-        if self.links.remove(link) == Some(Role::Closing) {
-            self.timers.clear(Timer::CloseGrace);
-        }
-        ctx.command(Command::DropLink { link });
     }
 
     /// A standby is wanted (Slack asked to leave the active link, or a retry is due).

@@ -1,0 +1,13 @@
+//! Tests of the onboarding ledger machine (`src/onboarding`): scripted runs with fake time and
+//! exact outputs, snapshot/restore in every state, the reply classification, the derived
+//! diagram, and property tests against a reference model.
+
+mod onboarding {
+    mod classify;
+    pub(crate) mod common;
+    mod diagram;
+    mod operator;
+    mod props;
+    mod restore;
+    mod scripted;
+}

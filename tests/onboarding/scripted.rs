@@ -1,0 +1,521 @@
+//! Scripted runs: inputs and fake time in, exact outputs out, for every outcome of DESIGN §4.
+
+use super::common::*;
+use phantom_fsm::engine::{IntroOutcome, Machine, Millis};
+use phantom_fsm::onboarding::{
+    AuthOutcome, CallId, CallResult, Command, HistoryOutcome, Input, OpenDmOutcome, PostOutcome,
+    classify_history, classify_open_dm, classify_post,
+};
+use serde_json::json;
+
+#[test]
+fn success_from_auth_test_stamps_complete_with_channel_and_ts() {
+    let mut r = Run::awaiting_team();
+    assert_eq!(r.m.instance(), "-/U0INSTALLER");
+    assert_eq!(
+        r.feed(Input::ChannelReady),
+        vec![cmd(Command::AuthTest { call: CallId(1) })]
+    );
+    let out = r.feed(auth(
+        1,
+        AuthOutcome::Ok {
+            team_id: TEAM.into(),
+        },
+    ));
+    assert_eq!(out, vec![open_cmd(2)], "team fixed, no transition, no row");
+    assert_eq!(r.m.instance(), INSTANCE);
+    let out = r.feed(dm(
+        2,
+        OpenDmOutcome::Opened {
+            channel: CHANNEL.into(),
+        },
+    ));
+    assert_eq!(
+        out,
+        vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]
+    );
+    assert_eq!(r.m.snapshot(), row("sending", 1, None, Some(CHANNEL), None));
+    let out = r.feed(post(3, PostOutcome::Sent { ts: TS.into() }));
+    assert_eq!(
+        out,
+        vec![
+            attempt(IntroOutcome::Sent),
+            r.tr("sending", "complete", "post_sent")
+        ]
+    );
+    assert_eq!(
+        r.m.snapshot(),
+        row("complete", 1, None, Some(CHANNEL), Some(TS))
+    );
+    assert_eq!(r.m.health(), "complete");
+    assert_eq!(r.m.poll_timeout(), None);
+}
+
+#[test]
+fn nothing_starts_before_the_channel_is_ready() {
+    let mut r = Run::known_team();
+    assert_eq!(r.feed(Input::Timeout), vec![]);
+    assert_eq!(r.feed(Input::Resumed), vec![]);
+    assert_eq!(r.m.poll_timeout(), None);
+    assert_eq!(r.feed(Input::ChannelReady), vec![open_cmd(1)]);
+    assert_eq!(
+        r.feed(Input::ChannelReady),
+        vec![Run::ignored("pending", "channel_ready")],
+        "a reconnect while opening starts nothing twice"
+    );
+}
+
+#[test]
+fn transient_auth_failure_retries_in_process_without_a_transition() {
+    let mut r = Run::awaiting_team();
+    r.feed(Input::ChannelReady);
+    let out = r.feed(auth(
+        1,
+        AuthOutcome::Transient {
+            reason: "no_response".into(),
+        },
+    ));
+    let delay = retry_delay(&out);
+    assert_eq!(
+        out,
+        vec![retry(delay)],
+        "no transition: the row is not created"
+    );
+    assert!(
+        (1..=2_000).contains(&delay),
+        "first retry within the base: {delay}"
+    );
+    assert_eq!(r.wait_ms(), delay);
+    assert_eq!(r.fire_early(), vec![]);
+    assert_eq!(r.fire(), vec![cmd(Command::AuthTest { call: CallId(2) })]);
+    assert_eq!(r.m.state_name(), "pending");
+    assert_eq!(r.m.last_error(), Some("no_response"));
+}
+
+#[test]
+fn rate_limited_auth_waits_at_least_retry_after() {
+    let mut r = Run::awaiting_team();
+    r.feed(Input::ChannelReady);
+    let out = r.feed(auth(
+        1,
+        AuthOutcome::RateLimited {
+            retry_after_ms: Some(30_000),
+        },
+    ));
+    assert!(retry_delay(&out) >= 30_000);
+    assert!(r.wait_ms() >= 30_000);
+}
+
+#[test]
+fn unrecoverable_auth_fails_with_the_team_unknown() {
+    let mut r = Run::awaiting_team();
+    r.feed(Input::ChannelReady);
+    let out = r.feed(auth(
+        1,
+        AuthOutcome::Unrecoverable {
+            code: "invalid_auth".into(),
+        },
+    ));
+    assert_eq!(out, vec![r.tr("pending", "failed", "auth_unrecoverable")]);
+    assert_eq!(r.m.instance(), "-/U0INSTALLER");
+    assert_eq!(r.m.team_id(), None);
+    assert_eq!(r.m.last_error(), Some("invalid_auth"));
+    assert_eq!(r.m.health(), "failed");
+}
+
+#[test]
+fn every_permanent_open_code_fails() {
+    for code in [
+        "user_not_found",
+        "cannot_dm_bot",
+        "missing_scope",
+        "account_inactive",
+        "user_disabled",
+    ] {
+        let mut r = Run::known_team();
+        r.feed(Input::ChannelReady);
+        let body = json!({"ok": false, "error": code}).to_string();
+        let outcome = classify_open_dm(&CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: &body,
+        });
+        assert_eq!(
+            r.feed(dm(1, outcome)),
+            vec![r.tr("pending", "failed", "dm_permanent")]
+        );
+        assert_eq!(r.m.last_error(), Some(code));
+        assert_eq!(r.m.attempts(), 0);
+    }
+}
+
+#[test]
+fn open_429_backs_off_then_reopens() {
+    let mut r = Run::known_team();
+    r.feed(Input::ChannelReady);
+    let outcome = classify_open_dm(&CallResult::Response {
+        status: 429,
+        retry_after: Some("12"),
+        body: "",
+    });
+    let out = r.feed(dm(1, outcome));
+    let delay = retry_delay(&out);
+    assert_eq!(
+        out,
+        vec![retry(delay), r.tr("pending", "backoff", "dm_rate_limited")]
+    );
+    assert!(delay >= 12_000);
+    assert_eq!(r.fire_early(), vec![]);
+    let out = r.fire();
+    assert_eq!(
+        out,
+        vec![r.tr("backoff", "pending", "retry_send"), open_cmd(2)]
+    );
+    let out = r.feed(dm(
+        2,
+        OpenDmOutcome::Opened {
+            channel: CHANNEL.into(),
+        },
+    ));
+    assert_eq!(
+        out,
+        vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]
+    );
+}
+
+#[test]
+fn open_5xx_and_timeouts_back_off() {
+    for result in [
+        CallResult::Response {
+            status: 502,
+            retry_after: None,
+            body: "",
+        },
+        CallResult::NoResponse,
+        CallResult::NotSent,
+    ] {
+        let mut r = Run::known_team();
+        r.feed(Input::ChannelReady);
+        let out = r.feed(dm(1, classify_open_dm(&result)));
+        let delay = retry_delay(&out);
+        assert_eq!(
+            out,
+            vec![retry(delay), r.tr("pending", "backoff", "dm_transient")]
+        );
+    }
+}
+
+#[test]
+fn post_429_backs_off_and_retries_after_at_least_retry_after() {
+    let mut r = Run::to_sending();
+    let outcome = classify_post(&CallResult::Response {
+        status: 429,
+        retry_after: Some("30"),
+        body: "",
+    });
+    let out = r.feed(post(2, outcome));
+    let delay = retry_delay(&out);
+    assert_eq!(
+        out,
+        vec![
+            attempt(IntroOutcome::RateLimited),
+            retry(delay),
+            r.tr("sending", "backoff", "post_rate_limited")
+        ]
+    );
+    assert!(delay >= 30_000, "Retry-After honoured: {delay}");
+    assert_eq!(r.wait_ms(), delay);
+    assert_eq!(r.fire_early(), vec![], "an early timeout is a no-op");
+    let out = r.fire();
+    assert_eq!(
+        out,
+        vec![r.tr("backoff", "sending", "retry_send"), post_cmd(3)]
+    );
+    assert_eq!(r.m.attempts(), 2);
+    assert_eq!(r.m.last_error(), Some("ratelimited"));
+}
+
+#[test]
+fn connect_error_before_writing_backs_off() {
+    let mut r = Run::to_sending();
+    let out = r.feed(post(2, classify_post(&CallResult::NotSent)));
+    let delay = retry_delay(&out);
+    assert_eq!(
+        out,
+        vec![
+            attempt(IntroOutcome::Transient),
+            retry(delay),
+            r.tr("sending", "backoff", "post_not_stored")
+        ]
+    );
+    assert_eq!(r.m.last_error(), Some("connect_error"));
+}
+
+#[test]
+fn every_permanent_post_code_fails() {
+    for code in [
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "msg_too_long",
+        "no_text",
+        "restricted_action",
+        "missing_scope",
+    ] {
+        let mut r = Run::to_sending();
+        let body = json!({"ok": false, "error": code}).to_string();
+        let outcome = classify_post(&CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: &body,
+        });
+        assert_eq!(
+            r.feed(post(2, outcome)),
+            vec![
+                attempt(IntroOutcome::Permanent),
+                r.tr("sending", "failed", "post_permanent")
+            ]
+        );
+        assert_eq!(r.m.last_error(), Some(code));
+        assert_eq!(r.m.health(), "failed");
+    }
+}
+
+/// Replies that do not prove the post was not stored.
+fn ambiguous_replies() -> Vec<CallResult<'static>> {
+    vec![
+        CallResult::Response {
+            status: 503,
+            retry_after: None,
+            body: "",
+        },
+        CallResult::NoResponse,
+        CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: r#"{"ok":true,"channel":"D0DM"}"#,
+        },
+        CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: "<html>upstream</html>",
+        },
+        CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: r#"{"ok":false,"error":"internal_error"}"#,
+        },
+    ]
+}
+
+/// The history reply listing the marker message at `ts` (plus an unrelated message).
+fn history_with_marker(ts: &str) -> String {
+    json!({"ok": true, "messages": [
+        {"type": "message", "ts": "1767225699.000001", "text": "hello"},
+        {"type": "message", "ts": ts, "text": "Hi", "metadata": {
+            "event_type": "phantom_intro",
+            "event_payload": {"installer": USER, "team": TEAM}}}
+    ]})
+    .to_string()
+}
+
+#[test]
+fn ambiguous_post_reconciles_and_a_found_marker_completes_without_a_second_post() {
+    for reply in ambiguous_replies() {
+        let mut r = Run::to_sending();
+        let out = r.feed(post(2, classify_post(&reply)));
+        assert_eq!(
+            out,
+            vec![
+                attempt(IntroOutcome::Ambiguous),
+                r.tr("sending", "reconciling", "post_ambiguous")
+            ],
+            "{reply:?}"
+        );
+        assert_eq!(r.wait_ms(), 2_000, "settle before the first lookup");
+        assert_eq!(r.fire_early(), vec![]);
+        assert_eq!(r.fire(), vec![lookup_cmd(3)]);
+        let body = history_with_marker("1767225601.000300");
+        let found = classify_history(
+            &CallResult::Response {
+                status: 200,
+                retry_after: None,
+                body: &body,
+            },
+            &marker(),
+        );
+        assert_eq!(
+            r.feed(history(3, found)),
+            vec![r.tr("reconciling", "complete", "history_found")]
+        );
+        assert_eq!(r.m.ts(), Some("1767225601.000300"));
+        assert_eq!(r.m.attempts(), 1, "no second post");
+    }
+}
+
+#[test]
+fn not_found_sends_again_and_only_then() {
+    let mut r = Run::to_reconciling();
+    assert_eq!(r.fire(), vec![lookup_cmd(3)]);
+    let body = json!({"ok": true, "messages": [{"ts": "1.2", "text": "unrelated"}]}).to_string();
+    let outcome = classify_history(
+        &CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: &body,
+        },
+        &marker(),
+    );
+    assert_eq!(outcome, HistoryOutcome::NotFound);
+    assert_eq!(
+        r.feed(history(3, outcome)),
+        vec![
+            r.tr("reconciling", "sending", "history_not_found"),
+            post_cmd(4)
+        ]
+    );
+    assert_eq!(r.m.attempts(), 2);
+    let out = r.feed(post(4, PostOutcome::Sent { ts: TS.into() }));
+    assert_eq!(
+        out,
+        vec![
+            attempt(IntroOutcome::Sent),
+            r.tr("sending", "complete", "post_sent")
+        ]
+    );
+}
+
+#[test]
+fn missing_scope_on_history_fails_rather_than_resend() {
+    let mut r = Run::to_reconciling();
+    r.fire();
+    let outcome = classify_history(
+        &CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: r#"{"ok":false,"error":"missing_scope","needed":"im:history"}"#,
+        },
+        &marker(),
+    );
+    assert_eq!(
+        r.feed(history(3, outcome)),
+        vec![r.tr("reconciling", "failed", "history_missing_scope")]
+    );
+    assert_eq!(r.m.last_error(), Some("missing_scope"));
+    assert_eq!(r.m.attempts(), 1);
+}
+
+#[test]
+fn transient_history_failure_looks_again_after_backoff_never_posts() {
+    let mut r = Run::to_reconciling();
+    r.fire();
+    let outcome = classify_history(
+        &CallResult::Response {
+            status: 429,
+            retry_after: Some("20"),
+            body: "",
+        },
+        &marker(),
+    );
+    let out = r.feed(history(3, outcome));
+    let delay = retry_delay(&out);
+    assert_eq!(out, vec![retry(delay)]);
+    assert!(delay >= 20_000);
+    assert_eq!(r.m.state_name(), "reconciling");
+    assert_eq!(r.fire_early(), vec![]);
+    assert_eq!(r.fire(), vec![lookup_cmd(4)]);
+    let out = r.feed(history(
+        4,
+        HistoryOutcome::Transient {
+            retry_after_ms: None,
+            reason: "http_500".into(),
+        },
+    ));
+    assert_eq!(posts(&out), 0);
+    assert_eq!(r.m.last_error(), Some("http_500"));
+}
+
+#[test]
+fn backoff_grows_with_consecutive_failures_up_to_the_cap() {
+    let mut r = Run::to_sending();
+    let mut delays = Vec::new();
+    for call in 2..16 {
+        let out = r.feed(post(
+            call,
+            PostOutcome::NotStored {
+                reason: "connect_error".into(),
+            },
+        ));
+        delays.push(retry_delay(&out));
+        r.fire();
+    }
+    for (i, d) in delays.iter().enumerate() {
+        let ceiling = (2_000u64 << i.min(20)).min(300_000);
+        assert!(*d <= ceiling, "failure {}: {d} > {ceiling}", i + 1);
+    }
+    assert!(delays.iter().skip(9).any(|d| *d > 64_000), "{delays:?}");
+    assert!(
+        delays.windows(2).any(|w| w[0] != w[1]),
+        "jittered: {delays:?}"
+    );
+}
+
+#[test]
+fn a_late_input_fires_the_expired_deadline_and_leaves_none_in_the_past() {
+    let mut r = Run::to_backoff(5_000);
+    let deadline = r.m.poll_timeout().unwrap();
+    r.now = r.now.advanced_to(Millis(deadline.0 + 10));
+    let out = r.feed(Input::ChannelReady);
+    assert_eq!(
+        out,
+        vec![
+            Run::ignored("backoff", "channel_ready"),
+            r.tr("backoff", "sending", "retry_send"),
+            post_cmd(3)
+        ]
+    );
+    assert_eq!(r.m.poll_timeout(), None);
+}
+
+#[test]
+fn answers_to_calls_nobody_waits_for_are_ignored() {
+    let mut r = Run::to_sending();
+    assert_eq!(
+        r.feed(post(99, PostOutcome::Sent { ts: TS.into() })),
+        vec![Run::ignored("sending", "post_sent")]
+    );
+    assert_eq!(
+        r.feed(history(2, HistoryOutcome::NotFound)),
+        vec![Run::ignored("sending", "history_not_found")]
+    );
+    assert_eq!(r.m.state_name(), "sending");
+}
+
+#[test]
+fn complete_never_posts_again() {
+    let mut r = Run::to_complete();
+    let inputs = [
+        Input::ChannelReady,
+        post(2, PostOutcome::Sent { ts: TS.into() }),
+        history(3, HistoryOutcome::NotFound),
+        dm(
+            1,
+            OpenDmOutcome::Opened {
+                channel: CHANNEL.into(),
+            },
+        ),
+        Input::Timeout,
+        Input::Resumed,
+    ];
+    for input in inputs {
+        let out = r.feed(input.clone());
+        assert_eq!(posts(&out), 0, "{input:?}");
+        assert_eq!(r.m.state_name(), "complete");
+    }
+}
+
+#[test]
+fn the_machine_moves_between_threads() {
+    fn send_and_sync<T: Send + Sync + 'static>() {}
+    send_and_sync::<phantom_fsm::onboarding::Onboarding>();
+}
