@@ -16,4 +16,5 @@ pub mod onboarding;
 pub mod runtime;
 pub mod sim;
 pub mod socket;
+pub mod store;
 pub mod telemetry;

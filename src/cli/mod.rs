@@ -2,6 +2,8 @@
 
 mod diagram;
 mod sim;
+mod journal;
+mod ledger;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +24,10 @@ enum Command {
     Diagram(diagram::DiagramArgs),
     /// Run the Slack simulator (Web API + Socket Mode) on 127.0.0.1.
     Sim(sim::SimArgs),
+    /// Print the last journal rows (time, machine, instance, from -> to, event).
+    Journal(journal::JournalArgs),
+    /// Show, reset or mark complete the onboarding ledger rows.
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Run the parsed command line.
@@ -29,5 +35,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Diagram(args) => diagram::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Journal(args) => journal::run(args),
+        Command::Ledger(args) => ledger::run(args),
     }
 }
