@@ -1,9 +1,9 @@
 //! Command-line interface (clap). Contract: `../shared/DESIGN.md` section 7.
 
 mod diagram;
-mod sim;
 mod journal;
 mod ledger;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
