@@ -1,0 +1,166 @@
+//! Persistence in LMDB (through heed): the journal of every transition, the socket machine's
+//! snapshot, the onboarding ledger and the dedupe keys. The only module that imports heed.
+//!
+//! Layout (`../shared/DESIGN.md` section 5, `docs/storage.md`): one environment in the data
+//! dir (created `0700`) with four named databases:
+//!
+//! | database      | key                                | value                                   |
+//! |---------------|------------------------------------|-----------------------------------------|
+//! | `journal`     | u64 big-endian sequence, from 1    | [`JournalRow`] JSON                     |
+//! | `snapshots`   | `<machine>/<instance>`             | [`StoredSnapshot`] JSON                 |
+//! | `ledger`      | `<team_id>/<installer_user_id>`    | [`LedgerRow`] JSON                      |
+//! | `seen_events` | the dedupe key                     | u64 big-endian first-seen Unix ms       |
+//!
+//! A transition's journal row and its snapshot or ledger row are written in one transaction
+//! ([`Store::observe`], [`Store::record_onboarding`], [`Store::record_socket_batch`]). Ledger
+//! writes return only after the commit is synced to disk; socket-mode writes are committed
+//! without waiting for the disk ([`Store::force_sync`] flushes them).
+//!
+//! Every call is synchronous and short: call it from a blocking context (`spawn_blocking`),
+//! never across an `.await` with a transaction open (heed's transactions are `!Send`).
+//!
+//! ```
+//! use phantom_fsm::engine::{Now, Snapshot, Transition};
+//! use phantom_fsm::store::{Store, StoreConfig};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(StoreConfig::new(dir.path().join("data")))?;
+//! let t = Transition::new("socket_mode", "default", ("disconnected", "connecting"), "start", Now::fake(0));
+//! let snap = Snapshot { state: "connecting".into(), data: serde_json::Value::Null };
+//! let seq = store.record_socket_batch(&[(t, snap)])?;
+//! assert_eq!(seq, Some(1));
+//! assert_eq!(store.journal_tail(10, None)?.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod grow;
+mod journal;
+mod ledger;
+mod lock;
+mod observer;
+mod open;
+mod seen;
+mod snapshots;
+
+pub use error::{LmdbError, StoreError, StoreErrorKind, StoreOp};
+pub use journal::{JournalEntry, JournalRow, Seq};
+pub use ledger::{LedgerEntry, LedgerRow};
+pub use observer::Remembers;
+pub use snapshots::StoredSnapshot;
+
+use heed::types::{Bytes, U64};
+use heed::{Database, Env};
+use lock::DirLock;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+/// Database names, exactly as `../shared/DESIGN.md` section 5 lists them.
+pub mod db {
+    /// Every transition of both machines.
+    pub const JOURNAL: &str = "journal";
+    /// The socket machine's snapshot (informative).
+    pub const SNAPSHOTS: &str = "snapshots";
+    /// The onboarding machine's source of truth.
+    pub const LEDGER: &str = "ledger";
+    /// Dedupe keys with their first-seen time.
+    pub const SEEN_EVENTS: &str = "seen_events";
+}
+
+/// Where and how big the store is. `StoreConfig::new(dir)` gives the documented defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The data dir (created `0700` when missing).
+    pub dir: PathBuf,
+    /// Initial map size in bytes (default 64 MiB; rounded up to 64 KiB).
+    pub map_size: usize,
+    /// The map grows (doubling) on `MDB_MAP_FULL` up to this many bytes (default 1 GiB);
+    /// past it a write fails with [`StoreErrorKind::MapFull`].
+    pub map_ceiling: usize,
+    /// Journal rows kept; the oldest are pruned in the writing transaction (default 100,000).
+    pub journal_max_rows: u64,
+}
+
+/// Default initial map size: 64 MiB.
+pub const DEFAULT_MAP_SIZE: usize = 64 << 20;
+/// Default map ceiling: 1 GiB.
+pub const DEFAULT_MAP_CEILING: usize = 1 << 30;
+/// Default journal bound: 100,000 rows.
+pub const DEFAULT_JOURNAL_MAX_ROWS: u64 = 100_000;
+
+impl StoreConfig {
+    /// The documented defaults for `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            dir: dir.into(),
+            map_size: DEFAULT_MAP_SIZE,
+            map_ceiling: DEFAULT_MAP_CEILING,
+            journal_max_rows: DEFAULT_JOURNAL_MAX_ROWS,
+        }
+    }
+}
+
+/// The four databases, raw bytes in and out: values are decoded by hand so that a corrupt one
+/// is reported with its database and key instead of an anonymous decoding error.
+#[derive(Clone, Copy)]
+pub(crate) struct Dbs {
+    journal: Database<'static, U64<heed::byteorder::BigEndian>, Bytes>,
+    snapshots: Database<'static, Bytes, Bytes>,
+    ledger: Database<'static, Bytes, Bytes>,
+    seen: Database<'static, Bytes, Bytes>,
+}
+
+/// An open store: the environment, its databases and (for a writer) the data dir's lock.
+///
+/// `Send + Sync`; share it behind an `Arc`. One writer process per data dir: a second
+/// [`Store::open`] of the same dir fails with [`StoreErrorKind::Held`] until the first store is
+/// dropped or its process exits. [`Store::open_read_only`] never conflicts.
+pub struct Store {
+    env: Env,
+    dbs: Dbs,
+    /// Every transaction holds this shared; growing the map holds it exclusively, because LMDB
+    /// may only remap while no transaction of this process is open.
+    gate: RwLock<()>,
+    config: StoreConfig,
+    /// `Some` for a writer; `None` for a read-only store.
+    lock: Option<DirLock>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.config.dir)
+            .field("writable", &self.lock.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// The data dir.
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Whether this store may write (it holds the data dir's lock).
+    pub fn is_writable(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    /// The current map size in bytes (grows on demand up to the ceiling).
+    pub fn map_size(&self) -> usize {
+        self.env.info().map_size
+    }
+
+    /// Flush every committed transaction to disk (`fdatasync`): call it periodically and at
+    /// shutdown so socket-mode rows, committed without waiting for the disk, become durable.
+    pub fn force_sync(&self) -> Result<(), StoreError> {
+        self.env
+            .force_sync()
+            .map_err(|e| StoreError::new(StoreOp::Sync, e.into()))
+    }
+}
