@@ -77,14 +77,18 @@ fn socket_mode_diagram_has_the_documented_edges() {
 }
 
 #[test]
-fn the_architecture_doc_embeds_the_current_socket_diagram() {
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md"))
-            .unwrap();
-    let mermaid =
-        phantom_fsm::engine::Format::Mermaid.render(&machines::diagram("socket_mode").unwrap());
-    assert!(
-        doc.contains(&format!("```mermaid\n{mermaid}```")),
-        "docs/architecture.md embeds a stale socket_mode diagram: paste state-diagrams/socket_mode.mmd"
-    );
+fn the_docs_embed_the_current_diagrams() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (id, doc) in [
+        ("socket_mode", "docs/architecture.md"),
+        ("onboarding", "docs/onboarding.md"),
+    ] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
+        let mermaid = phantom_fsm::engine::Format::Mermaid.render(&machines::diagram(id).unwrap());
+        assert!(
+            text.contains(&format!("```mermaid\n{mermaid}```")),
+            "{doc} embeds a stale {id} diagram: paste state-diagrams/{id}.mmd \
+             (after `phantom-fsm diagram --write`)"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 mod diagram;
 mod journal;
 mod ledger;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ pub(crate) struct Cli {
 enum Command {
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
     Diagram(diagram::DiagramArgs),
+    /// Run the Slack simulator (Web API + Socket Mode) on 127.0.0.1.
+    Sim(sim::SimArgs),
     /// Print the last journal rows (time, machine, instance, from -> to, event).
     Journal(journal::JournalArgs),
     /// Show, reset or mark complete the onboarding ledger rows.
@@ -31,6 +34,7 @@ enum Command {
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Diagram(args) => diagram::run(args),
+        Command::Sim(args) => sim::run(args),
         Command::Journal(args) => journal::run(args),
         Command::Ledger(args) => ledger::run(args),
     }

@@ -63,6 +63,36 @@ impl SocketMode {
         SocketMode { sm, out }
     }
 
+    /// [`Machine::restore`] for a process that starts again: the stored state, plus the
+    /// unexpired dedupe keys the shell loaded from `seen_events` (a restart must not forget
+    /// which envelopes were already dispatched). Deliver [`Input::Resumed`] next.
+    pub fn restore_with_seen(
+        config: SocketConfig,
+        instance: &str,
+        snapshot: &Snapshot,
+        seen: Vec<(String, UnixMs)>,
+    ) -> Result<SocketMode, RestoreError> {
+        let code = snapshot
+            .data
+            .get("code")
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        let state =
+            state_named(&snapshot.state, code).ok_or_else(|| RestoreError::UnknownState {
+                machine: super::MACHINE_ID,
+                state: snapshot.state.clone(),
+            })?;
+        let mut machine = SocketMode::build(instance, config, seen);
+        // SAFETY: statig marks `state_mut` unsafe because the new state skips its entry actions
+        // (and the old one its exit actions). That is what a restore wants (DESIGN.md section
+        // 2); this machine has no entry or exit actions, and the shared storage is fresh (only
+        // the dedupe window is loaded).
+        unsafe {
+            *machine.sm.state_mut() = state;
+        }
+        Ok(machine)
+    }
+
     /// Decode a text frame from `link` and handle it (or its rejection).
     pub fn handle_text(&mut self, now: Now, link: LinkId, text: &str) {
         let input = match wire::decode_text(text, self.core().config.max_frame_bytes) {
@@ -199,24 +229,7 @@ impl Machine for SocketMode {
         instance: &str,
         snapshot: &Snapshot,
     ) -> Result<SocketMode, RestoreError> {
-        let code = snapshot
-            .data
-            .get("code")
-            .and_then(|c| c.as_str())
-            .map(str::to_string);
-        let state =
-            state_named(&snapshot.state, code).ok_or_else(|| RestoreError::UnknownState {
-                machine: super::MACHINE_ID,
-                state: snapshot.state.clone(),
-            })?;
-        let mut machine = SocketMode::build(instance, config, Vec::new());
-        // SAFETY: statig marks `state_mut` unsafe because the new state skips its entry actions
-        // (and the old one its exit actions). That is what a restore wants (DESIGN.md section
-        // 2); this machine has no entry or exit actions, and the shared storage is fresh.
-        unsafe {
-            *machine.sm.state_mut() = state;
-        }
-        Ok(machine)
+        SocketMode::restore_with_seen(config, instance, snapshot, Vec::new())
     }
 
     fn explore_roots() -> Vec<(Now, SocketMode)> {

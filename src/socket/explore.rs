@@ -88,8 +88,9 @@ fn link_inputs(link: LinkId) -> Vec<Input> {
     inputs
 }
 
-/// Exploration key: the state plus the shape of the links and calls (not their ids), so each
-/// data-dependent guard is explored once per shape.
+/// Exploration key: the state plus the shape of the links and calls (not their ids) and the
+/// order in which the armed deadlines expire, so each data-dependent guard and each race of
+/// deadlines (a pong deadline before a standby's hello deadline) is explored once per shape.
 pub(crate) fn key(m: &SocketMode) -> String {
     let l = m.links();
     format!(
@@ -101,6 +102,13 @@ pub(crate) fn key(m: &SocketMode) -> String {
         l.draining.is_some(),
         l.closing.is_some(),
         m.in_flight().is_some(),
-        m.timers().armed().map(|(t, _)| t).collect::<Vec<_>>(),
+        expiry_order(m),
     )
+}
+
+/// The armed timers in the order they will expire.
+fn expiry_order(m: &SocketMode) -> Vec<crate::socket::Timer> {
+    let mut armed: Vec<_> = m.timers().armed().collect();
+    armed.sort_by_key(|(t, at)| (*at, crate::engine::TimerKind::index(*t)));
+    armed.into_iter().map(|(t, _)| t).collect()
 }

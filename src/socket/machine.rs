@@ -165,6 +165,7 @@ impl Core {
             Event::Timer(Timer::PongDeadline) => self.lose_active(true, context),
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
                 self.links.remove(*link);
+                self.timers.clear(Timer::HelloDeadline);
                 self.standby_failed(None, context);
                 Handled
             }
@@ -228,15 +229,17 @@ impl Core {
 }
 
 impl Core {
-    /// Bookkeeping that must happen whatever the state handles: an expired timer is disarmed
-    /// before its event is handled (so a timeout is never handled twice), and any frame on the
-    /// active link proves it alive. Runs once per level; both actions are idempotent.
+    /// Bookkeeping that must happen whatever the state handles: the dedupe window forgets
+    /// keys past their TTL (by the input's time), an expired timer is disarmed before its event
+    /// is handled (so a timeout is never handled twice), and any frame on the active link proves
+    /// it alive. Runs once per level; every action is idempotent.
     fn before_dispatch(
         &mut self,
         _state: StateOrSuperstate<'_, State, Superstate>,
         event: &Event,
-        _context: &mut Outbox,
+        context: &mut Outbox,
     ) {
+        self.dedupe.prune(context.now.unix);
         if let Event::Timer(timer) = event {
             self.timers.clear(*timer);
         }

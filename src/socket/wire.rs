@@ -229,15 +229,20 @@ impl Envelope {
     }
 
     /// The JSON frame Slack sends for this envelope (used by the simulator and tests).
+    ///
+    /// Slack puts `retry_attempt` and `retry_reason` (`""` on a first delivery) only on
+    /// `events_api` envelopes; `slash_commands` and `interactive` envelopes carry neither.
     pub fn to_json(&self) -> Value {
         let mut v = json!({
             "envelope_id": self.envelope_id,
             "type": self.kind.as_str(),
             "payload": self.payload,
             "accepts_response_payload": self.accepts_response_payload,
-            "retry_attempt": self.retry_attempt,
         });
-        v["retry_reason"] = self.retry_reason.as_deref().map_or(json!(""), |r| json!(r));
+        if self.kind == EnvelopeKind::EventsApi {
+            v["retry_attempt"] = json!(self.retry_attempt);
+            v["retry_reason"] = self.retry_reason.as_deref().map_or(json!(""), |r| json!(r));
+        }
         v
     }
 }

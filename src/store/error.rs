@@ -22,6 +22,16 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
+    /// Every operation, in label order.
+    pub const ALL: [StoreOp; 6] = [
+        StoreOp::Open,
+        StoreOp::LedgerWrite,
+        StoreOp::JournalWrite,
+        StoreOp::SeenWrite,
+        StoreOp::Read,
+        StoreOp::Sync,
+    ];
+
     /// The metric label value: `open`, `ledger_write`, `journal_write`, `seen_write`, `read`
     /// or `sync`.
     pub fn as_str(self) -> &'static str {

@@ -113,10 +113,16 @@ pub const ONBOARDING_STATES: [&str; 6] = crate::onboarding::STATE_NAMES;
 /// Envelope types, the bounded values of `phantom_slack_envelopes_total{type}`.
 pub const ENVELOPE_TYPES: [&str; 4] = ["events_api", "slash_commands", "interactive", "other"];
 
-/// Store operations, the values of `phantom_store_errors_total{op}` pre-created at 0: opening
-/// the environment, a write to each named database (a journal row and its snapshot are one
-/// write), and an explicit sync.
-pub const STORE_OPS: [&str; 5] = ["open", "journal", "ledger", "seen_events", "sync"];
+/// Store operations, the values of `phantom_store_errors_total{op}` pre-created at 0: those of
+/// [`crate::store::StoreOp`].
+pub const STORE_OPS: [&str; 6] = [
+    "open",
+    "ledger_write",
+    "journal_write",
+    "seen_write",
+    "read",
+    "sync",
+];
 
 /// Values of `phantom_slack_event_dispatch_seconds{event_type}` besides `other`: the Events API
 /// types a Slack bot commonly subscribes to, and the two other envelope types.

@@ -174,3 +174,20 @@ fn raw_frames_are_decoded_or_rejected_with_a_reason() {
         }]
     ));
 }
+
+#[test]
+fn the_window_is_pruned_by_the_passage_of_time_alone() {
+    let mut d = Driver::new();
+    let link = d.connect();
+    d.envelope(link, event("e1", Some("Ev1")));
+    assert_eq!(d.m.dedupe().len(), 1);
+    for _ in 0..800 {
+        d.advance(5_000); // ping
+        d.input(Input::Pong { link });
+    }
+    assert_eq!(d.state(), "connected");
+    assert!(
+        d.m.dedupe().is_empty(),
+        "expired keys are forgotten without new envelopes"
+    );
+}

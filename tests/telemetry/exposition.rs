@@ -259,7 +259,7 @@ fn signals_and_transitions_count_into_their_series() {
         state: "connected",
         input: "hello",
     });
-    t.store_error("ledger");
+    t.store_error("ledger_write");
     t.observe_transition(&transition("socket_mode", "disconnected", "connecting"));
     t.observe_transition(&transition("onboarding", "pending", "sending"));
     drop(t.dispatch_guard("some_future_event"));
@@ -302,7 +302,11 @@ fn signals_and_transitions_count_into_their_series() {
         1.0
     );
     assert_eq!(
-        counter(&scrape, "phantom_store_errors_total", &[("op", "ledger")]),
+        counter(
+            &scrape,
+            "phantom_store_errors_total",
+            &[("op", "ledger_write")]
+        ),
         1.0
     );
     for machine in ["socket_mode", "onboarding"] {
@@ -357,4 +361,13 @@ fn two_instances_in_one_process_do_not_collide() {
     let state = "phantom_slack_socket_state";
     assert_eq!(the_one(&gauge_series(&sa, state, "state")), "reconnecting");
     assert_eq!(the_one(&gauge_series(&sb, state, "state")), "disconnected");
+}
+
+#[test]
+fn store_error_ops_are_the_store_operations() {
+    let ops: Vec<&str> = phantom_fsm::store::StoreOp::ALL
+        .iter()
+        .map(|op| op.as_str())
+        .collect();
+    assert_eq!(ops, phantom_fsm::telemetry::STORE_OPS.to_vec());
 }

@@ -54,19 +54,19 @@ fn ok_only_when_connected() {
 #[test]
 fn a_store_error_degrades_only_after_30_s_unresolved() {
     let board = connected();
-    board.store_failed("ledger", Millis(10_000));
-    board.store_failed("ledger", Millis(20_000)); // a later failure does not restart the clock
+    board.store_failed("ledger_write", Millis(10_000));
+    board.store_failed("ledger_write", Millis(20_000)); // a later failure does not restart the clock
     assert_eq!(
         board.health(at(40_000)).status,
         HealthStatus::Ok,
         "exactly 30 s"
     );
     assert_eq!(board.health(at(40_001)).status, HealthStatus::Degraded);
-    board.store_succeeded("journal"); // another op's success resolves nothing
+    board.store_succeeded("journal_write"); // another op's success resolves nothing
     assert_eq!(board.health(at(40_001)).status, HealthStatus::Degraded);
-    board.store_succeeded("ledger");
+    board.store_succeeded("ledger_write");
     assert_eq!(board.health(at(40_001)).status, HealthStatus::Ok);
-    board.store_failed("ledger", Millis(50_000));
+    board.store_failed("ledger_write", Millis(50_000));
     assert_eq!(
         board.health(at(60_000)).status,
         HealthStatus::Ok,

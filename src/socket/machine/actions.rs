@@ -186,6 +186,7 @@ impl Core {
             self.close_link(active.id, ctx);
         }
         self.standby_wanted = false;
+        self.timers.clear(Timer::StandbyRetry);
         self.timers.clear(Timer::DrainGrace);
     }
 
@@ -265,6 +266,9 @@ impl Core {
             }
             (Some(Role::Active), DisconnectReason::TooManyWebsockets) => {
                 self.close_everything(ctx);
+                // Abandon the standby's call too: `reconnecting` does not take answers, and a
+                // call left in flight would stop the backoff from ever calling again.
+                self.in_flight = None;
                 self.schedule_reconnect(None, ctx)
             }
             (Some(Role::Active), _) => {
@@ -307,9 +311,17 @@ impl Core {
                 Some(p) if p.id == *link => p.opened = true,
                 _ => return self.ignore(ctx),
             },
-            Event::LinkDown(link) => match self.links.remove(*link) {
-                Some(Role::Closing) => self.timers.clear(Timer::CloseGrace),
-                Some(Role::Draining) => self.timers.clear(Timer::DrainGrace),
+            // Only the states know what losing the active or pending link means; here only the
+            // links on their way out are forgotten.
+            Event::LinkDown(link) => match self.links.role(*link) {
+                Some(Role::Closing) => {
+                    self.links.closing = None;
+                    self.timers.clear(Timer::CloseGrace);
+                }
+                Some(Role::Draining) => {
+                    self.links.draining = None;
+                    self.timers.clear(Timer::DrainGrace);
+                }
                 _ => return self.ignore(ctx),
             },
             Event::Timer(Timer::PingDue) => self.ping_active(ctx),

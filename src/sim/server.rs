@@ -1,0 +1,82 @@
+//! The axum server: `/api/{method}`, `/link/` (WebSocket), `/_sim/` (control), and the
+//! background task that expires unacked envelopes and delivers events again.
+
+use super::log::Event;
+use super::state::{Shared, Target};
+use super::{SimConfig, SimError, control, socket, web_api};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio::time::sleep_until;
+
+/// Largest request body the Web API and control API read.
+const MAX_BODY: usize = 1 << 20;
+
+/// Bind (loopback only), then serve in the background.
+pub(crate) async fn start(
+    config: SimConfig,
+) -> Result<(Arc<Shared>, Vec<JoinHandle<()>>), SimError> {
+    let addr = config.listen;
+    if !addr.ip().is_loopback() {
+        return Err(SimError::NotLoopback(addr));
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| SimError::Bind { addr, source })?;
+    let shared = Arc::new(Shared::new(config, local));
+    let app = router(Arc::clone(&shared));
+    let mut stop = shared.shutdown.subscribe();
+    let server = tokio::spawn(async move {
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
+        let _ = serving.await;
+    });
+    let redeliveries = tokio::spawn(redeliver(Arc::clone(&shared)));
+    Ok((shared, vec![server, redeliveries]))
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/{method}", get(web_api::handle).post(web_api::handle))
+        .route("/link", get(socket::upgrade))
+        .route("/link/", get(socket::upgrade))
+        .nest("/_sim", control::router())
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared)
+}
+
+/// Expire envelopes at their ack deadline; deliver expired events again on another link.
+async fn redeliver(shared: Arc<Shared>) {
+    let mut stop = shared.shutdown.subscribe();
+    loop {
+        let next = shared.with(|s| s.deliveries.next_deadline());
+        let at = next.map(|d| shared.instant(d));
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = shared.deliveries_changed.notified() => continue,
+            _ = async { match at { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {}
+        }
+        let now = shared.now();
+        shared.with(|s| {
+            for e in s.deliveries.poll_expired(now) {
+                s.log(Event::Expired {
+                    link: e.link,
+                    envelope_id: e.envelope.envelope_id.clone(),
+                    retry_attempt: e.envelope.retry_attempt,
+                    redelivered: e.redeliver,
+                });
+                if e.redeliver {
+                    let again = s.factory.redelivery(&e.envelope);
+                    s.dispatch(again, Target::All, Some(e.link));
+                }
+            }
+        });
+    }
+}

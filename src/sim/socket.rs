@@ -1,0 +1,526 @@
+//! WebSocket links: `GET /link/?ticket=...`, then `hello`, envelopes at the configured rate,
+//! server pings, `disconnect` frames and the link faults (drop, silence, unanswered close,
+//! malformed frames). One task per link.
+
+use super::faults::{Malformed, RawFrame};
+use super::log::{CloseCause, Event, LinkId};
+use super::state::{LinkCmd, Shared, Target, millis};
+use crate::socket::wire::{Disconnect, DisconnectReason, Envelope, Hello};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
+use serde::Deserialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+
+/// Largest frame a client may send (acks are tiny).
+const MAX_CLIENT_FRAME: usize = 1 << 20;
+/// How long the simulator waits for the client's close reply after its own close frame.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+/// How long a link whose close frame was ignored is held open before it is dropped.
+pub(crate) const CLOSE_IGNORE_HOLD: Duration = Duration::from_secs(60);
+/// Slack's `debug_info.approximate_connection_time` (seconds).
+const APPROXIMATE_CONNECTION_TIME: u64 = 18_060;
+/// Fastest default traffic per link.
+pub(crate) const MAX_RATE: f64 = 10_000.0;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LinkQuery {
+    ticket: Option<String>,
+}
+
+/// `GET /link/?ticket=...`: redeem the one-time ticket, then upgrade.
+pub(crate) async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<LinkQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let now = shared.now();
+    let ticket = query.ticket.unwrap_or_default();
+    let redeemed = shared.with(|s| {
+        let r = s.tickets.redeem(now, &ticket);
+        if let Err(e) = r {
+            s.log(Event::Control {
+                action: "ticket_refused".into(),
+                detail: format!("{e:?}"),
+            });
+        }
+        r
+    });
+    if redeemed.is_err() {
+        return (StatusCode::UNAUTHORIZED, "invalid or used ticket\n").into_response();
+    }
+    ws.max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .on_upgrade(move |socket| accept(shared, socket))
+}
+
+async fn accept(shared: Arc<Shared>, ws: WebSocket) {
+    let (id, num, rx) = shared.with(|s| s.register_link(shared.config.max_links));
+    match rx {
+        Some(rx) => Link::new(shared, id, ws, rx).run(num).await,
+        None => refuse(shared, id, ws).await,
+    }
+}
+
+/// Over the link limit: `disconnect` `too_many_websockets`, then close.
+async fn refuse(shared: Arc<Shared>, id: LinkId, mut ws: WebSocket) {
+    let reason = DisconnectReason::TooManyWebsockets;
+    let frame = disconnect_frame(id, &reason);
+    let _ = ws.send(Message::text(frame)).await;
+    shared.with(|s| {
+        s.log(Event::LinkRefused {
+            link: id,
+            reason: reason.as_str().into(),
+        })
+    });
+    let _ = ws.send(close_message(1000)).await;
+    let _ = timeout(CLOSE_REPLY_WAIT, ws.recv()).await;
+}
+
+/// What woke a link that neither reads nor writes (silenced, or holding an unanswered close).
+enum Quiet {
+    Stop,
+    Drop,
+    Bound,
+    Envelope(Envelope),
+    Traffic,
+    Other,
+}
+
+/// What woke the link task.
+enum Step {
+    Command(Option<LinkCmd>),
+    Frame(Option<Result<Message, axum::Error>>),
+    Ping,
+    Traffic,
+    Cut,
+    Refresh,
+    RateChanged,
+    Shutdown,
+}
+
+struct Link {
+    shared: Arc<Shared>,
+    id: LinkId,
+    ws: WebSocket,
+    rx: mpsc::Receiver<LinkCmd>,
+    rate: watch::Receiver<f64>,
+    shutdown: watch::Receiver<bool>,
+    opened: Instant,
+    ignore_close: bool,
+    next_ping: Instant,
+    next_traffic: Option<Instant>,
+    cut_at: Option<Instant>,
+    refresh_at: Option<Instant>,
+}
+
+impl Link {
+    fn new(shared: Arc<Shared>, id: LinkId, ws: WebSocket, rx: mpsc::Receiver<LinkCmd>) -> Self {
+        let now = Instant::now();
+        let refresh_at = shared.config.refresh_after.map(|d| now + d);
+        Link {
+            rate: shared.rate.subscribe(),
+            shutdown: shared.shutdown.subscribe(),
+            next_ping: now + shared.config.ping_interval,
+            shared,
+            id,
+            ws,
+            rx,
+            opened: now,
+            ignore_close: false,
+            next_traffic: None,
+            cut_at: None,
+            refresh_at,
+        }
+    }
+
+    async fn run(mut self, num_connections: u32) {
+        let cause = self.serve(num_connections).await;
+        let lifetime_ms = millis(self.opened.elapsed());
+        let id = self.id;
+        self.shared.with(|s| {
+            s.remove_link(id);
+            s.log(Event::LinkClosed {
+                link: id,
+                cause,
+                lifetime_ms,
+            });
+        });
+    }
+
+    async fn serve(&mut self, num_connections: u32) -> CloseCause {
+        if self.send_hello(num_connections).await.is_err() {
+            return CloseCause::ClientGone;
+        }
+        self.arm_traffic();
+        loop {
+            let step = self.next_step().await;
+            if let Some(cause) = self.apply(step).await {
+                return cause;
+            }
+        }
+    }
+
+    async fn send_hello(&mut self, num_connections: u32) -> Result<(), axum::Error> {
+        let hello = Hello {
+            num_connections: Some(num_connections),
+            host: Some(host(self.id)),
+            build_number: Some(1),
+            approximate_connection_time: Some(APPROXIMATE_CONNECTION_TIME),
+            app_id: Some(self.shared.config.app_id.clone()),
+        };
+        self.ws
+            .send(Message::text(hello.to_json().to_string()))
+            .await?;
+        let id = self.id;
+        self.shared.with(|s| {
+            s.log(Event::LinkOpened {
+                link: id,
+                num_connections,
+            });
+            s.log(sent(id, "hello"));
+            s.link_ready(id);
+        });
+        Ok(())
+    }
+
+    async fn next_step(&mut self) -> Step {
+        let traffic = self.next_traffic;
+        let cut = self.cut_at;
+        let refresh = self.refresh_at;
+        tokio::select! {
+            biased;
+            _ = self.shutdown.wait_for(|stop| *stop) => Step::Shutdown,
+            cmd = self.rx.recv() => Step::Command(cmd),
+            frame = self.ws.recv() => Step::Frame(frame),
+            _ = sleep_until(self.next_ping) => Step::Ping,
+            _ = sleep_opt(traffic) => Step::Traffic,
+            _ = sleep_opt(cut) => Step::Cut,
+            _ = sleep_opt(refresh) => Step::Refresh,
+            _ = self.rate.changed() => Step::RateChanged,
+        }
+    }
+
+    /// Act on one step; `Some(cause)` ends the link.
+    async fn apply(&mut self, step: Step) -> Option<CloseCause> {
+        match step {
+            Step::Shutdown | Step::Command(None) => {
+                let _ = self.ws.send(close_message(1001)).await;
+                Some(CloseCause::Shutdown)
+            }
+            Step::Command(Some(cmd)) => self.command(cmd).await,
+            Step::Frame(frame) => self.client_frame(frame).await,
+            Step::Ping => {
+                self.next_ping += self.shared.config.ping_interval;
+                let payload = format!("Ping from {}", host(self.id));
+                self.write(
+                    Message::Ping(payload.into_bytes().into()),
+                    sent(self.id, "ping"),
+                )
+                .await
+            }
+            Step::Traffic => {
+                self.arm_traffic();
+                let id = self.id;
+                let kind = self.shared.config.traffic_kind;
+                self.shared.with(|s| {
+                    let envelope = s.make_envelope(kind);
+                    s.dispatch(envelope, Target::Link(id), None);
+                });
+                None
+            }
+            Step::Cut => Some(self.cut().await),
+            Step::Refresh => {
+                // Slack's periodic refresh: a `warning`, then the cut.
+                self.refresh_at = None;
+                let cmd = LinkCmd::Disconnect {
+                    reason: DisconnectReason::Warning.as_str().to_string(),
+                    cut_after: Some(self.shared.config.disconnect_cut_after),
+                };
+                self.command(cmd).await
+            }
+            Step::RateChanged => {
+                self.arm_traffic();
+                None
+            }
+        }
+    }
+
+    async fn command(&mut self, cmd: LinkCmd) -> Option<CloseCause> {
+        match cmd {
+            LinkCmd::Envelope(envelope) => self.send_envelope(envelope).await,
+            LinkCmd::Disconnect { reason, cut_after } => {
+                if let Some(after) = cut_after {
+                    let at = Instant::now() + after;
+                    self.cut_at = Some(self.cut_at.map_or(at, |c| c.min(at)));
+                }
+                let reason = DisconnectReason::parse(&reason);
+                let frame = disconnect_frame(self.id, &reason);
+                let mut event = sent(self.id, "disconnect");
+                if let Event::FrameSent { reason: r, .. } = &mut event {
+                    *r = Some(reason.as_str().to_string());
+                }
+                self.write(Message::text(frame), event).await
+            }
+            LinkCmd::Drop => Some(CloseCause::Dropped),
+            LinkCmd::Silence(limit) => Some(self.silent(limit).await),
+            LinkCmd::IgnoreClose => {
+                self.ignore_close = true;
+                let id = self.id;
+                self.shared.with(|s| {
+                    s.log(Event::LinkFault {
+                        link: id,
+                        fault: "ignoring_close".into(),
+                    })
+                });
+                None
+            }
+            LinkCmd::Malformed(kind) => self.send_malformed(kind).await,
+        }
+    }
+
+    async fn send_envelope(&mut self, envelope: Envelope) -> Option<CloseCause> {
+        let text = envelope.to_json().to_string();
+        // Recorded before the write, so an ack that races in on another link finds it. If
+        // the write fails the envelope expires and is delivered again, as with Slack.
+        self.record_envelope(envelope, false);
+        if self.ws.send(Message::text(text)).await.is_err() {
+            return Some(CloseCause::ClientGone);
+        }
+        None
+    }
+
+    /// The envelope went out (or, when `lost`, vanished on a silenced link): it now awaits
+    /// its ack.
+    fn record_envelope(&self, envelope: Envelope, lost: bool) {
+        let (id, now) = (self.id, self.shared.now());
+        self.shared.with(|s| {
+            s.log(Event::FrameSent {
+                link: id,
+                frame: envelope.kind.as_str().to_string(),
+                envelope_id: Some(envelope.envelope_id.clone()),
+                retry_attempt: Some(envelope.retry_attempt),
+                reason: None,
+                lost,
+            });
+            s.deliveries.written(now, id, envelope);
+        });
+        self.shared.deliveries_changed.notify_one();
+    }
+
+    async fn send_malformed(&mut self, kind: Malformed) -> Option<CloseCause> {
+        let envelope_id = self
+            .shared
+            .with(|s| s.make_envelope(Default::default()).envelope_id);
+        let message = match kind.frame(&envelope_id) {
+            RawFrame::Text(t) => Message::text(t),
+            RawFrame::Binary(b) => Message::binary(b),
+        };
+        let event = sent(self.id, &format!("malformed_{}", kind.as_str()));
+        self.write(message, event).await
+    }
+
+    async fn write(&mut self, message: Message, event: Event) -> Option<CloseCause> {
+        if self.ws.send(message).await.is_err() {
+            return Some(CloseCause::ClientGone);
+        }
+        self.shared.with(|s| s.log(event));
+        None
+    }
+
+    async fn client_frame(
+        &mut self,
+        frame: Option<Result<Message, axum::Error>>,
+    ) -> Option<CloseCause> {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                self.client_text(text.as_str());
+                None
+            }
+            Some(Ok(Message::Binary(_))) => {
+                self.client_other("binary");
+                None
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+            Some(Ok(Message::Close(_))) if self.ignore_close => {
+                self.client_other("close (ignored)");
+                Some(self.hold_after_close().await)
+            }
+            Some(Ok(Message::Close(_))) => {
+                self.client_other("close");
+                // The close reply is queued by the WebSocket layer; flush it out.
+                let _ = timeout(CLOSE_REPLY_WAIT, self.ws.flush()).await;
+                Some(CloseCause::ClientClosed)
+            }
+            Some(Err(e)) if is_capacity_error(&e) => Some(CloseCause::ProtocolError),
+            Some(Err(_)) | None => Some(CloseCause::ClientGone),
+        }
+    }
+
+    /// A text frame from the client: an ack (`{"envelope_id": ..}`, with or without a
+    /// `payload`) or something else.
+    fn client_text(&self, text: &str) {
+        let parsed: Option<Value> = serde_json::from_str(text).ok();
+        let envelope_id = parsed
+            .as_ref()
+            .and_then(|v| v.get("envelope_id"))
+            .and_then(Value::as_str);
+        let Some(envelope_id) = envelope_id else {
+            self.client_other("text");
+            return;
+        };
+        let with_payload = parsed.as_ref().is_some_and(|v| v.get("payload").is_some());
+        let (id, now) = (self.id, self.shared.now());
+        self.shared.with(|s| {
+            let (outcome, latency_us) = s.deliveries.ack(now, id, envelope_id);
+            s.log(Event::Ack {
+                link: id,
+                envelope_id: envelope_id.to_string(),
+                latency_us,
+                outcome,
+                with_payload,
+            });
+        });
+    }
+
+    fn client_other(&self, what: &str) {
+        let id = self.id;
+        self.shared.with(|s| {
+            s.log(Event::ClientFrame {
+                link: id,
+                what: what.into(),
+            })
+        });
+    }
+
+    /// Cut the link: close frame, then wait briefly for the client's reply (still counting
+    /// acks that arrive meanwhile).
+    async fn cut(&mut self) -> CloseCause {
+        if self.ws.send(close_message(1000)).await.is_err() {
+            return CloseCause::ClientGone;
+        }
+        let id = self.id;
+        self.shared.with(|s| s.log(sent(id, "close")));
+        let deadline = Instant::now() + CLOSE_REPLY_WAIT;
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, self.ws.recv()).await {
+            match msg {
+                Message::Text(t) => self.client_text(t.as_str()),
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        CloseCause::Cut
+    }
+
+    /// Total silence: no frame is written or read (so no pong either) until the bound, a
+    /// drop, or shutdown. Envelopes routed here are lost and expire.
+    async fn silent(&mut self, limit: Duration) -> CloseCause {
+        let id = self.id;
+        self.shared.with(|s| s.link_silenced(id));
+        let until = Instant::now() + limit;
+        loop {
+            match self.quiet_step(until, true).await {
+                Quiet::Stop => return CloseCause::Shutdown,
+                Quiet::Drop => return CloseCause::Dropped,
+                Quiet::Bound => return CloseCause::SilenceEnded,
+                Quiet::Envelope(envelope) => self.record_envelope(envelope, true),
+                Quiet::Other => {}
+                Quiet::Traffic => {
+                    self.arm_traffic();
+                    let kind = self.shared.config.traffic_kind;
+                    self.shared.with(|s| {
+                        let envelope = s.make_envelope(kind);
+                        s.dispatch(envelope, Target::Link(id), None);
+                    });
+                }
+            }
+        }
+    }
+
+    /// The client's close frame is never answered: hold the TCP connection without reading
+    /// or writing (any read would flush the queued close reply) until the bound, a drop, or
+    /// shutdown.
+    async fn hold_after_close(&mut self) -> CloseCause {
+        let until = Instant::now() + CLOSE_IGNORE_HOLD;
+        loop {
+            match self.quiet_step(until, false).await {
+                Quiet::Stop => return CloseCause::Shutdown,
+                Quiet::Drop | Quiet::Bound => return CloseCause::CloseIgnored,
+                Quiet::Envelope(envelope) => self.record_envelope(envelope, true),
+                Quiet::Other | Quiet::Traffic => {}
+            }
+        }
+    }
+
+    /// Wait for something to do on a link that neither reads nor writes.
+    async fn quiet_step(&mut self, until: Instant, with_traffic: bool) -> Quiet {
+        let traffic = self.next_traffic.filter(|_| with_traffic);
+        tokio::select! {
+            biased;
+            _ = self.shutdown.wait_for(|stop| *stop) => Quiet::Stop,
+            cmd = self.rx.recv() => match cmd {
+                Some(LinkCmd::Envelope(envelope)) => Quiet::Envelope(envelope),
+                Some(LinkCmd::Drop) | None => Quiet::Drop,
+                Some(_) => Quiet::Other,
+            },
+            _ = sleep_until(until) => Quiet::Bound,
+            _ = sleep_opt(traffic) => Quiet::Traffic,
+        }
+    }
+
+    /// Schedule the next default-traffic envelope from the current rate.
+    fn arm_traffic(&mut self) {
+        let rate = (*self.rate.borrow_and_update()).clamp(0.0, MAX_RATE);
+        self.next_traffic =
+            (rate > 0.0).then(|| Instant::now() + Duration::from_secs_f64(1.0 / rate));
+    }
+}
+
+fn host(id: LinkId) -> String {
+    format!("applink-{}", id.0)
+}
+
+fn disconnect_frame(id: LinkId, reason: &DisconnectReason) -> String {
+    Disconnect {
+        reason: reason.clone(),
+        host: Some(host(id)),
+    }
+    .to_json()
+    .to_string()
+}
+
+fn close_message(code: u16) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: "".into(),
+    }))
+}
+
+fn sent(link: LinkId, frame: &str) -> Event {
+    Event::FrameSent {
+        link,
+        frame: frame.to_string(),
+        envelope_id: None,
+        retry_attempt: None,
+        reason: None,
+        lost: false,
+    }
+}
+
+fn is_capacity_error(e: &axum::Error) -> bool {
+    let text = e.to_string().to_ascii_lowercase();
+    text.contains("too long") || text.contains("capacity") || text.contains("space limit")
+}
+
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,196 @@
+//! Checks of one step against the model: the outputs it produced (transitions and diagram
+//! edges, link ends, handovers, retry delays, the fate of an envelope) and the state after it
+//! (links by role, deadlines, dedupe window).
+
+use super::model::{EnvFate, Model, Tm};
+use phantom_fsm::engine::{Diagram, EnvelopeOutcome, Output, Signal};
+use phantom_fsm::socket::wire::ServerFrame;
+use phantom_fsm::socket::{Command, Input, LinkId, SocketMode, Timer};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+fn diagram() -> &'static Diagram {
+    static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
+    DIAGRAM.get_or_init(|| phantom_fsm::machines::diagram("socket_mode").expect("socket_mode"))
+}
+
+pub(crate) fn commands(outputs: &[Output<Command>]) -> impl Iterator<Item = &Command> {
+    outputs.iter().filter_map(|o| match o {
+        Output::Command(c) => Some(c),
+        _ => None,
+    })
+}
+
+fn signals(outputs: &[Output<Command>]) -> impl Iterator<Item = &Signal> {
+    outputs.iter().filter_map(|o| match o {
+        Output::Signal(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// One step's outputs against the model: transitions (and diagram edges), link ends,
+/// handovers, backoff delays, and the fate of an envelope (ack first, at most one dispatch).
+pub(crate) fn check_outputs(
+    model: &Model,
+    before: Option<&'static str>,
+    input: &Option<Input>,
+    outputs: &[Output<Command>],
+) {
+    let transitions: Vec<(&str, &str, &str)> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Transition(t) => Some((t.from, t.event, t.to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(transitions, model.expect.transitions, "transitions");
+    let mut state = before;
+    for (from, event, to) in &transitions {
+        assert!(
+            state.is_none_or(|s| s == *from),
+            "transition from {from}, but was in {state:?}"
+        );
+        assert_ne!(from, to, "a transition that does not change the leaf state");
+        assert!(
+            diagram().has_edge(from, event, to),
+            "({from}, {event}, {to}) is no diagram edge"
+        );
+        state = Some(to);
+    }
+    let ended: Vec<u64> = signals(outputs)
+        .filter_map(|s| match s {
+            Signal::LinkEnded { lifetime_ms } => Some(*lifetime_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended, model.expect.link_ended, "LinkEnded");
+    let handovers = signals(outputs)
+        .filter(|s| matches!(s, Signal::Handover))
+        .count();
+    assert_eq!(handovers, model.expect.handovers, "Handover");
+    let delays: Vec<u64> = signals(outputs)
+        .filter_map(|s| match s {
+            Signal::RetryScheduled { delay_ms, .. } => Some(*delay_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays, model.expect.retry_delays, "retry delays");
+    check_envelope(model.expect.envelope, input, outputs);
+}
+
+/// Acked exactly once per delivery on a writable link, before its dispatch; unackable on a
+/// closing link; dispatched only on first sight within the TTL.
+fn check_envelope(fate: Option<EnvFate>, input: &Option<Input>, outputs: &[Output<Command>]) {
+    let acks: Vec<usize> = (0..outputs.len())
+        .filter(|i| matches!(&outputs[*i], Output::Command(Command::Ack { .. })))
+        .collect();
+    let dispatches: Vec<usize> = (0..outputs.len())
+        .filter(|i| matches!(&outputs[*i], Output::Command(Command::Dispatch { .. })))
+        .collect();
+    let outcome = signals(outputs).find_map(|s| match s {
+        Signal::Envelope { outcome, .. } => Some(*outcome),
+        _ => None,
+    });
+    let Some(fate) = fate else {
+        assert!(
+            acks.is_empty() && dispatches.is_empty() && outcome.is_none(),
+            "envelope outputs without an envelope"
+        );
+        return;
+    };
+    let Some(Input::Frame {
+        link,
+        frame: ServerFrame::Envelope(env),
+    }) = input
+    else {
+        panic!("model expects an envelope fate for {input:?}");
+    };
+    let expect_ack = usize::from(matches!(fate, EnvFate::Acked { .. }));
+    assert_eq!(acks.len(), expect_ack, "acks for {fate:?}");
+    if let Some(i) = acks.first() {
+        let Output::Command(Command::Ack {
+            link: l,
+            envelope_id,
+        }) = &outputs[*i]
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (l, envelope_id),
+            (link, &env.envelope_id),
+            "ack on its link, with its id"
+        );
+    }
+    let dispatched = matches!(fate, EnvFate::Acked { dispatched: true });
+    assert_eq!(
+        dispatches.len(),
+        usize::from(dispatched),
+        "dispatches for {fate:?}"
+    );
+    if let (Some(d), Some(a)) = (dispatches.first(), acks.first()) {
+        assert!(a < d, "ack after dispatch");
+    }
+    let expected = match fate {
+        EnvFate::Ignored => None,
+        EnvFate::Unackable => Some(EnvelopeOutcome::Unackable),
+        EnvFate::Acked { dispatched: true } => Some(EnvelopeOutcome::Dispatched),
+        EnvFate::Acked { dispatched: false } => Some(EnvelopeOutcome::Duplicate),
+    };
+    assert_eq!(outcome, expected, "envelope outcome");
+}
+
+/// The machine's links by role, deadlines and dedupe window are the model's (links through
+/// the tag map).
+pub(crate) fn check_state(m: &SocketMode, links: &HashMap<u32, LinkId>, model: &Model) {
+    let l = m.links();
+    let id = |tag: u32| links.get(&tag).copied();
+    assert_eq!(
+        l.active.map(|a| a.id),
+        model.active.and_then(|(t, _)| id(t)),
+        "active link"
+    );
+    assert_eq!(
+        l.pending.map(|p| p.id),
+        model.pending.and_then(|(t, _)| id(t)),
+        "pending link"
+    );
+    assert_eq!(
+        l.pending.map(|p| p.opened),
+        model.pending.map(|(_, o)| o),
+        "pending link opened"
+    );
+    assert_eq!(l.draining, model.draining.and_then(id), "draining link");
+    assert_eq!(l.closing, model.closing.and_then(id), "closing link");
+    let timers: Vec<(Timer, u64)> = m.timers().armed().map(|(t, at)| (t, at.0)).collect();
+    let expected: Vec<(Timer, u64)> = model
+        .timers
+        .iter()
+        .map(|(t, at)| (timer(*t), *at))
+        .collect();
+    assert_eq!(timers, expected, "armed deadlines");
+    for (key, at) in &model.dedupe {
+        if at + super::model::DEDUPE_TTL > model.now {
+            assert!(
+                m.dedupe().contains(key),
+                "{key} fell out of the window early"
+            );
+        }
+    }
+    assert!(
+        m.dedupe().len() <= model.dedupe.len(),
+        "unknown keys in the window"
+    );
+}
+
+fn timer(t: Tm) -> Timer {
+    match t {
+        Tm::Hello => Timer::HelloDeadline,
+        Tm::PingDue => Timer::PingDue,
+        Tm::Pong => Timer::PongDeadline,
+        Tm::Reconnect => Timer::ReconnectBackoff,
+        Tm::StandbyRetry => Timer::StandbyRetry,
+        Tm::Drain => Timer::DrainGrace,
+        Tm::Close => Timer::CloseGrace,
+        Tm::Reprobe => Timer::Reprobe,
+    }
+}
