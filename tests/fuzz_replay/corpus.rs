@@ -22,10 +22,14 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The committed inputs of `target`: its corpus and its regressions.
+/// The committed inputs of `target`: its corpus and its regressions; plus, when
+/// `FUZZ_REPLAY_DIR` is set (e.g. `fuzz/work` or `fuzz/artifacts`), that dir's `<target>/`.
 fn inputs(target: &Target) -> Vec<PathBuf> {
     let mut all = files(&fuzz_dir().join("corpus").join(target.name));
     all.extend(files(&fuzz_dir().join("regressions").join(target.name)));
+    if let Some(extra) = std::env::var_os("FUZZ_REPLAY_DIR") {
+        all.extend(files(&PathBuf::from(extra).join(target.name)));
+    }
     all
 }
 
@@ -42,6 +46,7 @@ fn every_committed_input_passes_its_targets_checks() {
             replayed += 1;
         }
     }
+    println!("replayed {replayed} inputs");
     assert!(
         failures.is_empty(),
         "failing inputs (messages above): {failures:#?}"

@@ -303,11 +303,12 @@ impl Harness {
         self.check_state();
     }
 
-    /// The process restarts. The old machine's snapshot must restore and resume cleanly to
-    /// `disconnected`; the new process then starts the way the runtime does, from
-    /// `disconnected` with the persisted, unexpired dedupe keys.
+    /// The process restarts the way the runtime does it: the old machine's snapshot (which
+    /// must also restore and resume cleanly on its own, see `check_resume`) is restored with
+    /// the persisted, unexpired dedupe keys, and `Resumed` takes it to `disconnected`.
     fn restart(&mut self) {
         self.check_resume();
+        let snapshot = self.m.snapshot();
         self.summary.restarts += 1;
         self.shell.restart();
         let ttl_ms = crate::engine::time::duration_ms(self.config.dedupe_ttl);
@@ -315,7 +316,9 @@ impl Harness {
         if seen.len() > self.config.dedupe_capacity {
             self.overflow_epoch = Some(self.summary.restarts as u64);
         }
-        self.m = SocketMode::with_seen(self.config.clone(), seen);
-        self.check_state();
+        let instance = crate::socket::DEFAULT_INSTANCE;
+        self.m = SocketMode::restore_with_seen(self.config.clone(), instance, &snapshot, seen)
+            .unwrap_or_else(|e| panic!("socket_sequence: {snapshot:?} does not restore: {e}"));
+        self.deliver(Input::Resumed);
     }
 }
