@@ -30,6 +30,9 @@ fn allocation_bound(len: usize) -> usize {
 /// See [`allocation_bound`].
 const ALLOC_FACTOR: usize = 128;
 
+/// The envelope types the decoder knows.
+const ENVELOPE_TYPES: [&str; 3] = ["events_api", "slash_commands", "interactive"];
+
 /// Mode bit: generate JSON-ish text from the rest of the input.
 const JSONISH: u8 = 0x08;
 
@@ -145,10 +148,11 @@ fn check_classification(text: &str, result: &Result<ServerFrame, FrameRejectReas
             );
         }
         Err(FrameRejectReason::MissingEnvelopeId) => {
-            assert!(id.is_none() && ["events_api", "slash_commands", "interactive"].contains(&ty));
+            assert!(id.is_none() && ENVELOPE_TYPES.contains(&ty), "missing id: {text}");
         }
         Err(FrameRejectReason::UnknownType) => {
-            assert!(id.is_none() && !["hello", "disconnect", "events_api"].contains(&ty));
+            let known = ty == "hello" || ty == "disconnect" || ENVELOPE_TYPES.contains(&ty);
+            assert!(id.is_none() && !known, "unknown type: {text}");
         }
         Err(other) => panic!("a JSON object rejected as {other:?}"),
     }

@@ -27,7 +27,7 @@ pub fn seeds() -> Vec<Seed> {
             bytes: Story::new(1, 2)
                 .channel_ready()
                 .auth(3, 0)
-                .to_deadline()
+                .wake_at_deadline()
                 .auth(0, 0)
                 .dm(0)
                 .post(SENT, true, 0)
@@ -39,7 +39,7 @@ pub fn seeds() -> Vec<Seed> {
                 .channel_ready()
                 .dm(0)
                 .restart(true)
-                .to_deadline()
+                .wake_at_deadline()
                 .history(TRUTH)
                 .channel_ready()
                 .finish(),
@@ -50,7 +50,7 @@ pub fn seeds() -> Vec<Seed> {
                 .channel_ready()
                 .dm(0)
                 .restart(false)
-                .to_deadline()
+                .wake_at_deadline()
                 .history(TRUTH)
                 .post(SENT, true, 0)
                 .finish(),
@@ -61,9 +61,9 @@ pub fn seeds() -> Vec<Seed> {
                 .channel_ready()
                 .dm(0)
                 .post(AMBIGUOUS, true, 0)
-                .to_deadline()
+                .wake_at_deadline()
                 .history(TRANSIENT)
-                .to_deadline()
+                .wake_at_deadline()
                 .history(TRUTH)
                 .finish(),
         },
@@ -75,9 +75,9 @@ pub fn seeds() -> Vec<Seed> {
                 .post(RATE_LIMITED, false, 30_000)
                 .advance(1_000)
                 .restart(false)
-                .to_deadline()
+                .wake_at_deadline()
                 .post(NOT_STORED, false, 0)
-                .to_deadline()
+                .wake_at_deadline()
                 .post(SENT, true, 0)
                 .finish(),
         },
@@ -99,7 +99,7 @@ pub fn seeds() -> Vec<Seed> {
                 .http(2, 0, 0, 2) // auth.test ok
                 .http(2, 0, 0, 3) // conversations.open ok
                 .http(1, 0x80, 0, 0) // no response after writing; Slack stored it
-                .to_deadline()
+                .wake_at_deadline()
                 .http(2, 0, 0, 4) // history with the marker
                 .finish(),
         },

@@ -163,7 +163,7 @@ impl Story {
         self.op(0).u16(ms);
         self
     }
-    pub(crate) fn to_deadline(&mut self) -> &mut Self {
+    pub(crate) fn wake_at_deadline(&mut self) -> &mut Self {
         self.op(1).u8(1);
         self
     }

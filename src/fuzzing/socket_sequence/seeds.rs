@@ -22,9 +22,9 @@ pub fn seeds() -> Vec<Seed> {
                 .text(0, SLASH)
                 .text(0, INTERACTIVE)
                 .text(0, EVENT_RETRY)
-                .to_deadline()
+                .wake_at_deadline()
                 .pong(0)
-                .to_deadline()
+                .wake_at_deadline()
                 .advance(100)
                 .stop()
                 .link_closed(0)
@@ -41,7 +41,7 @@ pub fn seeds() -> Vec<Seed> {
                 .text(1, HELLO)
                 .text(0, SLASH)
                 .text(1, EVENT_RETRY)
-                .to_deadline()
+                .wake_at_deadline()
                 .link_closed(0)
                 .text(0, INTERACTIVE)
                 .finish(),
@@ -62,16 +62,16 @@ pub fn seeds() -> Vec<Seed> {
             bytes: Story::new(0, 4)
                 .start()
                 .open_rate_limited(5_000)
-                .to_deadline()
+                .wake_at_deadline()
                 .open_transient()
-                .to_deadline()
+                .wake_at_deadline()
                 .open_ok()
                 .link_opened(0)
-                .to_deadline() // hello deadline: the link is closed
+                .wake_at_deadline() // hello deadline: the link is closed
                 .link_closed(0)
-                .to_deadline()
+                .wake_at_deadline()
                 .open_unrecoverable(0)
-                .to_deadline() // re-probe
+                .wake_at_deadline() // re-probe
                 .open_ok()
                 .link_opened(0)
                 .text(0, HELLO)
@@ -83,16 +83,16 @@ pub fn seeds() -> Vec<Seed> {
                 .text(0, HELLO)
                 .text(0, &disconnect("too_many_websockets"))
                 .link_closed(0)
-                .to_deadline()
+                .wake_at_deadline()
                 .finish(),
         },
         Seed {
             name: "seed-silent-link",
             bytes: connected(0, 5)
-                .to_deadline()
-                .to_deadline()
-                .to_deadline()
-                .to_deadline()
+                .wake_at_deadline()
+                .wake_at_deadline()
+                .wake_at_deadline()
+                .wake_at_deadline()
                 .finish(),
         },
         Seed {
@@ -111,7 +111,7 @@ pub fn seeds() -> Vec<Seed> {
         },
         Seed {
             name: "seed-stop-close-grace",
-            bytes: connected(0, 7).stop().to_deadline().finish(),
+            bytes: connected(0, 7).stop().wake_at_deadline().finish(),
         },
         Seed {
             name: "seed-fast-config",
@@ -133,7 +133,7 @@ fn fast_config() -> Vec<u8> {
         .open_ok()
         .link_opened(1)
         .text(1, HELLO)
-        .to_deadline()
+        .wake_at_deadline()
         .restart()
         .start()
         .open_ok()

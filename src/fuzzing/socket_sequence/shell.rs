@@ -64,7 +64,8 @@ impl Shell {
                 }
             }
             Input::LinkClosed { link } | Input::LinkError { link } => {
-                if self.sockets.remove(link).is_some() {
+                let held = self.sockets.remove(link);
+                if held.is_some() {
                     self.gone.insert(*link);
                 }
             }

@@ -244,7 +244,7 @@ fn envelope_of(kind: u8, envelope: u8, event: u8, retry: u8) -> Envelope {
         payload,
         accepts_response_payload: retry & 0x80 != 0,
         retry_attempt: u32::from(retry % 4),
-        retry_reason: (retry % 4 > 0).then(|| "timeout".to_string()),
+        retry_reason: (!retry.is_multiple_of(4)).then(|| "timeout".to_string()),
     }
 }
 
@@ -271,7 +271,7 @@ impl Story {
         self.op(0).w.u16(ms);
         self
     }
-    pub(crate) fn to_deadline(&mut self) -> &mut Self {
+    pub(crate) fn wake_at_deadline(&mut self) -> &mut Self {
         self.op(1).w.u8(1);
         self
     }
