@@ -148,7 +148,10 @@ fn check_classification(text: &str, result: &Result<ServerFrame, FrameRejectReas
             );
         }
         Err(FrameRejectReason::MissingEnvelopeId) => {
-            assert!(id.is_none() && ENVELOPE_TYPES.contains(&ty), "missing id: {text}");
+            assert!(
+                id.is_none() && ENVELOPE_TYPES.contains(&ty),
+                "missing id: {text}"
+            );
         }
         Err(FrameRejectReason::UnknownType) => {
             let known = ty == "hello" || ty == "disconnect" || ENVELOPE_TYPES.contains(&ty);

@@ -193,13 +193,11 @@ impl Harness {
         self.ensure(self.envelope.as_ref() == Some(envelope), || {
             format!("Dispatch {key} of another envelope than the input's")
         });
-        let ttl_ms = crate::engine::time::duration_ms(self.config.dedupe_ttl);
         let capacity = self.config.dedupe_capacity as u64;
         if let Some(prev) = self.dispatched.get(&key) {
-            let within_ttl = self.now.unix.0 < prev.at.0.saturating_add(ttl_ms);
             let evicted = self.dispatch_seq - prev.seq >= capacity
                 || self.overflow_epoch.is_some_and(|e| prev.epoch < e);
-            self.ensure(!within_ttl || evicted, || {
+            self.ensure(prev.expired || evicted, || {
                 format!(
                     "{key} dispatched again within the TTL (first at {:?})",
                     prev.at
@@ -208,6 +206,7 @@ impl Harness {
         }
         let record = Dispatched {
             at: self.now.unix,
+            expired: false,
             seq: self.dispatch_seq,
             epoch: self.summary.restarts as u64,
         };

@@ -96,6 +96,9 @@ fn config(preset: u8, seed: u16) -> SocketConfig {
 #[derive(Clone, Copy, Debug)]
 struct Dispatched {
     at: UnixMs,
+    /// The machine was given a wall-clock time at or past `at + ttl` since: it may forget
+    /// the key (the wall clock may jump back afterwards).
+    expired: bool,
     /// Dispatch counter at the time (eviction needs `capacity` newer keys).
     seq: u64,
     /// Restart counter at the time.
@@ -263,7 +266,17 @@ impl Harness {
         })
     }
 
+    /// The machine is about to see `now`: keys whose TTL has run out by then may be forgotten.
+    fn note_time(&mut self) {
+        let ttl_ms = crate::engine::time::duration_ms(self.config.dedupe_ttl);
+        let now = self.now.unix.0;
+        for d in self.dispatched.values_mut() {
+            d.expired |= d.at.0.saturating_add(ttl_ms) <= now;
+        }
+    }
+
     fn deliver(&mut self, input: Input) {
+        self.note_time();
         self.envelope = match &input {
             Input::Frame {
                 frame: crate::socket::wire::ServerFrame::Envelope(e),
@@ -278,6 +291,7 @@ impl Harness {
     }
 
     fn deliver_text(&mut self, link: LinkId, text: &str) {
+        self.note_time();
         let decoded = crate::socket::wire::decode_text(text, self.config.max_frame_bytes);
         self.envelope = match decoded {
             Ok(crate::socket::wire::ServerFrame::Envelope(e)) => Some(e),
@@ -310,6 +324,7 @@ impl Harness {
         self.check_resume();
         let snapshot = self.m.snapshot();
         self.summary.restarts += 1;
+        self.note_time();
         self.shell.restart();
         let ttl_ms = crate::engine::time::duration_ms(self.config.dedupe_ttl);
         let seen = self.shell.load_seen(self.now.unix, ttl_ms);
