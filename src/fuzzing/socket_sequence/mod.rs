@@ -147,7 +147,7 @@ impl Harness {
             Step::Advance { ms } => self.now = self.now.after(Duration::from_millis(ms.into())),
             Step::ToDeadline { offset } => {
                 if let Some(at) = self.m.poll_timeout() {
-                    let at = Millis((at.0 + u64::from(offset % 3)).saturating_sub(1));
+                    let at = Millis(at.0.saturating_add(u64::from(offset % 3)).saturating_sub(1));
                     self.now = self.now.advanced_to(at);
                 }
                 self.deliver(Input::Timeout);
@@ -161,7 +161,7 @@ impl Harness {
                 let unix = if seconds < 0 {
                     unix.saturating_sub(ms)
                 } else {
-                    unix + ms
+                    unix.saturating_add(ms)
                 };
                 self.now.unix = UnixMs(unix);
             }
