@@ -119,7 +119,7 @@ impl Harness {
                     matches!(prev.last(), Some(Output::Command(Command::Ack { .. }))),
                     || format!("Remember {key} not right after its ack"),
                 );
-                self.shell.persisted.insert(key.clone(), *at_unix);
+                self.shell.remember(key, *at_unix);
             }
             Command::Dispatch { link, envelope } => self.check_dispatch(*link, envelope, prev),
             Command::Ping { link } => {
@@ -195,8 +195,12 @@ impl Harness {
         });
         let capacity = self.config.dedupe_capacity as u64;
         if let Some(prev) = self.dispatched.get(&key) {
-            let evicted = self.dispatch_seq - prev.seq >= capacity
-                || self.overflow_epoch.is_some_and(|e| prev.epoch < e);
+            // Within a process the window is first-in first-out; keys loaded at the last
+            // start leave in first-seen order, so any of them may go once the window overflows.
+            let evicted = match prev.epoch == self.summary.restarts as u64 {
+                true => self.dispatch_seq - prev.seq >= capacity,
+                false => self.dispatch_seq - self.restart_seq + self.preloaded > capacity,
+            };
             self.ensure(prev.expired || evicted, || {
                 format!(
                     "{key} dispatched again within the TTL (first at {:?})",

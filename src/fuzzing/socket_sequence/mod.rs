@@ -120,8 +120,11 @@ struct Harness {
     shell: Shell,
     dispatched: HashMap<String, Dispatched>,
     dispatch_seq: u64,
-    /// The last restart whose key preload exceeded the window's capacity (evicting keys).
-    overflow_epoch: Option<u64>,
+    /// Dispatches before the last restart, and keys loaded into the window at it: the window
+    /// evicts by first-seen time, not dispatch order, so any loaded key may go once it
+    /// overflows.
+    restart_seq: u64,
+    preloaded: u64,
     /// The envelope carried by the input being handled, if any.
     envelope: Option<crate::socket::wire::Envelope>,
     summary: Summary,
@@ -136,7 +139,8 @@ impl Harness {
             shell: Shell::default(),
             dispatched: HashMap::new(),
             dispatch_seq: 0,
-            overflow_epoch: None,
+            restart_seq: 0,
+            preloaded: 0,
             envelope: None,
             summary: Summary::default(),
         }
@@ -328,9 +332,8 @@ impl Harness {
         self.shell.restart();
         let ttl_ms = crate::engine::time::duration_ms(self.config.dedupe_ttl);
         let seen = self.shell.load_seen(self.now.unix, ttl_ms);
-        if seen.len() > self.config.dedupe_capacity {
-            self.overflow_epoch = Some(self.summary.restarts as u64);
-        }
+        self.restart_seq = self.dispatch_seq;
+        self.preloaded = seen.len() as u64;
         let instance = crate::socket::DEFAULT_INSTANCE;
         self.m = SocketMode::restore_with_seen(self.config.clone(), instance, &snapshot, seen)
             .unwrap_or_else(|e| panic!("socket_sequence: {snapshot:?} does not restore: {e}"));

@@ -45,6 +45,13 @@ impl Shell {
         };
     }
 
+    /// Persist a `Remember` with the store's own rule for a key it already holds.
+    pub(super) fn remember(&mut self, key: &str, at: UnixMs) {
+        let stored = self.persisted.get(key).copied();
+        let kept = crate::store::kept_seen_time(stored, at);
+        self.persisted.insert(key.to_string(), kept);
+    }
+
     /// The unexpired persisted keys a starting shell loads into the machine.
     pub(super) fn load_seen(&self, now: UnixMs, ttl_ms: u64) -> Vec<(String, UnixMs)> {
         self.persisted

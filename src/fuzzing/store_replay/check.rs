@@ -6,7 +6,7 @@
 //! - the stored snapshot (socket) or ledger row (onboarding) of every instance is the last
 //!   snapshot written, its state the `to` of the instance's last row, and restoring a machine
 //!   from it gives that snapshot back;
-//! - `seen_events` holds every remembered key with its earliest first-seen time.
+//! - `seen_events` holds every remembered key with its latest remembered time.
 
 use super::{Harness, Model};
 use crate::engine::{Diagram, Machine, Snapshot, UnixMs};

@@ -137,7 +137,7 @@ struct Model {
     rows: Vec<Row>,
     /// The last snapshot written per `(machine, instance)`, with its row's sequence.
     snapshots: BTreeMap<(String, String), (Snapshot, u64)>,
-    /// Dedupe keys with their earliest first-seen time.
+    /// Dedupe keys with their latest remembered time.
     seen: BTreeMap<String, UnixMs>,
 }
 
@@ -259,8 +259,10 @@ impl Harness {
                 }
                 Output::Command(c) => {
                     if let Some((key, at)) = c.remembered() {
-                        let first = self.model.seen.entry(key.to_string()).or_insert(at);
-                        *first = (*first).min(at);
+                        // The later time: a key is remembered again only once the
+                        // machine's window forgot it.
+                        let kept = self.model.seen.entry(key.to_string()).or_insert(at);
+                        *kept = (*kept).max(at);
                     }
                 }
                 Output::Signal(_) => {}
