@@ -10,9 +10,11 @@
 //! Input grammar: a mode byte (low 3 bits: the limit; bit 3: build JSON-ish text from the rest
 //! instead of taking the rest as text), then the rest.
 
-use super::Seed;
+mod jsonish;
+mod seeds;
+
 use super::alloc;
-use super::bytes::{self, SeedWriter};
+use super::bytes;
 use crate::engine::FrameRejectReason;
 use crate::socket::wire::{
     DEFAULT_MAX_FRAME_BYTES, DisconnectReason, KNOWN_EVENT_TYPES, ServerFrame, decode_binary,
@@ -36,6 +38,8 @@ const ENVELOPE_TYPES: [&str; 3] = ["events_api", "slash_commands", "interactive"
 /// Mode bit: generate JSON-ish text from the rest of the input.
 const JSONISH: u8 = 0x08;
 
+pub use seeds::seeds;
+
 /// Decode `data` into a frame and a limit and check every property.
 ///
 /// # Panics
@@ -51,7 +55,7 @@ pub fn run(data: &[u8]) {
     );
     let text = if mode & JSONISH != 0 {
         let mut out = String::new();
-        jsonish(&mut u, 0, &mut out);
+        jsonish::jsonish(&mut u, 0, &mut out);
         out
     } else {
         String::from_utf8_lossy(rest).into_owned()
@@ -219,181 +223,4 @@ fn check_round_trip(frame: &ServerFrame) {
         }
         (a, b) => panic!("{a:?} re-decoded as {b:?}"),
     }
-}
-
-const KEYS: &[&str] = &[
-    "type",
-    "envelope_id",
-    "payload",
-    "reason",
-    "debug_info",
-    "host",
-    "num_connections",
-    "build_number",
-    "approximate_connection_time",
-    "connection_info",
-    "app_id",
-    "accepts_response_payload",
-    "retry_attempt",
-    "retry_reason",
-    "event",
-    "event_id",
-];
-
-const WORDS: &[&str] = &[
-    "hello",
-    "disconnect",
-    "events_api",
-    "slash_commands",
-    "interactive",
-    "warning",
-    "refresh_requested",
-    "link_disabled",
-    "too_many_websockets",
-    "app_mention",
-    "",
-    "env-1",
-    "Ev01",
-    "\u{0}\u{7f}\"\\",
-    "h\u{e9}llo \u{1F600}",
-];
-
-const NUMBERS: &[&str] = &[
-    "0",
-    "-1",
-    "1.5",
-    "-0.0",
-    "1e400",
-    "4294967295",
-    "4294967296",
-    "18446744073709551615",
-    "18446744073709551616",
-    "1E-400",
-    "0.1e1",
-];
-
-/// Append a JSON-ish value to `out`: mostly valid JSON built from the frame vocabulary, with
-/// raw fragments mixed in so near-misses are tried too.
-fn jsonish(u: &mut Unstructured<'_>, depth: usize, out: &mut String) {
-    let pick = |u: &mut Unstructured<'_>, list: &[&'static str]| {
-        list[usize::from(bytes::u8(u)) % list.len()]
-    };
-    let choice = if depth == 0 { 0 } else { bytes::u8(u) % 10 };
-    match choice {
-        0 | 1 if depth < 12 => {
-            let (open, close) = if choice == 0 { ('{', '}') } else { ('[', ']') };
-            out.push(open);
-            for i in 0..bytes::u8(u) % 6 {
-                if i > 0 {
-                    out.push(',');
-                }
-                if choice == 0 {
-                    let key = pick(u, KEYS);
-                    out.push_str(&Value::String(key.into()).to_string());
-                    out.push(':');
-                }
-                jsonish(u, depth + 1, out);
-            }
-            out.push(close);
-        }
-        2 | 3 => out.push_str(&Value::String(pick(u, WORDS).into()).to_string()),
-        4 => {
-            let raw = String::from_utf8_lossy(bytes::blob(u)).into_owned();
-            out.push_str(&Value::String(raw).to_string());
-        }
-        5 => out.push_str(&bytes::u16(u).to_string()),
-        6 => out.push_str(pick(u, NUMBERS)),
-        7 => out.push_str(pick(u, &["true", "false", "null"])),
-        8 => out.push_str(&String::from_utf8_lossy(bytes::blob(u))),
-        _ => out.push_str("null"),
-    }
-}
-
-/// The seed corpus: every frame Slack sends, as plain text under the default limit, at the
-/// exact limit, one byte over it, and past the default limit; a binary-looking frame; a
-/// JSON-ish generated frame.
-pub fn seeds() -> Vec<Seed> {
-    use super::frames as f;
-    let text = |mode: u8, s: &str| {
-        let mut w = SeedWriter::default();
-        w.u8(mode);
-        let mut v = w.finish();
-        v.extend_from_slice(s.as_bytes());
-        v
-    };
-    vec![
-        Seed {
-            name: "seed-hello",
-            bytes: text(0, f::HELLO),
-        },
-        Seed {
-            name: "seed-event",
-            bytes: text(0, f::EVENT),
-        },
-        Seed {
-            name: "seed-event-retry",
-            bytes: text(0, f::EVENT_RETRY),
-        },
-        Seed {
-            name: "seed-slash",
-            bytes: text(0, f::SLASH),
-        },
-        Seed {
-            name: "seed-interactive",
-            bytes: text(0, f::INTERACTIVE),
-        },
-        Seed {
-            name: "seed-disconnect-warning",
-            bytes: text(0, &f::disconnect("warning")),
-        },
-        Seed {
-            name: "seed-disconnect-refresh",
-            bytes: text(2, &f::disconnect("refresh_requested")),
-        },
-        Seed {
-            name: "seed-disconnect-link-disabled",
-            bytes: text(0, &f::disconnect("link_disabled")),
-        },
-        Seed {
-            name: "seed-disconnect-other",
-            bytes: text(0, &f::disconnect("socket_mode_maintenance")),
-        },
-        Seed {
-            name: "seed-event-at-limit",
-            bytes: text(4, f::EVENT),
-        },
-        Seed {
-            name: "seed-event-over-limit",
-            bytes: text(5, f::EVENT),
-        },
-        Seed {
-            name: "seed-event-over-default",
-            bytes: text(7, f::EVENT),
-        },
-        Seed {
-            name: "seed-missing-envelope-id",
-            bytes: text(0, r#"{"type":"events_api","payload":{}}"#),
-        },
-        Seed {
-            name: "seed-unknown-type",
-            bytes: text(0, r#"{"type":"goodbye"}"#),
-        },
-        Seed {
-            name: "seed-not-json",
-            bytes: text(0, "\u{0}\u{1}binary?"),
-        },
-        Seed {
-            name: "seed-jsonish",
-            bytes: SeedWriter::default()
-                .u8(JSONISH)
-                .u8(2) // two members
-                .u8(0) // "type":
-                .u8(2) // a word:
-                .u8(2) // "events_api"
-                .u8(1) // "envelope_id":
-                .u8(2) // a word:
-                .u8(11) // "env-1"
-                .finish(),
-        },
-    ]
 }
