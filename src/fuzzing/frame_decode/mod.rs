@@ -17,8 +17,8 @@ use super::alloc;
 use super::bytes;
 use crate::engine::FrameRejectReason;
 use crate::socket::wire::{
-    DEFAULT_MAX_FRAME_BYTES, DisconnectReason, KNOWN_EVENT_TYPES, ServerFrame, decode_binary,
-    decode_text, encode_ack,
+    DEFAULT_MAX_FRAME_BYTES, DisconnectReason, EnvelopeKind, KNOWN_EVENT_TYPES, ServerFrame,
+    decode_binary, decode_text, encode_ack,
 };
 use arbitrary::Unstructured;
 use serde_json::{Map, Value};
@@ -113,7 +113,7 @@ fn check(text: &str, limit: usize) {
     check_classification(text, &result);
     if let Ok(frame) = result {
         check_frame(&frame);
-        check_round_trip(&frame);
+        check_round_trip(text, &frame);
     }
 }
 
@@ -200,13 +200,21 @@ fn encode(frame: &ServerFrame) -> String {
 }
 
 /// `to_json` then decode gives the same frame; fields `to_json` fills with defaults (absent
-/// `hello` details, an absent `host`) compare after one round.
-fn check_round_trip(frame: &ServerFrame) {
+/// `hello` details, an absent `host`) or leaves out (the retry fields of envelopes other than
+/// `events_api`, which Slack never sends) compare after one round.
+fn check_round_trip(text: &str, frame: &ServerFrame) {
     let once = decode_text(&encode(frame), usize::MAX).expect("a re-encoded frame decodes");
     let twice = decode_text(&encode(&once), usize::MAX).expect("a re-encoded frame decodes");
-    assert_eq!(once, twice, "re-encoding is not stable");
+    assert_eq!(once, twice, "re-encoding is not stable: {text}");
     match (frame, &once) {
-        (ServerFrame::Envelope(a), ServerFrame::Envelope(b)) => assert_eq!(a, b),
+        (ServerFrame::Envelope(a), ServerFrame::Envelope(b)) => {
+            // Slack sends the retry fields only on `events_api`, and so does `to_json`.
+            let mut a = a.clone();
+            if a.kind != EnvelopeKind::EventsApi {
+                (a.retry_attempt, a.retry_reason) = (0, None);
+            }
+            assert_eq!(&a, b, "{text}");
+        }
         (ServerFrame::Disconnect(a), ServerFrame::Disconnect(b)) => {
             assert_eq!(a.reason, b.reason);
             assert!(a.host.is_none() || a.host == b.host, "host");
