@@ -304,12 +304,13 @@ impl Harness {
         self.summary.restarts += 1;
         for i in 0..2 {
             let instance = self.onboarding[i].instance().to_string();
-            if let Some(snapshot) = self.check_restored_onboarding(i) {
-                let config = OnboardingConfig::default();
-                self.onboarding[i] = Onboarding::resume(config, &instance, &snapshot, self.now)
-                    .expect("a stored ledger row restores");
-                self.persist_onboarding(i);
-            }
+            let config = OnboardingConfig::default();
+            self.onboarding[i] = match self.check_restored_onboarding(i) {
+                Some(snapshot) => Onboarding::resume(config, &instance, &snapshot, self.now)
+                    .expect("a stored ledger row restores"),
+                None => Onboarding::new(TEAM, INSTALLERS[i], config),
+            };
+            self.persist_onboarding(i);
         }
         if let Some(snapshot) = self.check_restored_socket() {
             let config = SocketConfig::default();
