@@ -302,13 +302,13 @@ impl Harness {
     fn restart(&mut self) {
         self.reopen();
         self.summary.restarts += 1;
-        for i in 0..2 {
+        for (i, installer) in INSTALLERS.iter().enumerate() {
             let instance = self.onboarding[i].instance().to_string();
             let config = OnboardingConfig::default();
             self.onboarding[i] = match self.check_restored_onboarding(i) {
                 Some(snapshot) => Onboarding::resume(config, &instance, &snapshot, self.now)
                     .expect("a stored ledger row restores"),
-                None => Onboarding::new(TEAM, INSTALLERS[i], config),
+                None => Onboarding::new(TEAM, installer, config),
             };
             self.persist_onboarding(i);
         }
