@@ -18,3 +18,6 @@ pub mod sim;
 pub mod socket;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;

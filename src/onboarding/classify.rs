@@ -227,15 +227,23 @@ pub fn classify_history(result: &CallResult<'_>, marker: &IntroMetadata) -> Hist
     }
 }
 
+/// A message carrying the marker proves the intro was stored: without a `ts` to stamp, the
+/// lookup is retried rather than answered `NotFound`, which would post a duplicate (found by
+/// the `onboarding_sequence` fuzz target).
 fn find_marker(messages: &[Value], marker: &IntroMetadata) -> HistoryOutcome {
-    messages
+    let marked: Vec<&Value> = messages.iter().filter(|m| marker.is_on(m)).collect();
+    let earliest = marked
         .iter()
-        .filter(|m| marker.is_on(m))
         .filter_map(|m| m.get("ts").and_then(Value::as_str))
-        .min_by_key(|ts| ts_key(ts))
-        .map_or(HistoryOutcome::NotFound, |ts| HistoryOutcome::Found {
-            ts: ts.to_string(),
-        })
+        .min_by_key(|ts| ts_key(ts));
+    match (earliest, marked.is_empty()) {
+        (Some(ts), _) => HistoryOutcome::Found { ts: ts.to_string() },
+        (None, true) => HistoryOutcome::NotFound,
+        (None, false) => HistoryOutcome::Transient {
+            retry_after_ms: None,
+            reason: "marker_without_ts".to_string(),
+        },
+    }
 }
 
 /// Order Slack timestamps (`"1700000000.000100"`) numerically; malformed ones sort last.

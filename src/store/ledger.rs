@@ -5,6 +5,8 @@
 //! Contract with the onboarding machine: the row's `state` is the snapshot's `state`; the
 //! row's `attempts`, `last_error`, `channel` and `ts` are the snapshot data's keys of the same
 //! names; restoring builds `{"state", "data": {"attempts","last_error","channel","ts"}}`.
+//! A `backoff` row also keeps the snapshot's `retry_at_unix_ms`, so a restart does not retry
+//! before a `Retry-After` (found by the `store_replay` fuzz target).
 
 use super::error::{KindResult, StoreError, StoreErrorKind};
 use super::{Dbs, Store, db};
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// One ledger row: JSON `{"state","attempts","last_error","channel","ts","created_unix_ms",
-/// "updated_unix_ms"}`.
+/// "updated_unix_ms"}`, plus `"retry_at_unix_ms"` in `backoff` rows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerRow {
     /// The onboarding machine's leaf state.
@@ -31,6 +33,10 @@ pub struct LedgerRow {
     pub created_unix_ms: u64,
     /// When the row was last written, Unix ms.
     pub updated_unix_ms: u64,
+    /// `backoff` only: when the retry is due, Unix ms, so that a restart still honours a
+    /// `Retry-After` (absent from every other row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_unix_ms: Option<u64>,
 }
 
 impl LedgerRow {
@@ -59,19 +65,24 @@ impl LedgerRow {
             ts: optional_string(data, "ts")?,
             created_unix_ms: created.0,
             updated_unix_ms: updated.0,
+            retry_at_unix_ms: optional_u64(data, "retry_at_unix_ms")?,
         })
     }
 
     /// The snapshot to restore the onboarding machine from.
     pub fn snapshot(&self) -> Snapshot {
+        let mut data = json!({
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "channel": self.channel,
+            "ts": self.ts,
+        });
+        if let Some(at) = self.retry_at_unix_ms {
+            data["retry_at_unix_ms"] = json!(at);
+        }
         Snapshot {
             state: self.state.clone(),
-            data: json!({
-                "attempts": self.attempts,
-                "last_error": self.last_error,
-                "channel": self.channel,
-                "ts": self.ts,
-            }),
+            data,
         }
     }
 }
@@ -90,6 +101,16 @@ fn optional_string(data: &Value, name: &str) -> Result<Option<String>, String> {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),
         v => Err(format!("{name} must be a string or null, found {v}")),
+    }
+}
+
+fn optional_u64(data: &Value, name: &str) -> Result<Option<u64>, String> {
+    match &data[name] {
+        Value::Null => Ok(None),
+        v => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("{name} must be an unsigned integer or null, found {v}")),
     }
 }
 

@@ -47,6 +47,7 @@ pub use error::{LmdbError, StoreError, StoreErrorKind, StoreOp};
 pub use journal::{JournalEntry, JournalRow, Seq};
 pub use ledger::{LedgerEntry, LedgerRow};
 pub use observer::Remembers;
+pub use seen::kept_seen_time;
 pub use snapshots::StoredSnapshot;
 
 use heed::types::{Bytes, U64};

@@ -11,7 +11,17 @@ use std::time::Duration;
 /// LMDB's default key size limit.
 const MAX_KEY_BYTES: usize = 511;
 
-/// Record `key` as first seen at `at`, keeping an earlier first-seen time if it is known.
+/// The first-seen time `seen_events` keeps when `key`, already held with `stored`, is
+/// remembered again at `at`: the later one. The socket machine remembers a key again only after
+/// its window forgot it (TTL or capacity) and dispatched it anew, so the later time starts the
+/// window that counts; keeping the earlier one let a restart forget the key within the TTL of
+/// its last dispatch and dispatch a redelivery again (found by the `socket_sequence` fuzz
+/// target). A wall clock that stepped back never shortens what is kept.
+pub fn kept_seen_time(stored: Option<UnixMs>, at: UnixMs) -> UnixMs {
+    stored.map_or(at, |stored| stored.max(at))
+}
+
+/// Record `key` as seen at `at` (see [`kept_seen_time`]).
 pub(crate) fn put(dbs: &Dbs, wtxn: &mut RwTxn<'_>, key: &str, at: UnixMs) -> KindResult<()> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {
         return Err(StoreErrorKind::Invalid {
@@ -19,9 +29,10 @@ pub(crate) fn put(dbs: &Dbs, wtxn: &mut RwTxn<'_>, key: &str, at: UnixMs) -> Kin
             detail: format!("{} bytes; must be 1 to {MAX_KEY_BYTES}", key.len()),
         });
     }
-    let earlier = dbs.seen.get(wtxn, key.as_bytes())?.and_then(decode);
-    if earlier.is_none_or(|first| first > at) {
-        dbs.seen.put(wtxn, key.as_bytes(), &at.0.to_be_bytes())?;
+    let stored = dbs.seen.get(wtxn, key.as_bytes())?.and_then(decode);
+    let kept = kept_seen_time(stored, at);
+    if stored != Some(kept) {
+        dbs.seen.put(wtxn, key.as_bytes(), &kept.0.to_be_bytes())?;
     }
     Ok(())
 }

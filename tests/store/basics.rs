@@ -210,11 +210,11 @@ fn a_snapshot_that_cannot_be_a_ledger_row_is_refused() {
 }
 
 #[test]
-fn seen_events_keep_the_first_sighting_and_expire_after_the_ttl() {
+fn seen_events_keep_the_latest_sighting_and_expire_after_the_ttl() {
     let (_tmp, store) = temp_store();
     let ttl = Duration::from_secs(3600);
     store.remember("ev:A", UnixMs(1_000)).unwrap();
-    store.remember("ev:A", UnixMs(5_000)).unwrap(); // a redelivery: first sighting kept
+    store.remember("ev:A", UnixMs(500)).unwrap(); // the wall clock stepped back: 1_000 kept
     store.remember("ev:B", UnixMs(2_000)).unwrap();
     let now = UnixMs(1_000 + 3_600_000); // A is exactly TTL old: expired
     assert_eq!(
@@ -225,6 +225,13 @@ fn seen_events_keep_the_first_sighting_and_expire_after_the_ttl() {
     assert_eq!(
         store.load_unexpired(UnixMs(0), ttl).unwrap(),
         vec![("ev:B".to_string(), UnixMs(2_000))]
+    );
+    // Remembered again (the machine's window forgot it and dispatched it anew): the later
+    // time starts the window that counts.
+    store.remember("ev:B", UnixMs(2_500)).unwrap();
+    assert_eq!(
+        store.load_unexpired(UnixMs(0), ttl).unwrap(),
+        vec![("ev:B".to_string(), UnixMs(2_500))]
     );
     let err = store.remember("", UnixMs(1)).unwrap_err();
     assert!(matches!(err.kind(), StoreErrorKind::Invalid { .. }));

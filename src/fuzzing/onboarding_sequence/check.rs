@@ -1,0 +1,290 @@
+//! The invariants of `onboarding_sequence`, checked after every step (DESIGN.md section 4 and
+//! the onboarding issue):
+//! 1. never `complete` without a confirmed post, a found marker or an operator's stamp;
+//! 2. never a post once `complete` (until an operator resets);
+//! 3. after an ambiguous outcome (or a restart with the post unanswered), never a post before
+//!    a history lookup that came back not-found;
+//! 4. posts that could have been stored <= 1 + not-found lookups, per operator epoch;
+//! 5. every post follows its transition into `sending` in the same drain and nothing follows
+//!    it (the shell commits `sending` before the request is written);
+//! 6. transitions chain and are edges of the derived diagram; no deadline in the past;
+//!    snapshots survive JSON and restore unchanged; no panic.
+
+use super::{Call, Epoch, Harness, USER};
+use crate::engine::{Diagram, Machine, Output, Signal, Snapshot, Transition};
+use crate::onboarding::classify::{health_label, intro_outcome};
+use crate::onboarding::{Command, IntroMetadata, MACHINE_ID, Onboarding, STATE_NAMES};
+use std::sync::OnceLock;
+
+type Out = Output<Command>;
+
+fn diagram() -> &'static Diagram {
+    static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
+    DIAGRAM.get_or_init(|| crate::machines::diagram(MACHINE_ID).expect("onboarding diagram"))
+}
+
+/// Post outcomes that prove nothing was stored.
+const NOT_STORED_EVENTS: [&str; 3] = ["post_rate_limited", "post_not_stored", "post_permanent"];
+
+/// What the checks need from before an input.
+pub(super) struct Before {
+    state: &'static str,
+    attempts: u32,
+}
+
+impl Before {
+    pub(super) fn of(m: &Onboarding) -> Before {
+        Before {
+            state: m.state_name(),
+            attempts: m.attempts(),
+        }
+    }
+}
+
+/// Bookkeeping while scanning one drain.
+#[derive(Default)]
+struct Scan {
+    /// The last transition of this drain entered `sending`.
+    entered_sending: bool,
+    /// A post was released: nothing may change state after it.
+    posted: usize,
+    /// A post answer was taken (a transition out of `sending` on `post_*`).
+    post_answered: bool,
+    reset: bool,
+    attempts: Vec<crate::engine::IntroOutcome>,
+}
+
+impl Harness {
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "onboarding_sequence: step {} at {:?}, state {}: {what}\n  machine {:?}\n  epoch {:?}\n  calls {:?}\n  slack {:?}",
+            self.summary.steps,
+            self.now,
+            self.m.state_name(),
+            self.m,
+            self.epoch,
+            self.calls,
+            self.slack,
+        )
+    }
+
+    fn ensure(&self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(&what());
+        }
+    }
+
+    pub(super) fn check_outputs(&mut self, before: &Before, outputs: &[Out]) {
+        let mut state = before.state;
+        let mut scan = Scan::default();
+        for out in outputs {
+            match out {
+                Output::Transition(t) => {
+                    self.check_transition(state, t, &mut scan);
+                    state = t.to;
+                }
+                Output::Command(c) => self.check_command(state, c, &mut scan),
+                Output::Signal(Signal::IntroAttempt { outcome }) => scan.attempts.push(*outcome),
+                Output::Signal(Signal::Ignored { state: s, .. }) => {
+                    self.ensure(*s == state, || format!("ignored in {s} while in {state}"))
+                }
+                Output::Signal(_) => {}
+            }
+        }
+        self.ensure(state == self.m.state_name(), || {
+            format!("transitions end in {state}: {outputs:?}")
+        });
+        let expected: Vec<_> = match (&self.posted, scan.post_answered) {
+            (Some(outcome), true) => vec![intro_outcome(outcome)],
+            _ => vec![],
+        };
+        self.ensure(scan.attempts == expected, || {
+            format!("IntroAttempt {:?}, expected {expected:?}", scan.attempts)
+        });
+        if !scan.reset {
+            let attempts = self.m.attempts();
+            self.ensure(attempts == before.attempts + scan.posted as u32, || {
+                format!(
+                    "attempts {} -> {attempts} with {} posts",
+                    before.attempts, scan.posted
+                )
+            });
+        }
+    }
+
+    fn check_transition(&mut self, state: &'static str, t: &Transition, scan: &mut Scan) {
+        self.ensure(scan.posted == 0, || {
+            format!("{t} after the post was released")
+        });
+        self.ensure(t.from == state && t.from != t.to, || {
+            format!("{t} does not leave {state}")
+        });
+        self.ensure(
+            t.machine == MACHINE_ID && t.instance == self.m.instance(),
+            || format!("{t}: wrong machine or instance"),
+        );
+        self.ensure(t.at == self.now.mono && t.at_unix == self.now.unix, || {
+            format!("{t} stamped {:?}", t.at)
+        });
+        self.ensure(diagram().has_edge(t.from, t.event, t.to), || {
+            format!("{t} is not an edge of the derived diagram")
+        });
+        self.summary
+            .transitions
+            .push(format!("{} -> {} ({})", t.from, t.to, t.event));
+        scan.entered_sending = t.to == "sending";
+        if t.event == "reset" {
+            self.epoch = Epoch::default();
+            scan.reset = true;
+        }
+        if t.to == "complete" {
+            self.ensure(
+                ["post_sent", "history_found", "mark_complete"].contains(&t.event),
+                || format!("{t}: complete without a confirmed post or a found marker"),
+            );
+            self.epoch.complete = true;
+        }
+        if t.from == "sending" && t.event.starts_with("post_") {
+            scan.post_answered = true;
+        }
+        if t.from == "sending" && NOT_STORED_EVENTS.contains(&t.event) {
+            self.ensure(self.epoch.could_be_stored > 0, || {
+                format!("{t}: no post out")
+            });
+            self.epoch.could_be_stored -= 1;
+        }
+        if t.from == "sending" && t.to == "reconciling" {
+            self.epoch.must_look = true;
+        }
+        if t.event == "history_not_found" {
+            self.epoch.not_found += 1;
+            self.epoch.must_look = false;
+        }
+    }
+
+    fn check_command(&mut self, state: &'static str, c: &Command, scan: &mut Scan) {
+        let (call, kind) = match c {
+            Command::AuthTest { call } => {
+                self.ensure(self.m.team_id().is_none(), || {
+                    "auth.test with the team known".into()
+                });
+                (*call, Call::Auth)
+            }
+            Command::OpenDm { call, user } => {
+                self.ensure(user == USER, || format!("conversations.open for {user}"));
+                (*call, Call::Dm)
+            }
+            Command::PostIntro {
+                call,
+                channel,
+                text,
+                metadata,
+            } => {
+                self.check_post(state, scan);
+                self.ensure(Some(channel.as_str()) == self.m.channel(), || {
+                    format!(
+                        "post to {channel:?}, the ledger's channel is {:?}",
+                        self.m.channel()
+                    )
+                });
+                self.ensure(*text == self.config.intro_text_for(USER), || {
+                    "intro text".into()
+                });
+                self.ensure(Some(metadata) == self.marker().as_ref(), || {
+                    format!("post marker {metadata:?}")
+                });
+                (*call, Call::Post)
+            }
+            Command::LookupHistory {
+                call,
+                channel,
+                limit,
+                marker,
+            } => {
+                self.ensure(Some(channel.as_str()) == self.m.channel(), || {
+                    format!("history of {channel:?}")
+                });
+                self.ensure(*limit == self.config.history_limit, || {
+                    format!("limit {limit}")
+                });
+                self.ensure(Some(marker) == self.marker().as_ref(), || {
+                    format!("{marker:?}")
+                });
+                (*call, Call::History)
+            }
+        };
+        self.ensure(call.0 > self.last_call, || {
+            format!("call id {call:?} reused")
+        });
+        self.last_call = call.0;
+        self.calls.insert(call, kind);
+    }
+
+    /// The heart of the ledger: when a post may go out.
+    fn check_post(&mut self, state: &'static str, scan: &mut Scan) {
+        self.ensure(state == "sending" && scan.entered_sending, || {
+            "a post not right behind its transition into sending".into()
+        });
+        self.ensure(!self.epoch.complete, || "a post once complete".into());
+        self.ensure(!self.epoch.must_look, || {
+            "a post after an ambiguous outcome, before a not-found lookup".into()
+        });
+        self.epoch.could_be_stored += 1;
+        self.ensure(
+            self.epoch.could_be_stored <= 1 + self.epoch.not_found,
+            || "more posts that could be stored than 1 + not-found lookups".into(),
+        );
+        scan.posted += 1;
+        self.summary.posts += 1;
+    }
+
+    fn marker(&self) -> Option<IntroMetadata> {
+        self.m
+            .team_id()
+            .filter(|t| !t.is_empty())
+            .map(|team| IntroMetadata::new(USER, team))
+    }
+
+    pub(super) fn check_state(&mut self) {
+        let state = self.m.state_name();
+        self.ensure(STATE_NAMES.contains(&state), || {
+            format!("unknown state {state}")
+        });
+        if let Some(at) = self.m.poll_timeout() {
+            self.ensure(at > self.now.mono, || {
+                format!("deadline {at:?} not in the future")
+            });
+        }
+        self.ensure(self.m.health() == health_label(state), || {
+            "health label".into()
+        });
+        if state == "complete" {
+            self.ensure(self.m.channel().is_some() && self.m.ts().is_some(), || {
+                "complete without channel and ts".into()
+            });
+        }
+        self.summary.stored = self.slack.len();
+    }
+
+    /// The snapshot survives JSON, and restoring it gives a machine with the same snapshot.
+    pub(super) fn check_restore(&self) -> Onboarding {
+        let snapshot = self.m.snapshot();
+        self.ensure(snapshot.state == self.m.state_name(), || {
+            format!("{snapshot:?}")
+        });
+        let json = serde_json::to_string(&snapshot).expect("snapshot serialises");
+        let back: Snapshot = serde_json::from_str(&json).expect("snapshot parses");
+        self.ensure(back == snapshot, || {
+            format!("snapshot JSON round trip: {json}")
+        });
+        let restored = Onboarding::restore(self.config.clone(), self.m.instance(), &back)
+            .unwrap_or_else(|e| self.fail(&format!("{json} does not restore: {e}")));
+        self.ensure(restored.snapshot() == snapshot, || {
+            format!("restored {:?} from {snapshot:?}", restored.snapshot())
+        });
+        self.ensure(restored.instance() == self.m.instance(), || {
+            "instance".into()
+        });
+        restored
+    }
+}

@@ -1,0 +1,456 @@
+//! The invariants of `socket_sequence`, checked after every step. Each `assert!` message
+//! says which invariant broke; [`Harness::fail`] adds the step and the state.
+
+use super::shell::Socket;
+use super::{Dispatched, Harness};
+use crate::engine::{Diagram, EnvelopeOutcome, Machine, Now, Output, Signal, Snapshot, Transition};
+use crate::socket::links::ActiveLink;
+use crate::socket::wire::Envelope;
+use crate::socket::{
+    Command, DEFAULT_INSTANCE, LinkId, MACHINE_ID, STATE_NAMES, SocketConfig, SocketMode, Timer,
+};
+use std::sync::OnceLock;
+
+type Out = Output<Command>;
+
+/// The derived diagram, computed once per process.
+fn diagram() -> &'static Diagram {
+    static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
+    DIAGRAM.get_or_init(|| crate::machines::diagram(MACHINE_ID).expect("socket_mode diagram"))
+}
+
+/// States in which no link can carry an ack: nothing is acked or dispatched there.
+const NO_ACK_STATES: [&str; 3] = ["disconnected", "error", "disconnecting"];
+
+impl Harness {
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "socket_sequence: step {} at {:?}, state {}: {what}\n  links {:?}\n  timers {:?}\n  shell {:?}",
+            self.summary.steps,
+            self.now,
+            self.m.state_name(),
+            self.m.links(),
+            self.m.timers().armed().collect::<Vec<_>>(),
+            self.shell.sockets,
+        )
+    }
+
+    fn ensure(&self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(&what());
+        }
+    }
+
+    /// Check the outputs of one input in order, tracking the state each was emitted in.
+    pub(super) fn check_outputs(&mut self, before: &'static str, outputs: &[Out]) {
+        let mut scan = before;
+        for (i, out) in outputs.iter().enumerate() {
+            match out {
+                Output::Transition(t) => scan = self.check_transition(scan, t),
+                Output::Command(c) => self.check_command(scan, c, &outputs[..i], &outputs[i + 1..]),
+                Output::Signal(s) => self.check_signal(scan, s),
+            }
+        }
+        let now_state = self.m.state_name();
+        self.ensure(scan == now_state, || {
+            format!("transitions end in {scan}, the machine is in {now_state}: {outputs:?}")
+        });
+    }
+
+    /// A transition leaves the state the previous one entered, is stamped with the input's
+    /// time and is an edge of the derived diagram.
+    fn check_transition(&mut self, scan: &'static str, t: &Transition) -> &'static str {
+        self.ensure(t.from == scan, || format!("{t} does not leave {scan}"));
+        self.ensure(t.from != t.to, || format!("{t} is a self-transition"));
+        self.ensure(
+            t.machine == MACHINE_ID && t.instance == DEFAULT_INSTANCE,
+            || format!("{t}: wrong machine or instance"),
+        );
+        self.ensure(t.at == self.now.mono && t.at_unix == self.now.unix, || {
+            format!("{t} stamped {:?}/{:?}", t.at, t.at_unix)
+        });
+        self.ensure(diagram().has_edge(t.from, t.event, t.to), || {
+            format!("{t} is not an edge of the derived diagram")
+        });
+        self.summary
+            .transitions
+            .push(format!("{} -> {} ({})", t.from, t.to, t.event));
+        t.to
+    }
+
+    fn check_command(&mut self, scan: &'static str, c: &Command, prev: &[Out], next: &[Out]) {
+        if let Command::Ping { link } | Command::CloseLink { link } | Command::DropLink { link } = c
+            && self.shell.gone.contains(link)
+        {
+            return; // written by a deadline that fired before the input saying it closed
+        }
+        match c {
+            Command::OpenConnection { request } => {
+                self.ensure(request.0 > self.shell.last_request, || {
+                    format!("request {request:?} reuses an id")
+                });
+                self.ensure(
+                    ["disconnected", "error", "reconnecting", "connected"].contains(&scan),
+                    || format!("apps.connections.open called in {scan}"),
+                );
+                self.shell.last_request = request.0;
+                self.shell.outstanding.insert(*request);
+            }
+            Command::OpenLink { link, url } => {
+                let fresh = self.shell.url.take();
+                self.ensure(fresh.as_ref() == Some(url), || {
+                    format!("OpenLink {link} without a fresh URL from apps.connections.open")
+                });
+                self.ensure(!self.shell.used_links.contains(link), || {
+                    format!("link id {link} reused")
+                });
+                self.ensure(["connecting", "connected"].contains(&scan), || {
+                    format!("OpenLink in {scan}")
+                });
+                self.shell.used_links.push(*link);
+                self.shell.sockets.insert(*link, Socket::Opening);
+            }
+            Command::Ack { link, envelope_id } => self.check_ack(scan, *link, envelope_id, next),
+            Command::Remember { key, at_unix } => {
+                self.ensure(*at_unix == self.now.unix, || {
+                    format!("Remember {key} stamped {at_unix:?}")
+                });
+                self.ensure(
+                    matches!(prev.last(), Some(Output::Command(Command::Ack { .. }))),
+                    || format!("Remember {key} not right after its ack"),
+                );
+                self.shell.remember(key, *at_unix);
+            }
+            Command::Dispatch { link, envelope } => self.check_dispatch(*link, envelope, prev),
+            Command::Ping { link } => {
+                self.ensure(self.shell.sockets.get(link) == Some(&Socket::Open), || {
+                    format!("Ping on {link}, which the shell does not hold open")
+                });
+                self.ensure(scan == "connected", || format!("Ping in {scan}"));
+            }
+            Command::CloseLink { link } => {
+                let socket = self.shell.sockets.get(link).copied();
+                self.ensure(socket == Some(Socket::Open), || {
+                    format!("CloseLink on {link}, which the shell holds as {socket:?}")
+                });
+                self.shell.sockets.insert(*link, Socket::Closing);
+            }
+            Command::DropLink { link } => {
+                let held = self.shell.sockets.remove(link);
+                self.ensure(held.is_some(), || {
+                    format!("DropLink on {link}, which the shell does not hold")
+                });
+            }
+        }
+    }
+
+    /// An ack goes out on an open link, for the envelope being handled, and is followed by
+    /// either its dispatch (`Remember`, `Dispatch`) or a `duplicate` signal.
+    fn check_ack(&mut self, scan: &'static str, link: LinkId, id: &str, next: &[Out]) {
+        self.ensure(self.shell.sockets.get(&link) == Some(&Socket::Open), || {
+            format!("Ack on {link}, which the shell does not hold open")
+        });
+        self.ensure(!NO_ACK_STATES.contains(&scan), || format!("Ack in {scan}"));
+        self.ensure(
+            self.envelope.as_ref().is_some_and(|e| e.envelope_id == id),
+            || format!("Ack {id} for no envelope of this input"),
+        );
+        let dispatched = matches!(
+            next,
+            [
+                Output::Command(Command::Remember { .. }),
+                Output::Command(Command::Dispatch { .. }),
+                ..
+            ]
+        );
+        let duplicate = matches!(
+            next,
+            [
+                Output::Signal(Signal::Envelope {
+                    outcome: EnvelopeOutcome::Duplicate,
+                    ..
+                }),
+                ..
+            ]
+        );
+        self.ensure(dispatched || duplicate, || {
+            format!("Ack {id} followed by neither its dispatch nor a duplicate signal: {next:?}")
+        });
+    }
+
+    /// Every dispatch comes right after its ack (same link, same id) and its `Remember`, and
+    /// no key is dispatched twice within the TTL (unless the bounded window evicted it).
+    fn check_dispatch(&mut self, link: LinkId, envelope: &Envelope, prev: &[Out]) {
+        let key = envelope.dedupe_key();
+        let acked = matches!(
+            prev,
+            [.., Output::Command(Command::Ack { link: l, envelope_id }), Output::Command(Command::Remember { key: k, .. })]
+                if *l == link && *envelope_id == envelope.envelope_id && *k == key
+        );
+        self.ensure(acked, || {
+            format!("Dispatch {key} not right after its ack and Remember")
+        });
+        self.ensure(self.envelope.as_ref() == Some(envelope), || {
+            format!("Dispatch {key} of another envelope than the input's")
+        });
+        let capacity = self.config.dedupe_capacity as u64;
+        if let Some(prev) = self.dispatched.get(&key) {
+            // Within a process the window is first-in first-out; keys loaded at the last
+            // start leave in first-seen order, so any of them may go once the window overflows.
+            let evicted = match prev.epoch == self.summary.restarts as u64 {
+                true => self.dispatch_seq - prev.seq >= capacity,
+                false => self.dispatch_seq - self.restart_seq + self.preloaded > capacity,
+            };
+            self.ensure(prev.expired || evicted, || {
+                format!(
+                    "{key} dispatched again within the TTL (first at {:?})",
+                    prev.at
+                )
+            });
+        }
+        let record = Dispatched {
+            at: self.now.unix,
+            expired: false,
+            seq: self.dispatch_seq,
+            epoch: self.summary.restarts as u64,
+        };
+        self.dispatched.insert(key, record);
+        self.dispatch_seq += 1;
+        self.summary.dispatched += 1;
+    }
+
+    /// An active link that stops being the active one is counted once (`LinkEnded`, the
+    /// connection-duration histogram), with its lifetime from its `hello`.
+    pub(super) fn check_link_ended(&self, before: Option<ActiveLink>, outputs: &[Out]) {
+        let ended: Vec<u64> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Signal(Signal::LinkEnded { lifetime_ms }) => Some(*lifetime_ms),
+                _ => None,
+            })
+            .collect();
+        let after = self.m.links().active.map(|a| a.id);
+        let expected: Vec<u64> = before
+            .filter(|b| after != Some(b.id))
+            .map(|b| self.now.mono.since(b.hello_at))
+            .into_iter()
+            .collect();
+        self.ensure(ended == expected, || {
+            format!("LinkEnded {ended:?}, expected {expected:?} (active {before:?} -> {after:?})")
+        });
+    }
+
+    fn check_signal(&mut self, scan: &'static str, s: &Signal) {
+        match s {
+            Signal::Ignored { machine, state, .. } => {
+                self.ensure(*machine == MACHINE_ID && *state == scan, || {
+                    format!("{s:?} while in {scan}")
+                });
+            }
+            Signal::Envelope {
+                outcome: EnvelopeOutcome::Duplicate,
+                ..
+            } => {
+                // A duplicate is never a first sight: that would be a lost event.
+                let key = self.envelope.as_ref().map(|e| e.dedupe_key());
+                let seen = key
+                    .as_ref()
+                    .is_some_and(|k| self.dispatched.contains_key(k));
+                self.ensure(seen, || {
+                    format!("{key:?} called a duplicate, never dispatched")
+                });
+                self.summary.duplicates += 1;
+            }
+            Signal::Handover => self.summary.handovers += 1,
+            _ => {}
+        }
+    }
+
+    /// Invariants of the state after every step: one known leaf state, no deadline in the
+    /// past, link limits, the shell and the machine agreeing on every socket, and each
+    /// state holding exactly what it needs to make progress.
+    pub(super) fn check_state(&self) {
+        let state = self.m.state_name();
+        self.ensure(STATE_NAMES.contains(&state), || {
+            format!("unknown state {state}")
+        });
+        if let Some(at) = self.m.poll_timeout() {
+            self.ensure(at >= self.now.mono, || {
+                format!("deadline {at:?} is in the past")
+            });
+        }
+        let (open, closing) = self.shell.counts();
+        self.ensure(open <= 2 && closing <= 1, || {
+            format!("link limits: {open} open or opening, {closing} closing")
+        });
+        self.check_sockets_agree();
+        self.check_state_needs(state);
+    }
+
+    /// The machine knows exactly the sockets the shell holds, in compatible roles: no leaked
+    /// socket, no socket the machine thinks it has and the shell does not.
+    fn check_sockets_agree(&self) {
+        let l = self.m.links();
+        let mut expected = Vec::new();
+        if let Some(a) = l.active {
+            expected.push((a.id, vec![Socket::Open]));
+        }
+        if let Some(p) = l.pending {
+            let ok = if p.opened {
+                vec![Socket::Open]
+            } else {
+                vec![Socket::Opening, Socket::Open]
+            };
+            expected.push((p.id, ok));
+        }
+        if let Some(d) = l.draining {
+            expected.push((d, vec![Socket::Open]));
+        }
+        if let Some(c) = l.closing {
+            expected.push((c, vec![Socket::Closing]));
+        }
+        self.ensure(expected.len() == self.shell.sockets.len(), || {
+            "the machine and the shell disagree on the set of sockets".to_string()
+        });
+        for (id, ok) in expected {
+            let socket = self.shell.sockets.get(&id);
+            self.ensure(socket.is_some_and(|s| ok.contains(s)), || {
+                format!("{id}: the shell holds it as {socket:?}, expected one of {ok:?}")
+            });
+        }
+    }
+
+    /// Each state holds what it waits on (a deadline, a call or a link), and nothing else
+    /// lingers: a leaked deadline fires into a state that ignores it.
+    fn check_state_needs(&self, state: &str) {
+        let l = self.m.links();
+        let t = self.m.timers();
+        let in_flight = self.m.in_flight().is_some();
+        let facts = [
+            (
+                "connected <=> an active link",
+                (state == "connected") == l.active.is_some(),
+            ),
+            (
+                "authenticated => a pending link",
+                state != "authenticated" || l.pending.is_some(),
+            ),
+            (
+                "a pending link => hello deadline",
+                l.pending.is_some() == t.is_armed(Timer::HelloDeadline),
+            ),
+            (
+                "a pending link => linking or connected",
+                l.pending.is_none() || ["authenticated", "connected"].contains(&state),
+            ),
+            (
+                "connecting => a call in flight",
+                state != "connecting" || in_flight,
+            ),
+            (
+                "a call in flight => connecting or connected",
+                !in_flight || ["connecting", "connected"].contains(&state),
+            ),
+            (
+                "reconnecting <=> reconnect backoff",
+                (state == "reconnecting") == t.is_armed(Timer::ReconnectBackoff),
+            ),
+            (
+                "error <=> reprobe",
+                (state == "error") == t.is_armed(Timer::Reprobe),
+            ),
+            (
+                "connected <=> ping due",
+                (state == "connected") == t.is_armed(Timer::PingDue),
+            ),
+            (
+                "pong deadline => connected",
+                !t.is_armed(Timer::PongDeadline) || state == "connected",
+            ),
+            (
+                "standby retry => connected",
+                !t.is_armed(Timer::StandbyRetry) || state == "connected",
+            ),
+            (
+                "a draining link <=> drain grace",
+                l.draining.is_some() == t.is_armed(Timer::DrainGrace),
+            ),
+            (
+                "a closing link <=> close grace",
+                l.closing.is_some() == t.is_armed(Timer::CloseGrace),
+            ),
+            (
+                "idle and disconnecting => only a closing link",
+                !NO_ACK_STATES.contains(&state) || l.open_count() == 0,
+            ),
+            (
+                "idle and disconnecting => no call in flight",
+                !NO_ACK_STATES.contains(&state) || !in_flight,
+            ),
+            (
+                "disconnecting => a closing link",
+                state != "disconnecting" || l.closing.is_some(),
+            ),
+        ];
+        for (fact, holds) in facts {
+            self.ensure(holds, || format!("broken: {fact}"));
+        }
+    }
+
+    /// Restore the current snapshot and deliver `Resumed`: no command (a restore repeats no
+    /// side effect), one `X -> disconnected (restarted)` transition unless already there,
+    /// nothing left armed or open.
+    pub(super) fn check_resume(&self) {
+        let snapshot = self.m.snapshot();
+        self.ensure(snapshot.state == self.m.state_name(), || {
+            format!("snapshot {snapshot:?}")
+        });
+        let json = serde_json::to_string(&snapshot).expect("snapshot serialises");
+        let back: Snapshot = serde_json::from_str(&json).expect("snapshot parses");
+        self.ensure(back == snapshot, || {
+            format!("snapshot JSON round trip: {json}")
+        });
+        let r = resume(&self.config, &snapshot, self.now);
+        let expected: Vec<(&str, &str, &str)> = match snapshot.state.as_str() {
+            "disconnected" => vec![],
+            from => vec![(from, "disconnected", "restarted")],
+        };
+        self.ensure(r.commands.is_empty(), || {
+            format!("resume emitted {:?}", r.commands)
+        });
+        self.ensure(r.transitions == expected, || {
+            format!("resume: {:?}", r.transitions)
+        });
+        let m = &r.machine;
+        self.ensure(
+            m.state_name() == "disconnected" && m.poll_timeout().is_none() && m.links().is_empty(),
+            || "the resumed machine is not an idle `disconnected` one".to_string(),
+        );
+    }
+}
+
+/// What restoring a snapshot and delivering `Resumed` produced.
+struct Resumed {
+    transitions: Vec<(&'static str, &'static str, &'static str)>,
+    commands: Vec<Command>,
+    machine: SocketMode,
+}
+
+fn resume(config: &SocketConfig, snapshot: &Snapshot, now: Now) -> Resumed {
+    let mut machine = SocketMode::resume(config.clone(), DEFAULT_INSTANCE, snapshot, now)
+        .unwrap_or_else(|e| panic!("socket_sequence: {snapshot:?} does not restore: {e}"));
+    let mut r = Resumed {
+        transitions: Vec::new(),
+        commands: Vec::new(),
+        machine: machine.clone(),
+    };
+    for out in machine.drain() {
+        match out {
+            Output::Transition(t) => r.transitions.push((t.from, t.to, t.event)),
+            Output::Command(c) => r.commands.push(c),
+            Output::Signal(_) => {}
+        }
+    }
+    r.machine = machine;
+    r
+}
