@@ -5,18 +5,20 @@
 //! Contract with the onboarding machine: the row's `state` is the snapshot's `state`; the
 //! row's `attempts`, `last_error`, `channel` and `ts` are the snapshot data's keys of the same
 //! names; restoring builds `{"state", "data": {"attempts","last_error","channel","ts"}}`.
-//! A `backoff` row also keeps the snapshot's `retry_at_unix_ms`, so a restart does not retry
-//! before a `Retry-After` (found by the `store_replay` fuzz target).
+//! A `backoff` row's retry time (the snapshot's `retry_at_unix_ms`) is kept beside the row, in
+//! the `ledger_retry` database, written in the same transaction: a restart does not retry
+//! before a `Retry-After` (found by the `store_replay` fuzz target), and the row's JSON keeps
+//! exactly the fields of its contract.
 
 use super::error::{KindResult, StoreError, StoreErrorKind};
 use super::{Dbs, Store, db};
 use crate::engine::{Snapshot, UnixMs};
-use heed::RwTxn;
+use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// One ledger row: JSON `{"state","attempts","last_error","channel","ts","created_unix_ms",
-/// "updated_unix_ms"}`, plus `"retry_at_unix_ms"` in `backoff` rows.
+/// "updated_unix_ms"}`, and (not in the JSON) a `backoff` row's retry time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerRow {
     /// The onboarding machine's leaf state.
@@ -34,8 +36,8 @@ pub struct LedgerRow {
     /// When the row was last written, Unix ms.
     pub updated_unix_ms: u64,
     /// `backoff` only: when the retry is due, Unix ms, so that a restart still honours a
-    /// `Retry-After` (absent from every other row).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Retry-After`. Stored in `ledger_retry`, not in the row's JSON.
+    #[serde(skip)]
     pub retry_at_unix_ms: Option<u64>,
 }
 
@@ -152,7 +154,29 @@ pub(crate) fn put(
         detail: e.to_string(),
     })?;
     dbs.ledger.put(wtxn, instance.as_bytes(), &bytes)?;
+    match row.retry_at_unix_ms {
+        Some(at) => dbs
+            .ledger_retry
+            .put(wtxn, instance.as_bytes(), &at.to_be_bytes())?,
+        None => {
+            dbs.ledger_retry.delete(wtxn, instance.as_bytes())?;
+        }
+    }
     Ok(())
+}
+
+/// `instance`'s row with its retry time from `ledger_retry`.
+fn load(dbs: &Dbs, rtxn: &RoTxn<'_>, instance: &str, bytes: &[u8]) -> KindResult<LedgerRow> {
+    let mut row = decode(instance, bytes)?;
+    if let Some(at) = dbs.ledger_retry.get(rtxn, instance.as_bytes())? {
+        let at: [u8; 8] = at.try_into().map_err(|_| StoreErrorKind::Corrupt {
+            db: db::LEDGER_RETRY,
+            key: instance.to_string(),
+            detail: format!("{} bytes, expected 8", at.len()),
+        })?;
+        row.retry_at_unix_ms = Some(u64::from_be_bytes(at));
+    }
+    Ok(row)
 }
 
 impl Store {
@@ -163,7 +187,7 @@ impl Store {
         self.read(|dbs, rtxn| {
             dbs.ledger
                 .get(rtxn, instance.as_bytes())?
-                .map(|bytes| decode(instance, bytes))
+                .map(|bytes| load(dbs, rtxn, instance, bytes))
                 .transpose()
         })
     }
@@ -175,7 +199,7 @@ impl Store {
             for item in dbs.ledger.iter(rtxn)? {
                 let (key, bytes) = item?;
                 let instance = String::from_utf8_lossy(key).into_owned();
-                let row = decode(&instance, bytes);
+                let row = load(dbs, rtxn, &instance, bytes);
                 rows.push(LedgerEntry { instance, row });
             }
             Ok(rows)

@@ -56,7 +56,8 @@ use lock::DirLock;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-/// Database names, exactly as `../shared/DESIGN.md` section 5 lists them.
+/// Database names: the four of `../shared/DESIGN.md` section 5, and `ledger_retry` (documented
+/// in docs/storage.md, as section 5 allows).
 pub mod db {
     /// Every transition of both machines.
     pub const JOURNAL: &str = "journal";
@@ -66,6 +67,10 @@ pub mod db {
     pub const LEDGER: &str = "ledger";
     /// Dedupe keys with their first-seen time.
     pub const SEEN_EVENTS: &str = "seen_events";
+    /// When a `backoff` ledger row's retry is due (key `<team_id>/<installer_user_id>`, value
+    /// u64 big-endian Unix ms), so a restart still honours `Retry-After` while the `ledger`
+    /// row keeps exactly the fields of its contract. Written in the ledger row's transaction.
+    pub const LEDGER_RETRY: &str = "ledger_retry";
 }
 
 /// Where and how big the store is. `StoreConfig::new(dir)` gives the documented defaults.
@@ -108,6 +113,7 @@ pub(crate) struct Dbs {
     journal: Database<'static, U64<heed::byteorder::BigEndian>, Bytes>,
     snapshots: Database<'static, Bytes, Bytes>,
     ledger: Database<'static, Bytes, Bytes>,
+    ledger_retry: Database<'static, Bytes, Bytes>,
     seen: Database<'static, Bytes, Bytes>,
 }
 

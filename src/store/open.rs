@@ -55,17 +55,19 @@ fn open_writer(mut config: StoreConfig) -> KindResult<Store> {
                 opener.create_database(wtxn, Some(db::JOURNAL))?,
                 opener.create_database(wtxn, Some(db::SNAPSHOTS))?,
                 opener.create_database(wtxn, Some(db::LEDGER))?,
+                opener.create_database(wtxn, Some(db::LEDGER_RETRY))?,
                 opener.create_database(wtxn, Some(db::SEEN_EVENTS))?,
             )))
         })?
         .unwrap_commit();
-    let (journal, snapshots, ledger, seen) = dbs;
+    let (journal, snapshots, ledger, ledger_retry, seen) = dbs;
     Ok(Store {
         env,
         dbs: Dbs {
             journal,
             snapshots,
             ledger,
+            ledger_retry,
             seen,
         },
         gate: RwLock::new(()),
@@ -88,11 +90,12 @@ fn open_reader(dir: &Path) -> KindResult<Store> {
                 opener.open_database(rtxn, Some(db::JOURNAL))?,
                 opener.open_database(rtxn, Some(db::SNAPSHOTS))?,
                 opener.open_database(rtxn, Some(db::LEDGER))?,
+                opener.open_database(rtxn, Some(db::LEDGER_RETRY))?,
                 opener.open_database(rtxn, Some(db::SEEN_EVENTS))?,
             )))
         })?
         .unwrap_commit();
-    let (Some(journal), Some(snapshots), Some(ledger), Some(seen)) = dbs else {
+    let (Some(journal), Some(snapshots), Some(ledger), Some(ledger_retry), Some(seen)) = dbs else {
         return Err(StoreErrorKind::NotAStore {
             dir: dir.to_path_buf(),
         });
@@ -104,6 +107,7 @@ fn open_reader(dir: &Path) -> KindResult<Store> {
             journal,
             snapshots,
             ledger,
+            ledger_retry,
             seen,
         },
         gate: RwLock::new(()),

@@ -20,7 +20,13 @@ fn creates_a_private_dir_holding_the_four_databases() {
     #[cfg(unix)]
     assert!(is_private(&dir));
     let raw = Raw::open(&dir);
-    for name in ["journal", "snapshots", "ledger", "seen_events"] {
+    for name in [
+        "journal",
+        "snapshots",
+        "ledger",
+        "seen_events",
+        "ledger_retry",
+    ] {
         assert!(raw.has_db(name), "database {name} missing");
     }
 }
@@ -325,5 +331,72 @@ fn a_store_can_be_shared_between_threads() {
             .unwrap()
             .len(),
         200
+    );
+}
+
+#[test]
+fn a_backoff_retry_time_survives_a_reopen_beside_the_contract_row() {
+    let (tmp, store) = temp_store();
+    let t = onboarding_t("T1/U1", ("sending", "backoff"), "post_rate_limited", 9);
+    let mut s = ledger_snap("backoff", 1, Some("D1"), None);
+    s.data["retry_at_unix_ms"] = json!(1_800_000_000_000u64);
+    store.record_onboarding(&t, &s).unwrap();
+    let row = store.load_ledger("T1/U1").unwrap().unwrap();
+    assert_eq!(row.retry_at_unix_ms, Some(1_800_000_000_000));
+    assert_eq!(
+        row.snapshot().data["retry_at_unix_ms"],
+        json!(1_800_000_000_000u64)
+    );
+    // Leaving backoff clears it.
+    let t2 = onboarding_t("T1/U1", ("backoff", "sending"), "retry_send", 10);
+    store
+        .record_onboarding(&t2, &ledger_snap("sending", 1, Some("D1"), None))
+        .unwrap();
+    assert_eq!(
+        store
+            .load_ledger("T1/U1")
+            .unwrap()
+            .unwrap()
+            .retry_at_unix_ms,
+        None
+    );
+    let t3 = onboarding_t("T1/U1", ("sending", "backoff"), "post_rate_limited", 11);
+    store.record_onboarding(&t3, &s).unwrap();
+    drop(store);
+
+    let raw = Raw::open(&tmp.path().join("data"));
+    let row = raw_json(&raw, "ledger", b"T1/U1");
+    let keys: Vec<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "attempts",
+            "channel",
+            "created_unix_ms",
+            "last_error",
+            "state",
+            "ts",
+            "updated_unix_ms"
+        ],
+        "the ledger row keeps exactly its contract fields"
+    );
+    assert_eq!(
+        raw.get("ledger_retry", b"T1/U1").unwrap(),
+        1_800_000_000_000u64.to_be_bytes()
+    );
+    raw.close();
+    let store = reopen(StoreConfig::new(tmp.path().join("data")));
+    assert_eq!(
+        store
+            .load_ledger("T1/U1")
+            .unwrap()
+            .unwrap()
+            .retry_at_unix_ms,
+        Some(1_800_000_000_000)
     );
 }
