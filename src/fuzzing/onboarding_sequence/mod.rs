@@ -1,10 +1,10 @@
 //! `onboarding_sequence`: arbitrary answers, timings, crashes and operator actions through
 //! the pure [`Onboarding`] ledger machine, with a Slack beside it that remembers which intros
-//! it stored, checking the ledger's invariants after every step (see [`check`] and
+//! it stored, checking the ledger's invariants after every step (see `check.rs` and
 //! `docs/testing.md`).
 //!
 //! Input grammar: a preset byte (even: the team is known; odd: it comes from `auth.test`), a
-//! `u16` RNG seed, then [`Step`]s until the bytes run out. Answers go to the call the machine
+//! `u16` RNG seed, then steps (`step.rs`) until the bytes run out. Answers go to the call the machine
 //! waits for most of the time, so random bytes reach `reconciling` and the crash windows.
 
 mod check;

@@ -1,8 +1,8 @@
 //! `socket_sequence`: arbitrary Socket Mode inputs at arbitrary times through the pure
 //! [`SocketMode`], with a faithful shell model beside it, checking every invariant after every
-//! step (see [`check`] and `docs/testing.md`).
+//! step (see `check.rs` and `docs/testing.md`).
 //!
-//! Input grammar: a config preset byte, a `u16` RNG seed, then [`Step`]s until the bytes run
+//! Input grammar: a config preset byte, a `u16` RNG seed, then steps (`step.rs`) until the bytes run
 //! out. Links and calls are picked among those the machine knows right now most of the time,
 //! so random bytes reach handovers, drains and closes rather than being ignored.
 

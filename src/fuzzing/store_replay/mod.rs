@@ -3,9 +3,9 @@
 //! ([`Store::observe`] after every drain), with process restarts (restore from the store) and
 //! store reopens in between. After every write the journal grew by exactly the drained
 //! transitions; after every reopen and at the end, DESIGN.md section 5's invariants hold
-//! against a model of everything written (see [`check`]).
+//! against a model of everything written (see `check.rs`).
 //!
-//! Input grammar: a preset byte (journal bound, map size), then [`Step`]s until the bytes run
+//! Input grammar: a preset byte (journal bound, map size), then steps (`Step`) until the bytes run
 //! out. Inputs come from each machine's own exploration templates, so histories are ones the
 //! machines can produce.
 
