@@ -45,11 +45,6 @@ impl Backoff {
         retry_after.map_or(jittered, |floor| jittered.max(floor))
     }
 
-    /// Attempts drawn since the last reset.
-    pub fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
     /// Start again from attempt 0.
     pub fn reset(&mut self) {
         self.attempt = 0;

@@ -76,15 +76,6 @@ impl Links {
         }
     }
 
-    /// Whether frames may be written on `link` (open, and no close frame sent).
-    pub fn writable(&self, link: LinkId) -> bool {
-        match self.role(link) {
-            Some(Role::Active | Role::Draining) => true,
-            Some(Role::Pending) => self.pending.is_some_and(|p| p.opened),
-            Some(Role::Closing) | None => false,
-        }
-    }
-
     /// Links open or opening (active, pending, draining).
     pub fn open_count(&self) -> usize {
         usize::from(self.active.is_some())

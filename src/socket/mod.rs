@@ -5,7 +5,7 @@
 //! Pure: no clock, socket or disk. See `docs/architecture.md` and
 //! `state-diagrams/socket_mode.mmd`.
 //!
-//! State tree (superstates in italics in the diagrams):
+//! State tree (superstates are clusters in the DOT diagram, colours in the Mermaid one):
 //! - `idle` = `disconnected` (initial), `error`
 //! - `running` = `connected`, `linking` (= `connecting`, `authenticated`, `reconnecting`)
 //! - `disconnecting` (stopping; outside both)
