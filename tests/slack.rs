@@ -4,6 +4,8 @@
 #[path = "slack/common.rs"]
 mod common;
 
+#[path = "slack/async_client.rs"]
+mod async_client;
 #[path = "slack/classify.rs"]
 mod classify;
 #[path = "slack/failures.rs"]

@@ -54,7 +54,9 @@ impl AsyncSlackClient {
         // The semaphore is never closed, so acquiring only waits.
         let _permit = self.permits.clone().acquire_owned().await.ok()?;
         let client = self.client.clone();
-        tokio::task::spawn_blocking(move || call(&client)).await.ok()
+        tokio::task::spawn_blocking(move || call(&client))
+            .await
+            .ok()
     }
 
     async fn observe(

@@ -13,8 +13,8 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers,
-    NextTimeout, TcpConnector, Transport, TransportAdapter,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
+    TcpConnector, Transport, TransportAdapter,
 };
 
 /// Whether the request of one call has (possibly) been written. Set *before* the first write,
@@ -35,12 +35,8 @@ impl WriteFlag {
 
 /// The full chain for one call. `tls` is `None` for plain-HTTP clients; an `https` URL then
 /// fails before connecting.
-pub(crate) fn chain(
-    tls: Option<Arc<ClientConfig>>,
-    flag: WriteFlag,
-) -> impl Connector<()> {
-    ()
-        .chain(ConnectProxyConnector::default())
+pub(crate) fn chain(tls: Option<Arc<ClientConfig>>, flag: WriteFlag) -> impl Connector<()> {
+    ().chain(ConnectProxyConnector::default())
         .chain(TcpConnector::default())
         .chain(TlsConnector { config: tls })
         .chain(WatchConnector { flag })
@@ -99,7 +95,10 @@ impl<In: Transport> Connector<In> for TlsConnector {
 /// rustls reports handshake failures as `io::Error(InvalidData, rustls::Error)`: unwrap it so
 /// the error names the certificate problem.
 fn unwrap_rustls(e: std::io::Error) -> ureq::Error {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
         Some(tls) => ureq::Error::Rustls(tls.clone()),
         None => ureq::Error::Io(e),
     }

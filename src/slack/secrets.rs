@@ -69,7 +69,9 @@ impl FromStr for SecretName {
 #[non_exhaustive]
 pub enum GatewayError {
     /// The caller asked for a name outside the allowlist; no request was made.
-    #[error("secret name {name:?} is not on the allowlist (slack_bot_token, slack_app_token, slack_gateway_signing_secret)")]
+    #[error(
+        "secret name {name:?} is not on the allowlist (slack_bot_token, slack_app_token, slack_gateway_signing_secret)"
+    )]
     NotAllowed {
         /// The name asked for (at most 64 characters of it).
         name: String,

@@ -95,7 +95,10 @@ fn open_failures_map_to_the_socket_machines_outcomes() {
                 code: "invalid_auth".into(),
             },
         ),
-        (|| json(r#"{"ok":false,"error":"internal_error"}"#), OpenOutcome::Transient),
+        (
+            || json(r#"{"ok":false,"error":"internal_error"}"#),
+            OpenOutcome::Transient,
+        ),
         (|| reply(502, &[], "bad gateway"), OpenOutcome::Transient),
         (|| Action::Hang, OpenOutcome::Transient),
     ];

@@ -37,7 +37,10 @@ impl Request {
     }
 
     pub fn form_value(&self, key: &str) -> Option<String> {
-        self.form().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -224,8 +227,8 @@ impl TestPki {
             .expect("leaf params")
             .signed_by(&leaf_key, &issuer)
             .expect("leaf cert");
-        let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der())
-            .expect("key der");
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("key der");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let server = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

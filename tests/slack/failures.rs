@@ -84,7 +84,10 @@ fn a_truncated_body_is_no_response() {
 fn a_close_without_reply_is_no_response() {
     let (server, client) = serving(|| Action::Raw(Vec::new()));
     let observed = client.auth_test(&bot());
-    assert!(matches!(observed, Observation::NoResponse(_)), "{observed:?}");
+    assert!(
+        matches!(observed, Observation::NoResponse(_)),
+        "{observed:?}"
+    );
     assert_eq!(server.requests().len(), 1, "the request was written");
 }
 
@@ -97,7 +100,9 @@ fn connection_refused_is_not_sent() {
     let client = client(&format!("http://127.0.0.1:{port}/api/"));
     let observed = client.auth_test(&bot());
     assert_eq!(observed, Observation::NotSent(TransportError::Refused));
-    let error = client.open_connection(&Secret::new("xapp-1-x")).unwrap_err();
+    let error = client
+        .open_connection(&Secret::new("xapp-1-x"))
+        .unwrap_err();
     assert!(error.not_sent(), "{error}");
 }
 
@@ -107,10 +112,16 @@ fn a_hang_times_out_as_no_response() {
     let started = Instant::now();
     let observed = client.auth_test(&bot());
     assert!(
-        matches!(observed, Observation::NoResponse(TransportError::Timeout(_))),
+        matches!(
+            observed,
+            Observation::NoResponse(TransportError::Timeout(_))
+        ),
         "{observed:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "bounded by the timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the timeout"
+    );
     assert_eq!(server.requests().len(), 1);
 }
 

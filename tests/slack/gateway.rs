@@ -14,7 +14,9 @@ fn an_allowed_name_is_fetched_and_trimmed() {
         _ => reply(404, &[], "not found"),
     });
     for base in ["/meta", "/meta/"] {
-        let secret = gateway(&server, base).fetch(SecretName::SlackAppToken).unwrap();
+        let secret = gateway(&server, base)
+            .fetch(SecretName::SlackAppToken)
+            .unwrap();
         assert_eq!(secret.expose(), "xapp-1-from-gateway");
     }
     let requests = server.requests();
@@ -57,13 +59,22 @@ fn a_name_off_the_allowlist_is_refused_before_any_request() {
     let gateway = gateway(&server, "");
     for name in ["aws_secret", "slack_bot_token/../x", "SLACK_BOT_TOKEN", ""] {
         assert!(
-            matches!(gateway.fetch_named(name), Err(GatewayError::NotAllowed { .. })),
+            matches!(
+                gateway.fetch_named(name),
+                Err(GatewayError::NotAllowed { .. })
+            ),
             "{name}"
         );
     }
     // A later allowed fetch is the first connection and the first request the server saw
     // (connections are accepted in order, so an earlier one would have been counted first).
-    assert_eq!(gateway.fetch_named("slack_gateway_signing_secret").unwrap().expose(), "value");
+    assert_eq!(
+        gateway
+            .fetch_named("slack_gateway_signing_secret")
+            .unwrap()
+            .expose(),
+        "value"
+    );
     assert_eq!(server.connections(), 1);
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/secrets/slack_gateway_signing_secret"]);
@@ -74,7 +85,11 @@ fn the_allowlist_is_exactly_three_names() {
     let names: Vec<&str> = SecretName::ALL.iter().map(|n| n.as_str()).collect();
     assert_eq!(
         names,
-        ["slack_bot_token", "slack_app_token", "slack_gateway_signing_secret"]
+        [
+            "slack_bot_token",
+            "slack_app_token",
+            "slack_gateway_signing_secret"
+        ]
     );
     for name in SecretName::ALL {
         assert_eq!(name.as_str().parse::<SecretName>(), Ok(name));
@@ -84,6 +99,8 @@ fn the_allowlist_is_exactly_three_names() {
 #[test]
 fn gateway_errors_never_show_the_value() {
     let server = TestServer::start(|_| reply(200, &[], "xoxb-very-secret"));
-    let secret = gateway(&server, "").fetch(SecretName::SlackBotToken).unwrap();
+    let secret = gateway(&server, "")
+        .fetch(SecretName::SlackBotToken)
+        .unwrap();
     assert!(!format!("{secret:?} {secret}").contains("very-secret"));
 }

@@ -35,7 +35,8 @@ fn the_socket_url_prints_its_host_only() {
 
 #[test]
 fn observations_and_clients_never_print_reply_bodies_or_tokens() {
-    let (_server, client) = serving(|| json(r#"{"ok":true,"url":"wss://h/link/?ticket=SECRET-TICKET"}"#));
+    let (_server, client) =
+        serving(|| json(r#"{"ok":true,"url":"wss://h/link/?ticket=SECRET-TICKET"}"#));
     let token = Secret::new("xapp-1-TOKEN-VALUE");
     let observed = client.call("apps.connections.open", &token, &[]);
     assert!(matches!(observed, Observation::Response(_)));

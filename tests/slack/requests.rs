@@ -28,24 +28,36 @@ fn post_message_is_form_encoded_with_metadata_as_a_json_string() {
     let request = &server.requests()[0];
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, "/api/chat.postMessage");
-    assert_eq!(request.header("authorization"), Some("Bearer xoxb-1-test-token"));
+    assert_eq!(
+        request.header("authorization"),
+        Some("Bearer xoxb-1-test-token")
+    );
     assert!(
         request
             .header("content-type")
             .unwrap()
             .starts_with("application/x-www-form-urlencoded")
     );
-    assert_eq!(request.form_value("text").as_deref(), Some("hello & welcome"));
+    assert_eq!(
+        request.form_value("text").as_deref(),
+        Some("hello & welcome")
+    );
     let sent: serde_json::Value =
         serde_json::from_str(&request.form_value("metadata").unwrap()).unwrap();
     assert_eq!(sent, metadata);
-    assert_eq!(request.form_value("token"), None, "the token is not in the body");
+    assert_eq!(
+        request.form_value("token"),
+        None,
+        "the token is not in the body"
+    );
 }
 
 #[test]
 fn history_sends_every_argument() {
     let server = TestServer::start(|_| {
-        json(r#"{"ok":true,"messages":[{"ts":"2.0"}],"has_more":true,"response_metadata":{"next_cursor":"c2"}}"#)
+        json(
+            r#"{"ok":true,"messages":[{"ts":"2.0"}],"has_more":true,"response_metadata":{"next_cursor":"c2"}}"#,
+        )
     });
     let client = client(&server.http_url("/api/"));
     let query = HistoryQuery {
@@ -55,8 +67,10 @@ fn history_sends_every_argument() {
         limit: Some(15),
         cursor: Some("c1".into()),
     };
-    let page: phantom_fsm::slack::HistoryPage =
-        client.conversations_history(&bot(), &query).reply().unwrap();
+    let page: phantom_fsm::slack::HistoryPage = client
+        .conversations_history(&bot(), &query)
+        .reply()
+        .unwrap();
     assert!(page.has_more);
     assert_eq!(page.next_cursor.as_deref(), Some("c2"));
     assert_eq!(page.messages.len(), 1);
@@ -70,7 +84,10 @@ fn history_sends_every_argument() {
         ("limit", "15"),
         ("cursor", "c1"),
     ] {
-        assert!(form.contains(&(k.to_string(), v.to_string())), "{k} in {form:?}");
+        assert!(
+            form.contains(&(k.to_string(), v.to_string())),
+            "{k} in {form:?}"
+        );
     }
 }
 
@@ -101,18 +118,28 @@ fn conversations_open_names_the_user() {
 
 #[test]
 fn open_connection_posts_with_the_app_token() {
-    let server = TestServer::start(|_| json(r#"{"ok":true,"url":"wss://example.test/link/?ticket=t1"}"#));
+    let server =
+        TestServer::start(|_| json(r#"{"ok":true,"url":"wss://example.test/link/?ticket=t1"}"#));
     let client = client(&server.http_url("/api"));
-    let url = client.open_connection(&Secret::new("xapp-1-A1-abc")).unwrap();
+    let url = client
+        .open_connection(&Secret::new("xapp-1-A1-abc"))
+        .unwrap();
     assert_eq!(url.expose(), "wss://example.test/link/?ticket=t1");
     let request = &server.requests()[0];
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/api/apps.connections.open"));
-    assert_eq!(request.header("authorization"), Some("Bearer xapp-1-A1-abc"));
+    assert_eq!(
+        (request.method.as_str(), request.path.as_str()),
+        ("POST", "/api/apps.connections.open")
+    );
+    assert_eq!(
+        request.header("authorization"),
+        Some("Bearer xapp-1-A1-abc")
+    );
 }
 
 #[test]
 fn open_connection_refuses_a_url_that_is_not_a_websocket() {
-    let server = TestServer::start(|_| json(r#"{"ok":true,"url":"https://example.test/?ticket=t1"}"#));
+    let server =
+        TestServer::start(|_| json(r#"{"ok":true,"url":"https://example.test/?ticket=t1"}"#));
     let client = client(&server.http_url("/api"));
     let error = client.open_connection(&Secret::new("xapp-1")).unwrap_err();
     assert!(matches!(error, SlackError::Malformed { .. }), "{error}");
@@ -122,15 +149,25 @@ fn open_connection_refuses_a_url_that_is_not_a_websocket() {
 #[test]
 fn base_urls_with_and_without_the_slash_agree() {
     let options = HttpOptions::default();
-    for base in ["http://127.0.0.1:9/api", "http://127.0.0.1:9/api/", "http://127.0.0.1:9/api//"] {
+    for base in [
+        "http://127.0.0.1:9/api",
+        "http://127.0.0.1:9/api/",
+        "http://127.0.0.1:9/api//",
+    ] {
         let client = SlackClient::new(base, &options).unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:9/api/");
     }
     assert_eq!(
-        SlackClient::new(phantom_fsm::slack::DEFAULT_BASE_URL, &HttpOptions {
-            tls: Some(phantom_fsm::slack::client_config_with_roots(rustls::RootCertStore::empty()).unwrap()),
-            ..HttpOptions::default()
-        })
+        SlackClient::new(
+            phantom_fsm::slack::DEFAULT_BASE_URL,
+            &HttpOptions {
+                tls: Some(
+                    phantom_fsm::slack::client_config_with_roots(rustls::RootCertStore::empty())
+                        .unwrap()
+                ),
+                ..HttpOptions::default()
+            }
+        )
         .unwrap()
         .base_url(),
         "https://slack.com/api/"
@@ -139,7 +176,13 @@ fn base_urls_with_and_without_the_slash_agree() {
 
 #[test]
 fn bad_base_urls_are_refused() {
-    for base in ["slack.com/api", "ftp://slack.com/api/", "https:///api", "http://h/api?x=1", ""] {
+    for base in [
+        "slack.com/api",
+        "ftp://slack.com/api/",
+        "https:///api",
+        "http://h/api?x=1",
+        "",
+    ] {
         let result = SlackClient::new(base, &HttpOptions::default());
         assert!(
             matches!(result, Err(ConfigError::InvalidBaseUrl { .. })),

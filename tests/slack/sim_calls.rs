@@ -100,7 +100,11 @@ async fn history_pages_follow_the_cursor() {
             text: format!("m{i}"),
             metadata: None,
         };
-        let p: Posted = client.post_message(bot.clone(), message).await.reply().unwrap();
+        let p: Posted = client
+            .post_message(bot.clone(), message)
+            .await
+            .reply()
+            .unwrap();
         posted.push(p.ts);
     }
     let mut seen = Vec::new();
@@ -117,7 +121,11 @@ async fn history_pages_follow_the_cursor() {
             .await
             .reply()
             .unwrap();
-        seen.extend(page.messages.iter().map(|m| m["ts"].as_str().unwrap().to_string()));
+        seen.extend(
+            page.messages
+                .iter()
+                .map(|m| m["ts"].as_str().unwrap().to_string()),
+        );
         if !page.has_more {
             break;
         }

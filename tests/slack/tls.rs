@@ -50,11 +50,20 @@ fn an_untrusted_ca_is_not_sent_and_names_the_certificate_problem() {
     let Observation::NotSent(TransportError::Tls(message)) = &observed else {
         panic!("{observed:?}")
     };
-    assert!(message.contains("certificate") && message.contains("UnknownIssuer"), "{message}");
+    assert!(
+        message.contains("certificate") && message.contains("UnknownIssuer"),
+        "{message}"
+    );
     assert!(server.requests().is_empty(), "no request was read");
     let error = client.open_connection(&Secret::new("xapp-1")).unwrap_err();
-    assert!(matches!(error, SlackError::NotSent(TransportError::Tls(_))), "{error}");
-    assert!(error.to_string().contains("TLS handshake failed"), "{error}");
+    assert!(
+        matches!(error, SlackError::NotSent(TransportError::Tls(_))),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("TLS handshake failed"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -98,7 +107,10 @@ fn ssl_cert_file_and_ssl_cert_dir_are_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("corporate-ca.pem");
     std::fs::write(&file, &pki.ca_pem).unwrap();
-    for env in [("SSL_CERT_FILE", file.as_path()), ("SSL_CERT_DIR", dir.path())] {
+    for env in [
+        ("SSL_CERT_FILE", file.as_path()),
+        ("SSL_CERT_DIR", dir.path()),
+    ] {
         let out = run_child(&server.https_url("/api"), env);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -121,5 +133,8 @@ fn child_uses_the_platform_trust_store() {
     platform_client_config().expect("roots from the environment");
     let client = SlackClient::new(&url, &HttpOptions::default()).unwrap();
     let observed = client.auth_test(&Secret::new("xoxb-1"));
-    assert!(matches!(&observed, Observation::Response(r) if r.status == 200), "{observed:?}");
+    assert!(
+        matches!(&observed, Observation::Response(r) if r.status == 200),
+        "{observed:?}"
+    );
 }
