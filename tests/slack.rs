@@ -20,3 +20,5 @@ mod requests;
 mod sim_calls;
 #[path = "slack/tls.rs"]
 mod tls;
+#[path = "slack/wss.rs"]
+mod wss;

@@ -5,7 +5,7 @@ use phantom_fsm::onboarding::{
     AuthOutcome, HistoryOutcome, IntroMetadata, PostOutcome, classify_auth, classify_history,
     classify_post,
 };
-use phantom_fsm::sim::{ApiFault, SimConfig, SimHandle};
+use phantom_fsm::sim::{ApiFault, Hold, SimConfig, SimHandle};
 use phantom_fsm::slack::{
     AsyncSlackClient, AuthTest, DmOpened, HistoryPage, HistoryQuery, HttpOptions, Observation,
     PostMessage, Posted, Secret, SlackClient, SlackError,
@@ -218,5 +218,52 @@ async fn simulator_faults_classify_as_slack_would() {
         );
     }
     assert_eq!(sim.messages(&dm.channel).len(), 3, "each post landed");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_whose_reply_is_held_past_the_timeout_is_ambiguous_and_found_later() {
+    let (sim, client, _app, bot) = sim().await;
+    let options = HttpOptions {
+        timeout: Duration::from_millis(500),
+        ..HttpOptions::default()
+    };
+    let impatient = SlackClient::new(&sim.api_url(), &options).unwrap();
+    let impatient = AsyncSlackClient::new(impatient, 1);
+    let user = sim.config().human_user_id.clone();
+    let dm: DmOpened = client
+        .conversations_open(bot.clone(), user.clone())
+        .await
+        .reply()
+        .unwrap();
+    let marker = IntroMetadata::new(&user, &sim.config().team_id);
+    sim.hold_next("chat.postMessage", 1, Hold::UntilReleased)
+        .unwrap();
+    let observed = impatient
+        .post_message(bot.clone(), intro(&dm.channel, &marker, "Hello!"))
+        .await;
+    assert!(
+        matches!(observed, Observation::NoResponse(_)),
+        "{observed:?}"
+    );
+    assert!(matches!(
+        classify_post(&observed.call_result()),
+        PostOutcome::Ambiguous { .. }
+    ));
+    sim.release_held();
+    // The post landed before the reply was held: reconciliation finds it.
+    let query = HistoryQuery {
+        channel: dm.channel.clone(),
+        include_all_metadata: true,
+        ..HistoryQuery::default()
+    };
+    let observed = client.conversations_history(bot, query).await;
+    let stored = sim.messages(&dm.channel);
+    assert_eq!(
+        classify_history(&observed.call_result(), &marker),
+        HistoryOutcome::Found {
+            ts: stored[0].ts.clone()
+        }
+    );
     sim.shutdown().await;
 }
