@@ -12,6 +12,24 @@ use std::time::Duration;
 ///
 /// The onboarding machine's classifiers take it as a `CallResult` (see
 /// [`Observation::call_result`]); typed callers use [`Observation::reply`].
+///
+/// ```
+/// use phantom_fsm::slack::{AuthTest, Observation, RawReply, SlackError};
+///
+/// let ok = Observation::Response(RawReply {
+///     status: 200,
+///     retry_after: None,
+///     body: r#"{"ok":true,"team_id":"T1","user_id":"U1"}"#.into(),
+/// });
+/// assert_eq!(ok.reply::<AuthTest>().unwrap().team_id, "T1");
+///
+/// let revoked = Observation::Response(RawReply {
+///     status: 200,
+///     retry_after: None,
+///     body: r#"{"ok":false,"error":"token_revoked"}"#.into(),
+/// });
+/// assert_eq!(revoked.error().unwrap().code(), Some("token_revoked"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Observation {
     /// The request was certainly not written.
@@ -104,4 +122,60 @@ impl Observation {
 pub(crate) fn parse_retry_after(header: &str) -> Option<Duration> {
     let secs: f64 = header.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, retry_after: Option<&str>, body: &str) -> Observation {
+        Observation::Response(RawReply {
+            status,
+            retry_after: retry_after.map(str::to_string),
+            body: body.to_string(),
+        })
+    }
+
+    #[test]
+    fn retry_after_is_seconds_only() {
+        assert_eq!(parse_retry_after(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("1.5"), Some(Duration::from_millis(1500)));
+        for bad in ["-1", "abc", "Wed, 21 Oct 2015 07:28:00 GMT", "NaN", "inf"] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_wins_over_the_body() {
+        let limited = response(429, Some("2"), r#"{"ok":true}"#);
+        assert_eq!(
+            limited.error(),
+            Some(SlackError::RateLimited {
+                retry_after: Some(Duration::from_secs(2))
+            })
+        );
+        let server = response(503, None, r#"{"ok":true}"#);
+        assert_eq!(server.error(), Some(SlackError::Server { status: 503 }));
+    }
+
+    #[test]
+    fn shapes_without_a_boolean_ok_are_malformed() {
+        for body in [r#"{"ok":"true"}"#, "[]", r#"{"ok":false}"#, ""] {
+            let error = response(200, None, body).error();
+            assert!(
+                matches!(error, Some(SlackError::Malformed { .. })),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn raw_reply_debug_omits_the_body() {
+        let reply = RawReply {
+            status: 200,
+            retry_after: None,
+            body: "wss://x/?ticket=SECRET".into(),
+        };
+        assert!(!format!("{reply:?}").contains("SECRET"));
+    }
 }

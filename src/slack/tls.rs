@@ -16,6 +16,18 @@ use std::sync::Arc;
 /// A client configuration trusting the platform's roots (or `SSL_CERT_FILE` / `SSL_CERT_DIR`).
 ///
 /// Fails only when no root at all could be loaded; certificates that do not parse are skipped.
+///
+/// The runtime's WebSocket links use the same configuration:
+///
+/// ```no_run
+/// # async fn link() -> Result<(), Box<dyn std::error::Error>> {
+/// let tls = phantom_fsm::slack::platform_client_config()?;
+/// let connector = tokio_tungstenite::Connector::Rustls(tls);
+/// let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+///     "wss://wss-primary.slack.com/link/?ticket=...", None, false, Some(connector),
+/// ).await?;
+/// # drop(ws); Ok(()) }
+/// ```
 pub fn platform_client_config() -> Result<Arc<ClientConfig>, TlsSetupError> {
     let loaded = rustls_native_certs::load_native_certs();
     let mut roots = RootCertStore::empty();
