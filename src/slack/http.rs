@@ -58,49 +58,60 @@ impl HttpCore {
             connector::chain(self.tls.clone(), flag.clone()),
             DefaultResolver::default(),
         );
-        let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
-        let result = match body {
-            Body::Get => {
-                let mut req = agent.get(url);
-                if let Some(auth) = &auth {
-                    req = req.header("Authorization", auth);
-                }
-                req.call()
-            }
-            Body::Form(pairs) => {
-                let mut req = agent.post(url);
-                if let Some(auth) = &auth {
-                    req = req.header("Authorization", auth);
-                }
-                req.send_form(pairs.iter().copied())
-            }
-        };
-        let mut response = match result {
-            Ok(response) => response,
-            Err(e) if flag.written() => {
-                return Observation::NoResponse(TransportError::from_ureq(e));
-            }
-            Err(e) => return Observation::NotSent(TransportError::from_ureq(e)),
-        };
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        match response
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY_BYTES)
-            .read_to_vec()
-        {
-            Ok(bytes) => Observation::Response(RawReply {
-                status,
-                retry_after,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            }),
-            Err(e) => Observation::NoResponse(TransportError::from_ureq(e)),
+        match request(&agent, url, bearer, body) {
+            Ok(response) => read_reply(response),
+            Err(e) if flag.written() => Observation::NoResponse(TransportError::from_ureq(e)),
+            Err(e) => Observation::NotSent(TransportError::from_ureq(e)),
         }
+    }
+}
+
+/// Write the request and read the reply's head.
+fn request(
+    agent: &Agent,
+    url: &str,
+    bearer: Option<&Secret>,
+    body: Body<'_>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    let auth = bearer.map(|t| format!("Bearer {}", t.expose()));
+    match body {
+        Body::Get => {
+            let mut req = agent.get(url);
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.call()
+        }
+        Body::Form(pairs) => {
+            let mut req = agent.post(url);
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.send_form(pairs.iter().copied())
+        }
+    }
+}
+
+/// Read the body: a failure now comes after the request was written.
+fn read_reply(mut response: ureq::http::Response<ureq::Body>) -> Observation {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_REPLY_BYTES)
+        .read_to_vec();
+    match body {
+        Ok(bytes) => Observation::Response(RawReply {
+            status,
+            retry_after,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }),
+        Err(e) => Observation::NoResponse(TransportError::from_ureq(e)),
     }
 }
 

@@ -168,3 +168,14 @@ fn ok_false_is_an_api_error_with_its_code() {
         }
     );
 }
+
+#[test]
+fn a_reply_over_the_size_limit_is_no_response() {
+    let size = phantom_fsm::slack::MAX_REPLY_BYTES as usize + 1;
+    let (_server, client) = serving(move || reply(200, &[], &" ".repeat(size)));
+    let observed = client.auth_test(&bot());
+    assert!(
+        matches!(observed, Observation::NoResponse(_)),
+        "{observed:?}"
+    );
+}
