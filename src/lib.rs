@@ -15,6 +15,7 @@ pub mod machines;
 pub mod onboarding;
 pub mod runtime;
 pub mod sim;
+pub mod slack;
 pub mod socket;
 pub mod store;
 pub mod telemetry;
