@@ -200,15 +200,15 @@ mod shared_edges {
 
     #[test]
     fn the_socket_diagram_draws_stop_and_restarted_once_per_superstate() {
-        let d = phantom_fsm::machines::diagram("socket_mode").unwrap();
-        let shared = shared_edges(&d);
+        let d = phantom_fsm::engine::derive::<phantom_fsm::socket::SocketMode>();
+        let found = shared_edges(&d);
         assert!(
-            shared.contains(&shared_at("running", "stop", "disconnecting")),
-            "{shared:?}"
+            found.contains(&shared("running", "stop", "disconnecting")),
+            "{found:?}"
         );
         assert!(
-            shared.contains(&shared_at("running", "restarted", "disconnected")),
-            "{shared:?}"
+            found.contains(&shared("running", "restarted", "disconnected")),
+            "{found:?}"
         );
         let text = dot(&d);
         let stop_to_disconnecting = text
@@ -216,9 +216,5 @@ mod shared_edges {
             .filter(|l| l.contains("-> disconnecting ") && l.contains("stop"))
             .count();
         assert_eq!(stop_to_disconnecting, 1, "{text}");
-    }
-
-    fn shared_at(superstate: &'static str, event: &'static str, to: &'static str) -> SharedEdge {
-        shared(superstate, event, to)
     }
 }
