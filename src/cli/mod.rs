@@ -3,6 +3,7 @@
 mod diagram;
 mod journal;
 mod ledger;
+#[cfg(feature = "sim")]
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,7 @@ enum Command {
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
     Diagram(diagram::DiagramArgs),
     /// Run the Slack simulator (Web API + Socket Mode) on 127.0.0.1.
+    #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
     /// Print the last journal rows (time, machine, instance, from -> to, event).
     Journal(journal::JournalArgs),
@@ -34,6 +36,7 @@ enum Command {
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Diagram(args) => diagram::run(args),
+        #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),
         Command::Journal(args) => journal::run(args),
         Command::Ledger(args) => ledger::run(args),
