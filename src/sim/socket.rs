@@ -542,6 +542,13 @@ fn is_capacity_error(e: &axum::Error) -> bool {
     text.contains("too long") || text.contains("capacity") || text.contains("space limit")
 }
 
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -552,12 +559,5 @@ mod tests {
             "2020-10-11 12:12:12.120"
         );
         assert_eq!(super::utc_stamp(951_782_400_000), "2000-02-29 00:00:00.000");
-    }
-}
-
-async fn sleep_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
