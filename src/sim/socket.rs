@@ -173,15 +173,17 @@ impl Link {
         let mut frame = hello.to_json();
         // Slack's documented hello also says when the serving host started.
         frame["debug_info"]["started"] = Value::String(utc_stamp(unix_ms()));
-        self.ws.send(Message::text(frame.to_string())).await?;
         let id = self.id;
+        // Ready before the hello is written: a client that reads its hello and is pushed to
+        // at once must find the link taking traffic (what it is sent queues behind the hello).
+        self.shared.with(|s| s.link_ready(id));
+        self.ws.send(Message::text(frame.to_string())).await?;
         self.shared.with(|s| {
             s.log(Event::LinkOpened {
                 link: id,
                 num_connections,
             });
             s.log(sent(id, "hello"));
-            s.link_ready(id);
         });
         Ok(())
     }

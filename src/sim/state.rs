@@ -55,7 +55,7 @@ pub struct LinkInfo {
     pub id: LinkId,
     /// Milliseconds since the simulator started, when it opened.
     pub opened_ms: u64,
-    /// Whether its `hello` was sent.
+    /// Whether it takes traffic (from just before its `hello` is written).
     pub ready: bool,
     /// Whether it was silenced.
     pub silenced: bool,

@@ -128,6 +128,8 @@ async fn an_unacked_event_is_retried_on_slacks_scaled_schedule_then_lost() {
 async fn a_retry_can_keep_its_envelope_id() {
     let sim = start(SimConfig {
         retry_envelope_ids: RetryIds::Same,
+        // Long enough that the retry's ack is surely in time on a loaded machine.
+        ack_timeout: Duration::from_secs(2),
         ..fast()
     })
     .await;
