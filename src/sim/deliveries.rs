@@ -207,13 +207,10 @@ impl Deliveries {
         reason: &str,
         avoid: Option<LinkId>,
     ) -> Option<Duration> {
-        if envelope.kind != EnvelopeKind::EventsApi || self.scheduled.len() >= MAX_SCHEDULED {
+        if !self.will_retry(&envelope) {
             return None;
         }
-        let delay = *self
-            .policy
-            .retry_delays
-            .get(usize::try_from(envelope.retry_attempt).ok()?)?;
+        let delay = self.policy.retry_delays[envelope.retry_attempt as usize];
         let due = now + delay;
         self.next_retry_seq += 1;
         let retry = RetryDue {
@@ -223,6 +220,15 @@ impl Deliveries {
         };
         self.scheduled.insert((due, self.next_retry_seq), retry);
         Some(due)
+    }
+
+    /// Whether a failed delivery of `envelope` would be tried again.
+    pub(crate) fn will_retry(&self, envelope: &Envelope) -> bool {
+        let attempts_left = usize::try_from(envelope.retry_attempt)
+            .is_ok_and(|a| a < self.policy.retry_delays.len());
+        envelope.kind == EnvelopeKind::EventsApi
+            && attempts_left
+            && self.scheduled.len() < MAX_SCHEDULED
     }
 
     /// The retries due at `now`, in due order.

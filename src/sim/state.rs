@@ -397,14 +397,9 @@ impl State {
         self.failed(envelope, "connection_failed", avoid);
     }
 
-    /// A delivery failed (`reason` becomes the retry's `retry_reason`). Returns whether a
-    /// retry was scheduled.
-    pub(crate) fn failed(
-        &mut self,
-        envelope: Envelope,
-        reason: &str,
-        avoid: Option<LinkId>,
-    ) -> bool {
+    /// A delivery failed (`reason` becomes the retry's `retry_reason`): schedule the retry,
+    /// or count the envelope lost.
+    pub(crate) fn failed(&mut self, envelope: Envelope, reason: &str, avoid: Option<LinkId>) {
         let now = self.now;
         let kind = envelope.kind.clone();
         let (id, attempt) = (envelope.envelope_id.clone(), envelope.retry_attempt);
@@ -417,7 +412,6 @@ impl State {
                     due_ms: millis(at),
                     reason: reason.to_string(),
                 });
-                true
             }
             None => {
                 let cause = match (&kind, reason) {
@@ -432,7 +426,6 @@ impl State {
                     retry_attempt: attempt,
                     cause: cause.into(),
                 });
-                false
             }
         }
     }
@@ -441,15 +434,13 @@ impl State {
     pub(crate) fn run_due(&mut self) {
         let now = self.now;
         for e in self.deliveries.poll_expired(now) {
-            let id = e.envelope.envelope_id.clone();
-            let attempt = e.envelope.retry_attempt;
-            let retried = self.failed(e.envelope, "timeout", Some(e.link));
             self.log(Event::Expired {
                 link: e.link,
-                envelope_id: id,
-                retry_attempt: attempt,
-                redelivered: retried,
+                envelope_id: e.envelope.envelope_id.clone(),
+                retry_attempt: e.envelope.retry_attempt,
+                redelivered: self.deliveries.will_retry(&e.envelope),
             });
+            self.failed(e.envelope, "timeout", Some(e.link));
         }
         for due in self.deliveries.poll_retries(now) {
             let keep = self.retry_ids.keeps_id(due.previous.retry_attempt + 1);
