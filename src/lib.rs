@@ -19,5 +19,5 @@ pub mod socket;
 pub mod store;
 pub mod telemetry;
 
-#[cfg(feature = "arbitrary")]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;

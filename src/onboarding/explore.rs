@@ -1,4 +1,4 @@
-//! Exploration for the derived diagram (DESIGN §8): where to start, which inputs to try in a
+//! Exploration for the derived diagram (`docs/architecture.md`): where to start, which inputs to try in a
 //! state (bound to the call it awaits and to its armed deadline, one per outcome class), and
 //! how to tell representatives apart where guards depend on local data.
 

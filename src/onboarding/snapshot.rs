@@ -1,6 +1,6 @@
 //! The onboarding snapshot: `{"state": name, "data": {"attempts","last_error","channel","ts"}}`
 //! (plus `retry_at_unix_ms` in `backoff`). The store's ledger row is built from it and
-//! restored into it, so the keys are a contract (DESIGN §5).
+//! restored into it, so the keys are a contract (`docs/storage.md`).
 
 use super::MACHINE_ID;
 use super::core::{Ledger, Lookup, Phase, State};

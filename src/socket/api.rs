@@ -84,8 +84,7 @@ impl SocketMode {
             })?;
         let mut machine = SocketMode::build(instance, config, seen);
         // SAFETY: statig marks `state_mut` unsafe because the new state skips its entry actions
-        // (and the old one its exit actions). That is what a restore wants (DESIGN.md section
-        // 2); this machine has no entry or exit actions, and the shared storage is fresh (only
+        // (and the old one its exit actions). That is what a restore wants (`docs/architecture.md`); this machine has no entry or exit actions, and the shared storage is fresh (only
         // the dedupe window is loaded).
         unsafe {
             *machine.sm.state_mut() = state;

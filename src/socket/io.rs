@@ -7,7 +7,7 @@ use crate::engine::{FrameRejectReason, InputName, UnixMs};
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct LinkId(pub u64);
 
 impl std::fmt::Display for LinkId {
@@ -19,12 +19,12 @@ impl std::fmt::Display for LinkId {
 /// Identifies one `apps.connections.open` call, so a late answer to an abandoned call is
 /// recognised and ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct RequestId(pub u64);
 
 /// How an `apps.connections.open` call ended, as classified by the Web API client.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum OpenOutcome {
     /// `{"ok":true,"url":"wss://..."}`.
     Url(String),
@@ -58,7 +58,7 @@ pub const UNRECOVERABLE_OPEN_CODES: &[&str] = &[
 ];
 
 impl OpenOutcome {
-    /// Classify a failed `apps.connections.open` call (DESIGN.md section 3): HTTP 429 is
+    /// Classify a failed `apps.connections.open` call (`docs/architecture.md`): HTTP 429 is
     /// rate-limited (`retry_after_ms` from `Retry-After`); an error code from
     /// [`UNRECOVERABLE_OPEN_CODES`] is unrecoverable; everything else (5xx, `internal_error`,
     /// `fatal_error`, `service_unavailable`, `request_timeout`, network errors, timeouts,
@@ -82,7 +82,7 @@ impl OpenOutcome {
 
 /// One input of the Socket Mode machine.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum Input {
     /// Connect (from `disconnected` or `error`).
     Start,

@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// A decoded server frame.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum ServerFrame {
     /// The first frame on every link.
     Hello(Hello),
@@ -25,7 +25,7 @@ pub enum ServerFrame {
 
 /// `{"type":"hello", ...}`.
 #[derive(Clone, Debug, Default, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct Hello {
     /// How many links this app has open, this one included.
     pub num_connections: Option<u32>,
@@ -41,7 +41,7 @@ pub struct Hello {
 
 /// `{"type":"disconnect","reason":...}`.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct Disconnect {
     /// Why (an open set).
     pub reason: DisconnectReason,
@@ -51,7 +51,7 @@ pub struct Disconnect {
 
 /// The reason of a `disconnect` frame: an open set.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum DisconnectReason {
     /// The link will be cut in about 10 s.
     Warning,
@@ -107,7 +107,7 @@ pub struct Envelope {
     pub retry_reason: Option<String>,
 }
 
-#[cfg(feature = "arbitrary")]
+#[cfg(feature = "fuzzing")]
 impl<'a> arbitrary::Arbitrary<'a> for Envelope {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
         let kind = EnvelopeKind::arbitrary(u)?;
@@ -134,7 +134,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Envelope {
 
 /// Envelope types: an open set.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum EnvelopeKind {
     /// Events API delivery.
     EventsApi,

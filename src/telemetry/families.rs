@@ -1,5 +1,5 @@
 //! The exported metric families, in one place: names, help texts, buckets and the bounded label
-//! value sets. Operators alert on these names (DESIGN.md section 6, `docs/metrics.md`).
+//! value sets. Operators alert on these names (`docs/metrics.md`).
 //!
 //! Instrument names here are what OpenTelemetry is given; the Prometheus exporter appends
 //! `_total` to counters and `_seconds` to instruments with unit `s` (and de-duplicates nothing),
@@ -73,7 +73,7 @@ pub(crate) const INTRO_ATTEMPTS_HELP: &str =
 pub(crate) const TRANSITIONS: &str = "phantom_fsm_transitions";
 pub(crate) const TRANSITIONS_HELP: &str = "Changes of leaf state, by machine.";
 
-/// `phantom_fsm_ignored_inputs_total{machine,state,input}` (beyond DESIGN.md section 6).
+/// `phantom_fsm_ignored_inputs_total{machine,state,input}` (documented in `docs/metrics.md`).
 pub(crate) const IGNORED: &str = "phantom_fsm_ignored_inputs";
 pub(crate) const IGNORED_HELP: &str =
     "Inputs a machine had nothing to do with in its current state, ignored and counted.";
@@ -83,7 +83,7 @@ pub(crate) const STORE_ERRORS: &str = "phantom_store_errors";
 pub(crate) const STORE_ERRORS_HELP: &str =
     "Failed LMDB operations, by operation (retried; the socket is never taken down by them).";
 
-/// Every exported family name with its Prometheus type, in DESIGN.md order (the exposition
+/// Every exported family name with its Prometheus type, in contract order (the exposition
 /// itself is sorted by name).
 pub const FAMILIES: [(&str, &str); 13] = [
     ("phantom_slack_socket_state", "gauge"),

@@ -1,4 +1,4 @@
-//! The classification table of DESIGN §4, the marker, `/health` and the metric outcome.
+//! The classification table of `docs/onboarding.md`, the marker, `/health` and the metric outcome.
 
 use super::common::*;
 use phantom_fsm::engine::IntroOutcome;

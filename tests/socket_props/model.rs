@@ -1,4 +1,4 @@
-//! The reference model: the Socket Mode lifecycle of DESIGN.md section 3 at the level of link
+//! The reference model: the Socket Mode lifecycle of `docs/architecture.md` at the level of link
 //! roles, written from the policies and independent of the machine's code (no statig, no
 //! machine ids). Links and `apps.connections.open` calls carry model tags (1, 2, ... in the
 //! order they are opened), which the driver maps to the machine's ids as they appear.
@@ -29,7 +29,7 @@ pub(crate) struct Timings {
 }
 
 impl Timings {
-    /// DESIGN.md section 3.
+    /// `docs/architecture.md`.
     pub(crate) const DEFAULT: Timings = Timings {
         hello_timeout: 10_000,
         ping_interval: 5_000,

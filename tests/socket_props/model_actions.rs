@@ -1,4 +1,4 @@
-//! The actions the model's states share (after the policies of DESIGN.md section 3).
+//! The actions the model's states share (after the policies of `docs/architecture.md`).
 
 use super::{Model, REPROBE, St, Tm};
 

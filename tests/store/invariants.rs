@@ -1,4 +1,4 @@
-//! The journal invariants (DESIGN.md section 5) on random histories of the real machines:
+//! The journal invariants (`docs/storage.md`) on random histories of the real machines:
 //! random inputs chosen among each machine's own input templates (the ones diagram
 //! exploration uses), random restarts of the machine (restore from the store + `Resumed`) and
 //! of the store (reopen), journal bounds small enough to prune. After every history:

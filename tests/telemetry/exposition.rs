@@ -6,7 +6,7 @@ use phantom_fsm::runtime::status::StatusBoard;
 use phantom_fsm::telemetry::Telemetry;
 use std::collections::BTreeSet;
 
-/// DESIGN.md section 6, written out independently of the crate's own constants.
+/// `docs/metrics.md`, written out independently of the crate's own constants.
 const CONTRACT: [(&str, &str); 13] = [
     ("phantom_slack_socket_state", "gauge"),
     ("phantom_slack_socket_reconnects_total", "counter"),

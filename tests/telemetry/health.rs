@@ -1,4 +1,4 @@
-//! `/health`: the `status` logic of DESIGN.md section 7, case by case, with fake time.
+//! `/health`: the `status` logic of `docs/contracts.md`, case by case, with fake time.
 
 use super::support::*;
 use phantom_fsm::engine::{Millis, Now};

@@ -4,7 +4,7 @@
 //! Asserts: no panic; a frame over the limit is rejected as `oversize` without allocating
 //! (so before any parsing) and a frame within it never is; accepted frames cost a bounded
 //! multiple of their size in memory; the reject reason agrees with an independent reading of
-//! the JSON (DESIGN.md section 3: lenient, unknown fields ignored); binary frames are always
+//! the JSON (`docs/architecture.md`: lenient, unknown fields ignored); binary frames are always
 //! rejected; decoded frames re-encode (`to_json`) to text that decodes to the same frame.
 //!
 //! Input grammar: a mode byte (low 3 bits: the limit; bit 3: build JSON-ish text from the rest

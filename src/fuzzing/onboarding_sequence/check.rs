@@ -1,4 +1,4 @@
-//! The invariants of `onboarding_sequence`, checked after every step (DESIGN.md section 4 and
+//! The invariants of `onboarding_sequence`, checked after every step (`docs/onboarding.md` and
 //! the onboarding issue):
 //! 1. never `complete` without a confirmed post, a found marker or an operator's stamp;
 //! 2. never a post once `complete` (until an operator resets);

@@ -1,4 +1,4 @@
-//! The store's invariants (DESIGN.md section 5) against the model of what was written:
+//! The store's invariants (`docs/storage.md`) against the model of what was written:
 //! - the journal holds exactly the last `journal_max_rows` rows written, keyed by contiguous
 //!   sequence numbers, each decoding to the row written;
 //! - per instance, each row's `from` is the previous row's `to`; every `(from, event, to)` is
