@@ -11,8 +11,8 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod engine;
-pub mod machines;
 pub mod onboarding;
+pub mod registry;
 pub mod runtime;
 pub mod sim;
 pub mod socket;

@@ -5,19 +5,23 @@
 //! shells in `runtime` (and the tests) do the rest.
 
 pub mod backoff;
+pub mod contract;
 pub mod diagram;
-pub mod machine;
+pub mod drive;
+pub mod outbox;
 pub mod render;
 pub mod signal;
 pub mod time;
-pub mod timers;
+pub mod timer;
 pub mod transition;
 
 pub use backoff::Backoff;
+pub use contract::{Explore, InputName, Machine, Output, RestoreError, Snapshot, StateNode};
 pub use diagram::{Diagram, Edge, derive};
-pub use machine::{InputName, Machine, Output, RestoreError, Snapshot, StateNode};
+pub use drive::{Drive, start};
+pub use outbox::Outbox;
 pub use render::Format;
 pub use signal::{EnvelopeOutcome, FrameRejectReason, IntroOutcome, Signal};
 pub use time::{Millis, Now, UnixMs};
-pub use timers::{TimerKind, TimerTable};
+pub use timer::{TimerKind, TimerTable};
 pub use transition::Transition;

@@ -3,9 +3,9 @@
 //! how to tell representatives apart where guards depend on local data.
 
 use super::config::OnboardingConfig;
-use super::core::{Lookup, Phase, State};
 use super::io::{AuthOutcome, CallId, HistoryOutcome, Input, OpenDmOutcome, PostOutcome};
 use super::machine::Onboarding;
+use super::states::{Lookup, Phase, State};
 use crate::engine::{Machine, Now, Snapshot};
 
 const TEAM: &str = "T0EXAMPLE";

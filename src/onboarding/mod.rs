@@ -11,13 +11,15 @@
 //! Pure: no clock, socket or disk. See `docs/onboarding.md` and
 //! `state-diagrams/onboarding.mmd`.
 
+mod actions;
 pub mod classify;
 pub mod config;
-mod core;
 mod explore;
 pub mod io;
 mod machine;
 mod snapshot;
+mod states;
+mod storage;
 pub mod timer;
 
 pub use classify::{

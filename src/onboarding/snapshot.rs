@@ -3,8 +3,9 @@
 //! restored into it, so the keys are a contract (`docs/storage.md`).
 
 use super::MACHINE_ID;
-use super::core::{Ledger, Lookup, Phase, State};
 use super::io::CallId;
+use super::states::{Lookup, Phase, State};
+use super::storage::Ledger;
 use crate::engine::{RestoreError, Snapshot, UnixMs};
 use serde::{Deserialize, Serialize};
 

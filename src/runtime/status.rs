@@ -320,9 +320,9 @@ pub struct MachineView {
 fn diagrams() -> &'static [Diagram] {
     static DIAGRAMS: OnceLock<Vec<Diagram>> = OnceLock::new();
     DIAGRAMS.get_or_init(|| {
-        crate::machines::MACHINE_IDS
+        crate::registry::MACHINE_IDS
             .iter()
-            .filter_map(|id| crate::machines::diagram(id))
+            .filter_map(|id| crate::registry::diagram(id))
             .collect()
     })
 }

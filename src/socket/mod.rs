@@ -10,23 +10,24 @@
 //! - `running` = `connected`, `linking` (= `connecting`, `authenticated`, `reconnecting`)
 //! - `disconnecting` (stopping; outside both)
 
-mod api;
+mod actions;
 pub mod config;
-mod core;
 mod dedupe;
 mod event;
 mod explore;
 pub mod io;
 pub mod links;
 mod machine;
-pub mod timers;
+mod states;
+mod storage;
+pub mod timer;
 pub mod wire;
 
-pub use api::{DEFAULT_INSTANCE, SocketMode};
 pub use config::SocketConfig;
 pub use dedupe::DedupeWindow;
 pub use io::{Command, Input, LinkId, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
-pub use timers::Timer;
+pub use machine::{DEFAULT_INSTANCE, SocketMode};
+pub use timer::Timer;
 
 /// Machine id of the Socket Mode lifecycle machine.
 pub const MACHINE_ID: &str = "socket_mode";

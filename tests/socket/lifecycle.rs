@@ -1,7 +1,7 @@
 //! Connect, fail, back off, probe, stop.
 
 use crate::harness::*;
-use phantom_fsm::engine::{Machine, Output, Signal};
+use phantom_fsm::engine::{Output, Signal};
 use phantom_fsm::socket::wire::DisconnectReason;
 use phantom_fsm::socket::{
     Command, Input, LinkId, OpenOutcome, RequestId, SocketConfig, Timer, UNRECOVERABLE_OPEN_CODES,
@@ -223,6 +223,42 @@ fn a_silent_link_is_found_dead_within_ten_seconds() {
         lifetime_ms: 10_000
     }));
     assert_eq!(transitions(&outs)[0].event, "pong_deadline");
+}
+
+/// The order of time: a frame stamped exactly at its link's pong deadline was read before the
+/// deadline fired, so the input is handled first and the link is kept (regression: the machine
+/// used to fire the deadline first and drop a live link).
+#[test]
+fn a_pong_or_frame_handled_exactly_at_the_pong_deadline_keeps_the_link() {
+    for frame in 0..3 {
+        let mut d = Driver::new();
+        let link = d.connect();
+        assert_eq!(commands(&d.advance(5_000)), vec![Command::Ping { link }]);
+        let deadline = d.m.poll_timeout().unwrap();
+        assert_eq!(deadline.0, 10_000, "the pong deadline is the earliest");
+        d.now = d.now.advanced_to(deadline);
+        let outs = match frame {
+            0 => d.input(Input::Pong { link }),
+            1 => d.envelope(link, slash("at-deadline")),
+            _ => d.input(Input::FrameRejected {
+                link,
+                reason: phantom_fsm::engine::FrameRejectReason::UnknownType,
+            }),
+        };
+        assert_eq!(d.state(), "connected", "frame {frame}: {outs:?}");
+        assert!(transitions(&outs).is_empty(), "frame {frame}: {outs:?}");
+        assert!(!commands(&outs).contains(&Command::DropLink { link }));
+        // The ping due at the same moment fired after the frame and armed a new deadline.
+        assert!(
+            commands(&outs).ends_with(&[Command::Ping { link }]),
+            "{outs:?}"
+        );
+        assert_eq!(d.m.timers().get(Timer::PongDeadline).unwrap().0, 15_000);
+        // A link silent after that ping is still found dead.
+        let outs = d.advance(5_000);
+        assert_eq!(d.state(), "reconnecting");
+        assert_eq!(transitions(&outs)[0].event, "pong_deadline");
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 fn diagram() -> &'static Diagram {
     static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    DIAGRAM.get_or_init(|| phantom_fsm::machines::diagram("socket_mode").expect("socket_mode"))
+    DIAGRAM.get_or_init(|| phantom_fsm::registry::diagram("socket_mode").expect("socket_mode"))
 }
 
 pub(crate) fn commands(outputs: &[Output<Command>]) -> impl Iterator<Item = &Command> {

@@ -157,7 +157,7 @@ fn run_child(dir: &Path, log: &Path, seed: u64, kill: KillAfter) -> Run {
 fn diagrams() -> HashMap<&'static str, Diagram> {
     ["socket_mode", "onboarding"]
         .into_iter()
-        .map(|id| (id, phantom_fsm::machines::diagram(id).unwrap()))
+        .map(|id| (id, phantom_fsm::registry::diagram(id).unwrap()))
         .collect()
 }
 

@@ -7,7 +7,7 @@
 //! dedupe key the machine asked to remember is stored.
 
 use crate::common::*;
-use phantom_fsm::engine::{Diagram, Machine, Now, Output, Snapshot};
+use phantom_fsm::engine::{Diagram, Explore, Machine, Now, Output, Snapshot};
 use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};
@@ -62,7 +62,7 @@ struct Walk<'k, M: Machine> {
     remembered: BTreeSet<String>,
 }
 
-impl<M: Machine> Walk<'_, M>
+impl<M: Explore> Walk<'_, M>
 where
     M::Command: Remembers,
 {
@@ -153,14 +153,14 @@ fn diagram(id: &str) -> &'static Diagram {
         "onboarding" => &ONBOARDING,
         other => panic!("no diagram for {other}"),
     };
-    cell.get_or_init(|| phantom_fsm::machines::diagram(id).unwrap())
+    cell.get_or_init(|| phantom_fsm::registry::diagram(id).unwrap())
 }
 
 fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
     diagram(machine).has_edge(from, event, to)
 }
 
-fn run_walk<M: Machine>(kind: &Kind<M>, steps: &[Step], max_rows: u64) -> Result<(), TestCaseError>
+fn run_walk<M: Explore>(kind: &Kind<M>, steps: &[Step], max_rows: u64) -> Result<(), TestCaseError>
 where
     M::Command: Remembers,
 {

@@ -15,7 +15,7 @@
 
 mod slack;
 
-use phantom_fsm::engine::{Machine, Now, Output, UnixMs};
+use phantom_fsm::engine::{Explore, Machine, Now, Output, UnixMs};
 use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};

@@ -20,7 +20,7 @@ type Out = Output<Command>;
 
 fn diagram() -> &'static Diagram {
     static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    DIAGRAM.get_or_init(|| crate::machines::diagram(MACHINE_ID).expect("onboarding diagram"))
+    DIAGRAM.get_or_init(|| crate::registry::diagram(MACHINE_ID).expect("onboarding diagram"))
 }
 
 /// Post outcomes that prove nothing was stored.

@@ -16,7 +16,7 @@ type Out = Output<Command>;
 /// The derived diagram, computed once per process.
 fn diagram() -> &'static Diagram {
     static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    DIAGRAM.get_or_init(|| crate::machines::diagram(MACHINE_ID).expect("socket_mode diagram"))
+    DIAGRAM.get_or_init(|| crate::registry::diagram(MACHINE_ID).expect("socket_mode diagram"))
 }
 
 /// States in which no link can carry an ack: nothing is acked or dispatched there.

@@ -24,7 +24,7 @@ fn diagram(machine: &str) -> &'static Diagram {
         SOCKET => &SOCKET_DIAGRAM,
         _ => &ONBOARDING_DIAGRAM,
     };
-    cell.get_or_init(|| crate::machines::diagram(machine).expect("a known machine"))
+    cell.get_or_init(|| crate::registry::diagram(machine).expect("a known machine"))
 }
 
 impl Harness {

@@ -13,7 +13,7 @@ mod check;
 mod seeds;
 
 use super::bytes;
-use crate::engine::{Machine, Now, Output, Snapshot, UnixMs};
+use crate::engine::{Explore, Machine, Now, Output, Snapshot, UnixMs};
 use crate::onboarding::{Onboarding, OnboardingConfig};
 use crate::socket::{SocketConfig, SocketMode};
 use crate::store::{Remembers, Store, StoreConfig};
