@@ -3,7 +3,7 @@
 
 use super::config::OnboardingConfig;
 use super::io::{Command, Input};
-use super::states::{Event, State};
+use super::states::{Event, State, names};
 use super::storage::{Ledger, Outbox, Storage, UNKNOWN_TEAM, valid_id};
 use super::timer::Timer;
 use super::{MACHINE_ID, classify, explore, snapshot};
@@ -214,19 +214,19 @@ impl Machine for Onboarding {
 
     const ID: &'static str = MACHINE_ID;
     const LEAVES: &'static [StateNode] = &[
-        StateNode::new("pending", Some("incomplete")),
-        StateNode::new("sending", Some("unconfirmed")),
-        StateNode::new("backoff", Some("incomplete")),
-        StateNode::new("reconciling", Some("unconfirmed")),
-        StateNode::new("complete", Some("settled")),
-        StateNode::new("failed", Some("settled")),
+        StateNode::new(names::PENDING, Some(names::INCOMPLETE)),
+        StateNode::new(names::SENDING, Some(names::UNCONFIRMED)),
+        StateNode::new(names::BACKOFF, Some(names::INCOMPLETE)),
+        StateNode::new(names::RECONCILING, Some(names::UNCONFIRMED)),
+        StateNode::new(names::COMPLETE, Some(names::SETTLED)),
+        StateNode::new(names::FAILED, Some(names::SETTLED)),
     ];
     const SUPERSTATES: &'static [StateNode] = &[
-        StateNode::new("incomplete", None),
-        StateNode::new("unconfirmed", Some("incomplete")),
-        StateNode::new("settled", None),
+        StateNode::new(names::INCOMPLETE, None),
+        StateNode::new(names::UNCONFIRMED, Some(names::INCOMPLETE)),
+        StateNode::new(names::SETTLED, None),
     ];
-    const INITIAL: &'static str = "pending";
+    const INITIAL: &'static str = names::PENDING;
 
     fn instance(&self) -> &str {
         &self.d.sm.inner().instance

@@ -34,15 +34,17 @@ pub use io::{
 pub use machine::Onboarding;
 pub use timer::Timer;
 
+use states::names;
+
 /// Machine id of the onboarding ledger machine.
 pub const MACHINE_ID: &str = "onboarding";
 
 /// The six leaf states, in the order of the `phantom_onboarding_state{state}` series.
 pub const STATE_NAMES: [&str; 6] = [
-    "pending",
-    "sending",
-    "backoff",
-    "reconciling",
-    "complete",
-    "failed",
+    names::PENDING,
+    names::SENDING,
+    names::BACKOFF,
+    names::RECONCILING,
+    names::COMPLETE,
+    names::FAILED,
 ];

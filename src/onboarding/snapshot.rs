@@ -4,7 +4,7 @@
 
 use super::MACHINE_ID;
 use super::io::CallId;
-use super::states::{Lookup, Phase, State};
+use super::states::{Lookup, Phase, State, names};
 use super::storage::Ledger;
 use crate::engine::{RestoreError, Snapshot, UnixMs};
 use serde::{Deserialize, Serialize};
@@ -58,16 +58,16 @@ pub(crate) fn parse(
     };
     // `CallId(0)` is never issued, so no answer matches a restored state's call.
     let state = match snapshot.state.as_str() {
-        "pending" => State::Pending { phase: Phase::Idle },
-        "sending" => State::Sending { call: CallId(0) },
-        "backoff" => State::Backoff {
+        names::PENDING => State::Pending { phase: Phase::Idle },
+        names::SENDING => State::Sending { call: CallId(0) },
+        names::BACKOFF => State::Backoff {
             retry_at: UnixMs(data.retry_at_unix_ms.unwrap_or(0)),
         },
-        "reconciling" => State::Reconciling {
+        names::RECONCILING => State::Reconciling {
             lookup: Lookup::Waiting,
         },
-        "complete" => State::Complete {},
-        "failed" => State::Failed {},
+        names::COMPLETE => State::Complete {},
+        names::FAILED => State::Failed {},
         other => {
             return Err(RestoreError::UnknownState {
                 machine: MACHINE_ID,
@@ -80,7 +80,7 @@ pub(crate) fn parse(
     if !team_known
         && matches!(
             snapshot.state.as_str(),
-            "sending" | "backoff" | "reconciling"
+            names::SENDING | names::BACKOFF | names::RECONCILING
         )
     {
         return Err(bad("the instance id has no team".to_string()));

@@ -292,16 +292,30 @@ impl Storage {
     }
 }
 
+/// The leaf and superstate names (journal, metric labels, diagram nodes), written once; the
+/// `superstate = "..."` attributes above must match them, which the diagram test checks.
+pub(crate) mod names {
+    pub(crate) const PENDING: &str = "pending";
+    pub(crate) const SENDING: &str = "sending";
+    pub(crate) const BACKOFF: &str = "backoff";
+    pub(crate) const RECONCILING: &str = "reconciling";
+    pub(crate) const COMPLETE: &str = "complete";
+    pub(crate) const FAILED: &str = "failed";
+    pub(crate) const INCOMPLETE: &str = "incomplete";
+    pub(crate) const UNCONFIRMED: &str = "unconfirmed";
+    pub(crate) const SETTLED: &str = "settled";
+}
+
 impl State {
     /// The leaf state's name: the journal's `from`/`to`, the metric label, the diagram node.
     pub(crate) fn name(&self) -> &'static str {
         match self {
-            State::Pending { .. } => "pending",
-            State::Sending { .. } => "sending",
-            State::Backoff { .. } => "backoff",
-            State::Reconciling { .. } => "reconciling",
-            State::Complete {} => "complete",
-            State::Failed {} => "failed",
+            State::Pending { .. } => names::PENDING,
+            State::Sending { .. } => names::SENDING,
+            State::Backoff { .. } => names::BACKOFF,
+            State::Reconciling { .. } => names::RECONCILING,
+            State::Complete {} => names::COMPLETE,
+            State::Failed {} => names::FAILED,
         }
     }
 }

@@ -18,9 +18,9 @@ pub const JOURNAL_TAIL: usize = 50;
 pub const STORE_ERROR_GRACE: Duration = Duration::from_secs(30);
 
 const SOCKET_MACHINE: &str = crate::socket::MACHINE_ID;
-const ONBOARDING_MACHINE: &str = "onboarding";
+const ONBOARDING_MACHINE: &str = crate::onboarding::MACHINE_ID;
 /// Instance id of the (single) socket machine.
-const SOCKET_INSTANCE: &str = "default";
+const SOCKET_INSTANCE: &str = crate::socket::DEFAULT_INSTANCE;
 
 /// The runtime's status, shared between the observer that updates it and the HTTP server that
 /// reads it: a cheap, cloneable handle (clones share the board).

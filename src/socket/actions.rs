@@ -6,7 +6,7 @@ use super::states::State;
 use crate::engine::time::duration_ms;
 use crate::engine::{EnvelopeOutcome, Signal};
 use crate::socket::event::Event;
-use crate::socket::io::{Command, LinkId, OpenOutcome, RequestId};
+use crate::socket::io::{Command, LinkId, LinkUrl, OpenOutcome, RequestId};
 use crate::socket::links::{ActiveLink, PendingLink, Role};
 use crate::socket::storage::{Outbox, Storage};
 use crate::socket::timer::Timer;
@@ -32,7 +32,7 @@ impl Storage {
     }
 
     /// Open a new pending link to `url` and arm its hello deadline.
-    pub(crate) fn open_pending(&mut self, url: &str, context: &mut Outbox) {
+    pub(crate) fn open_pending(&mut self, url: &LinkUrl, context: &mut Outbox) {
         let link = self.links.allocate();
         self.links.pending = Some(PendingLink {
             id: link,
@@ -40,7 +40,7 @@ impl Storage {
         });
         context.command(Command::OpenLink {
             link,
-            url: url.to_string(),
+            url: url.clone(),
         });
         context.arm(Timer::HelloDeadline, self.config.hello_timeout);
     }

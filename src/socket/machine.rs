@@ -6,7 +6,7 @@ use super::dedupe::DedupeWindow;
 use super::event::Event;
 use super::io::{Command, Input, LinkId, RequestId};
 use super::links::Links;
-use super::states::State;
+use super::states::{State, names};
 use super::storage::{Outbox, Storage};
 use super::timer::Timer;
 use super::wire;
@@ -211,20 +211,20 @@ impl Machine for SocketMode {
 
     const ID: &'static str = super::MACHINE_ID;
     const LEAVES: &'static [StateNode] = &[
-        StateNode::new("disconnected", Some("idle")),
-        StateNode::new("error", Some("idle")),
-        StateNode::new("connecting", Some("linking")),
-        StateNode::new("authenticated", Some("linking")),
-        StateNode::new("reconnecting", Some("linking")),
-        StateNode::new("connected", Some("running")),
-        StateNode::new("disconnecting", None),
+        StateNode::new(names::DISCONNECTED, Some(names::IDLE)),
+        StateNode::new(names::ERROR, Some(names::IDLE)),
+        StateNode::new(names::CONNECTING, Some(names::LINKING)),
+        StateNode::new(names::AUTHENTICATED, Some(names::LINKING)),
+        StateNode::new(names::RECONNECTING, Some(names::LINKING)),
+        StateNode::new(names::CONNECTED, Some(names::RUNNING)),
+        StateNode::new(names::DISCONNECTING, None),
     ];
     const SUPERSTATES: &'static [StateNode] = &[
-        StateNode::new("idle", None),
-        StateNode::new("running", None),
-        StateNode::new("linking", Some("running")),
+        StateNode::new(names::IDLE, None),
+        StateNode::new(names::RUNNING, None),
+        StateNode::new(names::LINKING, Some(names::RUNNING)),
     ];
-    const INITIAL: &'static str = "disconnected";
+    const INITIAL: &'static str = names::DISCONNECTED;
 
     fn instance(&self) -> &str {
         &self.storage().instance

@@ -25,20 +25,22 @@ pub mod wire;
 
 pub use config::SocketConfig;
 pub use dedupe::DedupeWindow;
-pub use io::{Command, Input, LinkId, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
+pub use io::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
 pub use machine::{DEFAULT_INSTANCE, SocketMode};
 pub use timer::Timer;
+
+use states::names;
 
 /// Machine id of the Socket Mode lifecycle machine.
 pub const MACHINE_ID: &str = "socket_mode";
 
 /// The seven leaf states, in the order of the `phantom_slack_socket_state{state}` series.
 pub const STATE_NAMES: [&str; 7] = [
-    "disconnected",
-    "connecting",
-    "authenticated",
-    "connected",
-    "reconnecting",
-    "disconnecting",
-    "error",
+    names::DISCONNECTED,
+    names::CONNECTING,
+    names::AUTHENTICATED,
+    names::CONNECTED,
+    names::RECONNECTING,
+    names::DISCONNECTING,
+    names::ERROR,
 ];

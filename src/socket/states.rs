@@ -249,30 +249,45 @@ impl Storage {
     }
 }
 
+/// The leaf and superstate names (journal, metric labels, diagram nodes), written once; the
+/// `superstate = "..."` attributes above must match them, which the diagram test checks.
+pub(crate) mod names {
+    pub(crate) const DISCONNECTED: &str = "disconnected";
+    pub(crate) const CONNECTING: &str = "connecting";
+    pub(crate) const AUTHENTICATED: &str = "authenticated";
+    pub(crate) const CONNECTED: &str = "connected";
+    pub(crate) const RECONNECTING: &str = "reconnecting";
+    pub(crate) const DISCONNECTING: &str = "disconnecting";
+    pub(crate) const ERROR: &str = "error";
+    pub(crate) const IDLE: &str = "idle";
+    pub(crate) const RUNNING: &str = "running";
+    pub(crate) const LINKING: &str = "linking";
+}
+
 impl State {
     /// The leaf state's name: the journal, metric label and diagram name.
     pub(crate) fn name(&self) -> &'static str {
         match self {
-            State::Disconnected {} => "disconnected",
-            State::Connecting {} => "connecting",
-            State::Authenticated {} => "authenticated",
-            State::Connected {} => "connected",
-            State::Reconnecting {} => "reconnecting",
-            State::Disconnecting {} => "disconnecting",
-            State::Error { .. } => "error",
+            State::Disconnected {} => names::DISCONNECTED,
+            State::Connecting {} => names::CONNECTING,
+            State::Authenticated {} => names::AUTHENTICATED,
+            State::Connected {} => names::CONNECTED,
+            State::Reconnecting {} => names::RECONNECTING,
+            State::Disconnecting {} => names::DISCONNECTING,
+            State::Error { .. } => names::ERROR,
         }
     }
 
     /// The state named `name` (with default local data), for restore.
     pub(crate) fn named(name: &str, code: Option<String>) -> Option<State> {
         Some(match name {
-            "disconnected" => State::disconnected(),
-            "connecting" => State::connecting(),
-            "authenticated" => State::authenticated(),
-            "connected" => State::connected(),
-            "reconnecting" => State::reconnecting(),
-            "disconnecting" => State::disconnecting(),
-            "error" => State::error(code.unwrap_or_else(|| "unknown".to_string())),
+            names::DISCONNECTED => State::disconnected(),
+            names::CONNECTING => State::connecting(),
+            names::AUTHENTICATED => State::authenticated(),
+            names::CONNECTED => State::connected(),
+            names::RECONNECTING => State::reconnecting(),
+            names::DISCONNECTING => State::disconnecting(),
+            names::ERROR => State::error(code.unwrap_or_else(|| "unknown".to_string())),
             _ => return None,
         })
     }

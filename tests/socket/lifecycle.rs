@@ -410,3 +410,26 @@ fn inputs_with_nothing_to_do_are_counted_not_fatal() {
     let outs = d.hello(LinkId(7));
     assert!(matches!(outs[..], [Output::Signal(Signal::Ignored { .. })]));
 }
+
+/// The URL from `apps.connections.open` carries a ticket: no `Debug` output shows it, neither
+/// the input that brings it, the command that uses it, nor the machine's own `Debug`.
+#[test]
+fn link_urls_are_redacted_in_every_debug() {
+    let secret = "wss://wss-primary.slack.com/link/?ticket=s3cr3t-t1ck3t&app_id=A1";
+    let mut d = Driver::new();
+    d.input(Input::Start);
+    let input = Input::OpenResult {
+        request: d.request(),
+        outcome: OpenOutcome::Url(secret.into()),
+    };
+    let shown = format!("{input:?}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(shown.contains("wss-primary.slack.com"), "{shown}");
+    let outs = d.input(input);
+    let shown = format!("{outs:?} {:?}", d.m);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    let Some(Command::OpenLink { url, .. }) = commands(&outs).into_iter().next() else {
+        panic!("{outs:?}")
+    };
+    assert_eq!(url.expose(), secret, "the shell still gets the whole URL");
+}

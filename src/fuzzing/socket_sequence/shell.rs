@@ -27,7 +27,7 @@ pub(super) struct Shell {
     pub(super) outstanding: BTreeSet<RequestId>,
     pub(super) last_request: u64,
     /// The URL of the `OpenResult` delivered in the current step, until an `OpenLink` uses it.
-    pub(super) url: Option<String>,
+    pub(super) url: Option<crate::socket::LinkUrl>,
     /// `seen_events`: every `Remember`ed key with its first-seen time.
     pub(super) persisted: BTreeMap<String, UnixMs>,
     /// Sockets the peer closed in the input being handled. The machine fires expired
