@@ -84,7 +84,7 @@ fn the_docs_embed_the_current_diagrams() {
         ("onboarding", "docs/onboarding.md"),
     ] {
         let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
-        let mermaid = phantom_fsm::engine::Format::Mermaid.render(&registry::diagram(id).unwrap());
+        let mermaid = phantom_fsm::engine::Format::Mermaid.render(registry::diagram(id).unwrap());
         assert!(
             text.contains(&format!("```mermaid\n{mermaid}```")),
             "{doc} embeds a stale {id} diagram: paste state-diagrams/{id}.mmd \

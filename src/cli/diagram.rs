@@ -51,6 +51,6 @@ pub(crate) fn run(args: DiagramArgs) -> Result<(), CliError> {
         FormatArg::Mermaid => Format::Mermaid,
         FormatArg::Dot => Format::Dot,
     };
-    print!("{}", format.render(&diagram));
+    print!("{}", format.render(diagram));
     Ok(())
 }

@@ -7,13 +7,12 @@
 //! dedupe key the machine asked to remember is stored.
 
 use crate::common::*;
-use phantom_fsm::engine::{Diagram, Explore, Machine, Now, Output, Snapshot};
+use phantom_fsm::engine::{Explore, Machine, Now, Output, Snapshot};
 use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// One step of a random history.
@@ -145,19 +144,8 @@ where
     }
 }
 
-fn diagram(id: &str) -> &'static Diagram {
-    static SOCKET: OnceLock<Diagram> = OnceLock::new();
-    static ONBOARDING: OnceLock<Diagram> = OnceLock::new();
-    let cell = match id {
-        "socket_mode" => &SOCKET,
-        "onboarding" => &ONBOARDING,
-        other => panic!("no diagram for {other}"),
-    };
-    cell.get_or_init(|| phantom_fsm::registry::diagram(id).unwrap())
-}
-
 fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
-    diagram(machine).has_edge(from, event, to)
+    phantom_fsm::registry::diagram(machine).is_some_and(|d| d.has_edge(from, event, to))
 }
 
 fn run_walk<M: Explore>(kind: &Kind<M>, steps: &[Step], max_rows: u64) -> Result<(), TestCaseError>
