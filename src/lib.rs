@@ -19,5 +19,8 @@ pub mod socket;
 pub mod store;
 pub mod telemetry;
 
+// The fuzz targets' harnesses and the per-machine invariant checks they share with the
+// property tests: test support, not API.
 #[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;

@@ -276,7 +276,7 @@ fn a_third_machine_gets_a_derived_diagram() {
     assert!(dot.contains("    unlocked -> locked [label=\"push\\nresumed\\nunlock_expired\"];"));
     // Byte-stable.
     assert_eq!(mermaid, Format::Mermaid.render(&derive::<Turnstile>()));
-    let highlighted = phantom_fsm::engine::render::mermaid(&d, Some("unlocked"));
+    let highlighted = phantom_fsm::engine::mermaid(&d, Some("unlocked"));
     assert!(highlighted.contains("class unlocked current"));
 }
 

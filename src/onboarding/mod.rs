@@ -12,24 +12,25 @@
 //! `state-diagrams/onboarding.mmd`.
 
 mod actions;
-pub mod classify;
-pub mod config;
+pub(crate) mod classify;
+pub(crate) mod config;
 mod explore;
-pub mod io;
+pub(crate) mod io;
 mod machine;
 mod snapshot;
 mod states;
 mod storage;
-pub mod timer;
+pub(crate) mod timer;
 
 pub use classify::{
-    CallResult, classify_auth, classify_history, classify_open_dm, classify_post, health_label,
-    intro_outcome,
+    AUTH_UNRECOVERABLE_CODES, CallResult, OPEN_DM_PERMANENT_CODES, POST_AMBIGUOUS_CODES,
+    POST_PERMANENT_CODES, classify_auth, classify_history, classify_open_dm, classify_post,
+    health_label, intro_outcome, retry_after_ms,
 };
-pub use config::OnboardingConfig;
+pub use config::{DEFAULT_INTRO_TEXT, OnboardingConfig};
 pub use io::{
-    AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, IntroPayload,
-    OpenDmOutcome, PostOutcome,
+    AuthOutcome, CallId, Command, HistoryOutcome, INTRO_EVENT_TYPE, Input, IntroMetadata,
+    IntroPayload, OpenDmOutcome, PostOutcome,
 };
 pub use machine::Onboarding;
 pub use timer::Timer;

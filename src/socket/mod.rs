@@ -11,23 +11,32 @@
 //! - `disconnecting` (stopping; outside both)
 
 mod actions;
-pub mod config;
-mod dedupe;
+pub(crate) mod config;
+pub(crate) mod dedupe;
 mod event;
 mod explore;
-pub mod io;
-pub mod links;
+pub(crate) mod io;
+pub(crate) mod links;
 mod machine;
 mod states;
 mod storage;
-pub mod timer;
-pub mod wire;
+pub(crate) mod timer;
+pub(crate) mod wire;
 
 pub use config::SocketConfig;
-pub use dedupe::DedupeWindow;
 pub use io::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
 pub use machine::{DEFAULT_INSTANCE, SocketMode};
 pub use timer::Timer;
+pub use wire::{
+    DEFAULT_MAX_FRAME_BYTES, Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello,
+    ServerFrame, decode_binary, decode_text, encode_ack,
+};
+
+// Internals that the property tests and fuzz checks compare against a model; not API.
+#[doc(hidden)]
+pub use dedupe::DedupeWindow;
+#[doc(hidden)]
+pub use links::{ActiveLink, Links, PendingLink};
 
 use states::names;
 

@@ -56,8 +56,8 @@ use lock::DirLock;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-/// Database names: the four of `docs/storage.md`, and `ledger_retry` (documented
-/// in docs/storage.md, as section 5 allows).
+/// Database names: the four of the storage contract, and `ledger_retry` (all in
+/// `docs/storage.md`).
 pub mod db {
     /// Every transition of both machines.
     pub const JOURNAL: &str = "journal";

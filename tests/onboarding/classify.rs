@@ -2,7 +2,7 @@
 
 use super::common::*;
 use phantom_fsm::engine::IntroOutcome;
-use phantom_fsm::onboarding::classify::retry_after_ms;
+use phantom_fsm::onboarding::retry_after_ms;
 use phantom_fsm::onboarding::{
     AuthOutcome, CallResult, HistoryOutcome, IntroMetadata, OpenDmOutcome, PostOutcome,
     STATE_NAMES, classify_auth, classify_history, classify_open_dm, classify_post, health_label,

@@ -3,7 +3,7 @@
 use crate::common::*;
 use futures_util::SinkExt;
 use phantom_fsm::sim::{AckOutcome, CloseCause, Event, LogFilter, SimConfig, Target, TrafficKind};
-use phantom_fsm::socket::wire::{DEFAULT_MAX_FRAME_BYTES, ServerFrame, decode_text};
+use phantom_fsm::socket::{DEFAULT_MAX_FRAME_BYTES, ServerFrame, decode_text};
 use serde_json::Value;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;

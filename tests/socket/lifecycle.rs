@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 use phantom_fsm::engine::{Output, Signal};
-use phantom_fsm::socket::wire::DisconnectReason;
+use phantom_fsm::socket::DisconnectReason;
 use phantom_fsm::socket::{
     Command, Input, LinkId, OpenOutcome, RequestId, SocketConfig, Timer, UNRECOVERABLE_OPEN_CODES,
 };

@@ -1,7 +1,7 @@
 //! Lenient decoding of Slack's frames; typed rejections; never a panic.
 
 use phantom_fsm::engine::FrameRejectReason;
-use phantom_fsm::socket::wire::*;
+use phantom_fsm::socket::*;
 
 #[test]
 fn decodes_a_real_hello() {

@@ -4,7 +4,7 @@
 
 use super::model::{EnvFate, Model, Tm};
 use phantom_fsm::engine::{EnvelopeOutcome, Output, Signal};
-use phantom_fsm::socket::wire::ServerFrame;
+use phantom_fsm::socket::ServerFrame;
 use phantom_fsm::socket::{Command, Input, LinkId, SocketMode, Timer};
 use std::collections::HashMap;
 

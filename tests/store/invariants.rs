@@ -186,7 +186,7 @@ where
 }
 
 fn socket_envelope(m: &SocketMode, n: u8) -> Option<socket::Input> {
-    use socket::wire::{Envelope, EnvelopeKind, ServerFrame};
+    use socket::{Envelope, EnvelopeKind, ServerFrame};
     let link = m.links().active?.id;
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),

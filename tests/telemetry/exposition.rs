@@ -2,7 +2,7 @@
 
 use super::support::*;
 use phantom_fsm::engine::{EnvelopeOutcome, FrameRejectReason, IntroOutcome, Now, Signal};
-use phantom_fsm::runtime::status::StatusBoard;
+use phantom_fsm::runtime::StatusBoard;
 use phantom_fsm::telemetry::Telemetry;
 use std::collections::BTreeSet;
 

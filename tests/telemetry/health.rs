@@ -2,8 +2,8 @@
 
 use super::support::*;
 use phantom_fsm::engine::{Millis, Now};
-use phantom_fsm::runtime::http::{HttpConfig, HttpState};
-use phantom_fsm::runtime::status::{HealthStatus, OnboardingHealth, StatusBoard};
+use phantom_fsm::runtime::{HealthStatus, OnboardingHealth, StatusBoard};
+use phantom_fsm::runtime::{HttpConfig, HttpState};
 use phantom_fsm::telemetry::Telemetry;
 use serde_json::json;
 use std::time::Duration;

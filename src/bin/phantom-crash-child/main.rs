@@ -246,7 +246,7 @@ fn record<C: Remembers>(
 }
 
 fn envelope_input(link: socket::LinkId, n: u32) -> socket::Input {
-    use socket::wire::{Envelope, EnvelopeKind, ServerFrame};
+    use socket::{Envelope, EnvelopeKind, ServerFrame};
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),
         kind: EnvelopeKind::EventsApi,
