@@ -2,8 +2,9 @@
 //! the engine).
 
 use super::config::OnboardingConfig;
+use super::event::Event;
 use super::io::{Command, Input};
-use super::states::{Event, State, names};
+use super::states::{State, names};
 use super::storage::{Ledger, Outbox, Storage, UNKNOWN_TEAM, valid_id};
 use super::timer::Timer;
 use super::{MACHINE_ID, classify, explore, snapshot};

@@ -10,10 +10,18 @@
 //!
 //! Pure: no clock, socket or disk. See `docs/onboarding.md` and
 //! `state-diagrams/onboarding.mmd`.
+//!
+//! Layout (the same in every machine): `mod.rs` this facade, `machine.rs` the wrapper type,
+//! `states.rs` the statig states (each state's edges in its doc comment), `actions.rs` the
+//! policies the states call, `storage.rs` the shared storage, `timer.rs` the named deadlines,
+//! `io.rs` inputs and commands, `event.rs` what statig dispatches, `explore.rs` the diagram
+//! exploration, `config.rs`; and here `classify.rs` (Slack replies to outcomes),
+//! `snapshot.rs` (the ledger row).
 
 mod actions;
 pub(crate) mod classify;
 pub(crate) mod config;
+mod event;
 mod explore;
 pub(crate) mod io;
 mod machine;

@@ -8,18 +8,12 @@
 //! emit nothing.
 #![allow(missing_docs)] // statig generates the State and Superstate enums.
 
+use super::event::Event;
 use super::io::{CallId, Input};
 use super::storage::{Outbox, Storage};
 use super::timer::Timer;
 use crate::engine::UnixMs;
 use statig::prelude::*;
-
-/// What statig dispatches: an input, or a deadline the engine found expired.
-#[derive(Clone, Debug)]
-pub(crate) enum Event {
-    Input(Input),
-    Timer(Timer),
-}
 
 /// `pending`'s progress through `auth.test` and `conversations.open`.
 #[derive(Clone, Debug, PartialEq, Eq)]

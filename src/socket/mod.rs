@@ -9,6 +9,13 @@
 //! - `idle` = `disconnected` (initial), `error`
 //! - `running` = `connected`, `linking` (= `connecting`, `authenticated`, `reconnecting`)
 //! - `disconnecting` (stopping; outside both)
+//!
+//! Layout (the same in every machine): `mod.rs` this facade, `machine.rs` the wrapper type,
+//! `states.rs` the statig states (each state's edges in its doc comment), `actions.rs` the
+//! policies the states call, `storage.rs` the shared storage, `timer.rs` the named deadlines,
+//! `io.rs` inputs and commands, `event.rs` what statig dispatches, `explore.rs` the diagram
+//! exploration, `config.rs`; and here `wire.rs` (frames), `links.rs` (links by role),
+//! `dedupe.rs` (the dedupe window).
 
 mod actions;
 pub(crate) mod config;

@@ -30,10 +30,6 @@ pub(super) struct Shell {
     pub(super) url: Option<crate::socket::LinkUrl>,
     /// `seen_events`: every `Remember`ed key with its first-seen time.
     pub(super) persisted: BTreeMap<String, UnixMs>,
-    /// Sockets the peer closed in the input being handled. The machine fires expired
-    /// deadlines before it reads that input, so their pings, close frames and drops may still
-    /// target these; a shell ignores writes to a socket that is gone.
-    pub(super) gone: BTreeSet<LinkId>,
 }
 
 impl Shell {
@@ -63,18 +59,16 @@ impl Shell {
 
     /// Update the shell's view for an input it is about to deliver.
     pub(super) fn observe(&mut self, input: &Input) {
-        self.gone.clear();
         match input {
             Input::LinkOpened { link } => {
                 if let Some(s @ Socket::Opening) = self.sockets.get_mut(link) {
                     *s = Socket::Open;
                 }
             }
+            // The machine handles this input before any deadline due now, so nothing it
+            // writes afterwards may target the socket.
             Input::LinkClosed { link } | Input::LinkError { link } => {
-                let held = self.sockets.remove(link);
-                if held.is_some() {
-                    self.gone.insert(*link);
-                }
+                self.sockets.remove(link);
             }
             Input::Frame { link, .. }
             | Input::FrameRejected { link, .. }
@@ -92,7 +86,6 @@ impl Shell {
     /// A frame arrived on `link`: a socket still opening has completed its handshake (the
     /// driver's `LinkOpened` may be late).
     pub(super) fn frame_on(&mut self, link: LinkId) {
-        self.gone.clear();
         if let Some(s @ Socket::Opening) = self.sockets.get_mut(&link) {
             *s = Socket::Open;
         }
