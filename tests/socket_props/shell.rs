@@ -6,6 +6,7 @@ use phantom_fsm::socket::{Command, Input, LinkId, RequestId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::DEDUPE_TTL;
+use phantom_fsm::fuzzing::invariants;
 
 /// One link the shell holds (opened by `OpenLink`, not yet dropped, closed or failed).
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,10 +69,9 @@ impl Shell {
 
     /// Check and record one step's outputs, in order.
     pub(crate) fn outputs(&mut self, now_ms: u64, outputs: &[Output<Command>]) {
-        let mut acked: Vec<(LinkId, String)> = Vec::new();
         for output in outputs {
             match output {
-                Output::Command(c) => self.command(now_ms, c, &mut acked),
+                Output::Command(c) => self.command(now_ms, c),
                 Output::Signal(phantom_fsm::engine::Signal::LinkEnded { .. }) => {
                     self.link_ended += 1
                 }
@@ -80,14 +80,15 @@ impl Shell {
         }
         let closing = self.links.values().filter(|v| v.closing).count();
         let open = self.links.len() - closing;
-        assert!(
-            open <= 2 && closing <= 1,
-            "{open} links open or opening and {closing} closing: {:?}",
-            self.links
-        );
+        if let Err(e) = invariants::socket::link_limits(open, closing) {
+            panic!("{e}: {:?}", self.links);
+        }
+        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs) {
+            panic!("{e}");
+        }
     }
 
-    fn command(&mut self, now_ms: u64, c: &Command, acked: &mut Vec<(LinkId, String)>) {
+    fn command(&mut self, now_ms: u64, c: &Command) {
         match c {
             Command::OpenConnection { request } => {
                 assert!(self.issued_calls.insert(*request), "{request:?} reused");
@@ -97,10 +98,7 @@ impl Shell {
                 assert!(self.issued_links.insert(*link), "{link} reused");
                 self.links.insert(*link, LinkView::default());
             }
-            Command::Ack { link, envelope_id } => {
-                self.writable(*link, "ack");
-                acked.push((*link, envelope_id.clone()));
-            }
+            Command::Ack { link, .. } => self.writable(*link, "ack"),
             Command::Ping { link } => self.writable(*link, "ping"),
             Command::CloseLink { link } => {
                 self.writable(*link, "close frame");
@@ -114,9 +112,7 @@ impl Shell {
                     "drop of {link}, not held"
                 );
             }
-            Command::Dispatch { link, envelope } => {
-                let ack = (*link, envelope.envelope_id.clone());
-                assert!(acked.contains(&ack), "dispatch before its ack: {ack:?}");
+            Command::Dispatch { envelope, .. } => {
                 let key = envelope.dedupe_key();
                 if let Some(last) = self.dispatched.insert(key.clone(), now_ms) {
                     assert!(

@@ -12,6 +12,7 @@
 
 use super::{Call, Epoch, Harness, USER};
 use crate::engine::{Machine, Output, Signal, Snapshot, Transition};
+use crate::fuzzing::invariants;
 use crate::onboarding::classify::{health_label, intro_outcome};
 use crate::onboarding::{Command, IntroMetadata, MACHINE_ID, Onboarding, STATE_NAMES};
 
@@ -110,20 +111,9 @@ impl Harness {
         self.ensure(scan.posted == 0, || {
             format!("{t} after the post was released")
         });
-        self.ensure(t.from == state && t.from != t.to, || {
-            format!("{t} does not leave {state}")
-        });
-        self.ensure(
-            t.machine == MACHINE_ID && t.instance == self.m.instance(),
-            || format!("{t}: wrong machine or instance"),
-        );
-        self.ensure(t.at == self.now.mono && t.at_unix == self.now.unix, || {
-            format!("{t} stamped {:?}", t.at)
-        });
-        self.ensure(
-            crate::registry::diagram(MACHINE_ID).is_some_and(|d| d.has_edge(t.from, t.event, t.to)),
-            || format!("{t} is not an edge of the derived diagram"),
-        );
+        if let Err(e) = invariants::transition(MACHINE_ID, self.m.instance(), state, self.now, t) {
+            self.fail(&e);
+        }
         self.summary
             .transitions
             .push(format!("{} -> {} ({})", t.from, t.to, t.event));

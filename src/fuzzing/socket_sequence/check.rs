@@ -4,6 +4,7 @@
 use super::shell::Socket;
 use super::{Dispatched, Harness};
 use crate::engine::{EnvelopeOutcome, Machine, Now, Output, Signal, Snapshot, Transition};
+use crate::fuzzing::invariants;
 use crate::socket::links::ActiveLink;
 use crate::socket::wire::Envelope;
 use crate::socket::{
@@ -53,23 +54,12 @@ impl Harness {
     /// A transition leaves the state the previous one entered, is stamped with the input's
     /// time and is an edge of the derived diagram.
     fn check_transition(&mut self, scan: &'static str, t: &Transition) -> &'static str {
-        self.ensure(t.from == scan, || format!("{t} does not leave {scan}"));
-        self.ensure(t.from != t.to, || format!("{t} is a self-transition"));
-        self.ensure(
-            t.machine == MACHINE_ID && t.instance == DEFAULT_INSTANCE,
-            || format!("{t}: wrong machine or instance"),
-        );
-        self.ensure(t.at == self.now.mono && t.at_unix == self.now.unix, || {
-            format!("{t} stamped {:?}/{:?}", t.at, t.at_unix)
-        });
-        self.ensure(
-            crate::registry::diagram(MACHINE_ID).is_some_and(|d| d.has_edge(t.from, t.event, t.to)),
-            || format!("{t} is not an edge of the derived diagram"),
-        );
+        let to = invariants::transition(MACHINE_ID, DEFAULT_INSTANCE, scan, self.now, t)
+            .unwrap_or_else(|e| self.fail(&e));
         self.summary
             .transitions
             .push(format!("{} -> {} ({})", t.from, t.to, t.event));
-        t.to
+        to
     }
 
     fn check_command(&mut self, scan: &'static str, c: &Command, prev: &[Out], next: &[Out]) {
@@ -171,14 +161,14 @@ impl Harness {
     /// no key is dispatched twice within the TTL (unless the bounded window evicted it).
     fn check_dispatch(&mut self, link: LinkId, envelope: &Envelope, prev: &[Out]) {
         let key = envelope.dedupe_key();
-        let acked = matches!(
-            prev,
-            [.., Output::Command(Command::Ack { link: l, envelope_id }), Output::Command(Command::Remember { key: k, .. })]
-                if *l == link && *envelope_id == envelope.envelope_id && *k == key
-        );
-        self.ensure(acked, || {
-            format!("Dispatch {key} not right after its ack and Remember")
+        let this = Output::Command(Command::Dispatch {
+            link,
+            envelope: envelope.clone(),
         });
+        let outputs: Vec<Out> = prev.iter().cloned().chain([this]).collect();
+        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(&outputs) {
+            self.fail(&e);
+        }
         self.ensure(self.envelope.as_ref() == Some(envelope), || {
             format!("Dispatch {key} of another envelope than the input's")
         });
@@ -269,9 +259,9 @@ impl Harness {
             });
         }
         let (open, closing) = self.shell.counts();
-        self.ensure(open <= 2 && closing <= 1, || {
-            format!("link limits: {open} open or opening, {closing} closing")
-        });
+        if let Err(e) = invariants::socket::link_limits(open, closing) {
+            self.fail(&e);
+        }
         self.check_sockets_agree();
         self.check_state_needs(state);
     }
