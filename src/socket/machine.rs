@@ -144,7 +144,7 @@ impl SocketMode {
         matches!(self.d.sm.state(), State::Connected {})
     }
 
-    /// The dedupe window (for checks and `/debug/state`).
+    /// The dedupe window: which dispatch keys count as seen (for checks).
     #[doc(hidden)]
     pub fn dedupe(&self) -> &DedupeWindow {
         &self.storage().dedupe

@@ -7,21 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::DEDUPE_TTL;
 use phantom_fsm::fuzzing::invariants;
-
-/// One link the shell holds (opened by `OpenLink`, not yet dropped, closed or failed).
-#[derive(Clone, Copy, Debug, Default)]
-struct LinkView {
-    /// The handshake completed (`LinkOpened`, or a frame arrived).
-    open: bool,
-    /// A close frame was written: nothing more may be.
-    closing: bool,
-}
+use phantom_fsm::fuzzing::invariants::socket::Sockets;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shell {
-    links: BTreeMap<LinkId, LinkView>,
-    /// Every link id handed out since the process started (ids are never reused).
-    issued_links: BTreeSet<LinkId>,
+    /// The sockets held and the link ids issued since the process started.
+    sockets: Sockets,
     /// Calls whose answer the machine awaits.
     outstanding: BTreeSet<RequestId>,
     issued_calls: BTreeSet<RequestId>,
@@ -48,22 +39,9 @@ impl Shell {
 
     /// What delivering `input` tells the shell about its links and calls.
     pub(crate) fn delivered(&mut self, input: &Input) {
-        match input {
-            Input::LinkOpened { link }
-            | Input::Frame { link, .. }
-            | Input::FrameRejected { link, .. }
-            | Input::Pong { link } => {
-                if let Some(view) = self.links.get_mut(link) {
-                    view.open = true;
-                }
-            }
-            Input::LinkClosed { link } | Input::LinkError { link } => {
-                self.links.remove(link);
-            }
-            Input::OpenResult { request, .. } => {
-                self.outstanding.remove(request);
-            }
-            _ => {}
+        self.sockets.observe(input);
+        if let Input::OpenResult { request, .. } = input {
+            self.outstanding.remove(request);
         }
     }
 
@@ -78,10 +56,9 @@ impl Shell {
                 _ => {}
             }
         }
-        let closing = self.links.values().filter(|v| v.closing).count();
-        let open = self.links.len() - closing;
+        let (open, closing) = self.sockets.counts();
         if let Err(e) = invariants::socket::link_limits(open, closing) {
-            panic!("{e}: {:?}", self.links);
+            panic!("{e}: {:?}", self.sockets);
         }
         if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs) {
             panic!("{e}");
@@ -94,23 +71,14 @@ impl Shell {
                 assert!(self.issued_calls.insert(*request), "{request:?} reused");
                 self.outstanding.insert(*request);
             }
-            Command::OpenLink { link, .. } => {
-                assert!(self.issued_links.insert(*link), "{link} reused");
-                self.links.insert(*link, LinkView::default());
-            }
-            Command::Ack { link, .. } => self.writable(*link, "ack"),
-            Command::Ping { link } => self.writable(*link, "ping"),
-            Command::CloseLink { link } => {
-                self.writable(*link, "close frame");
-                if let Some(view) = self.links.get_mut(link) {
-                    view.closing = true;
+            Command::OpenLink { .. }
+            | Command::Ack { .. }
+            | Command::Ping { .. }
+            | Command::CloseLink { .. }
+            | Command::DropLink { .. } => {
+                if let Err(e) = self.sockets.command(c) {
+                    panic!("{e}: {:?}", self.sockets);
                 }
-            }
-            Command::DropLink { link } => {
-                assert!(
-                    self.links.remove(link).is_some(),
-                    "drop of {link}, not held"
-                );
             }
             Command::Dispatch { envelope, .. } => {
                 let key = envelope.dedupe_key();
@@ -125,14 +93,6 @@ impl Shell {
                 self.persisted.insert(key.clone(), *at_unix);
             }
         }
-    }
-
-    fn writable(&self, link: LinkId, what: &str) {
-        let view = self.links.get(&link);
-        assert!(
-            view.is_some_and(|v| v.open && !v.closing),
-            "{what} on {link}, which is not open: {view:?}"
-        );
     }
 
     /// Calls the machine gave up on will never be awaited again.
@@ -157,7 +117,7 @@ impl Shell {
             in_flight,
             "the machine awaits another call than the shell has out"
         );
-        let held: BTreeSet<LinkId> = self.links.keys().copied().collect();
+        let held: BTreeSet<LinkId> = self.sockets.held().map(|(link, _)| link).collect();
         let known: BTreeSet<LinkId> = known.iter().copied().collect();
         assert_eq!(
             held, known,

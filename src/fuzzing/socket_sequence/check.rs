@@ -1,10 +1,10 @@
 //! The invariants of `socket_sequence`, checked after every step. Each `assert!` message
 //! says which invariant broke; [`Harness::fail`] adds the step and the state.
 
-use super::shell::Socket;
 use super::{Dispatched, Harness};
 use crate::engine::{EnvelopeOutcome, Machine, Now, Output, Signal, Snapshot, Transition};
 use crate::fuzzing::invariants;
+use crate::fuzzing::invariants::socket::Socket;
 use crate::socket::links::ActiveLink;
 use crate::socket::wire::Envelope;
 use crate::socket::{
@@ -80,16 +80,12 @@ impl Harness {
                 self.ensure(fresh.as_ref() == Some(url), || {
                     format!("OpenLink {link} without a fresh URL from apps.connections.open")
                 });
-                self.ensure(!self.shell.used_links.contains(link), || {
-                    format!("link id {link} reused")
-                });
                 self.ensure(["connecting", "connected"].contains(&scan), || {
                     format!("OpenLink in {scan}")
                 });
-                self.shell.used_links.push(*link);
-                self.shell.sockets.insert(*link, Socket::Opening);
+                self.sockets_carry_out(c);
             }
-            Command::Ack { link, envelope_id } => self.check_ack(scan, *link, envelope_id, next),
+            Command::Ack { envelope_id, .. } => self.check_ack(scan, c, envelope_id, next),
             Command::Remember { key, at_unix } => {
                 self.ensure(*at_unix == self.now.unix, || {
                     format!("Remember {key} stamped {at_unix:?}")
@@ -101,34 +97,25 @@ impl Harness {
                 self.shell.remember(key, *at_unix);
             }
             Command::Dispatch { link, envelope } => self.check_dispatch(*link, envelope, prev),
-            Command::Ping { link } => {
-                self.ensure(self.shell.sockets.get(link) == Some(&Socket::Open), || {
-                    format!("Ping on {link}, which the shell does not hold open")
-                });
+            Command::Ping { .. } => {
+                self.sockets_carry_out(c);
                 self.ensure(scan == "connected", || format!("Ping in {scan}"));
             }
-            Command::CloseLink { link } => {
-                let socket = self.shell.sockets.get(link).copied();
-                self.ensure(socket == Some(Socket::Open), || {
-                    format!("CloseLink on {link}, which the shell holds as {socket:?}")
-                });
-                self.shell.sockets.insert(*link, Socket::Closing);
-            }
-            Command::DropLink { link } => {
-                let held = self.shell.sockets.remove(link);
-                self.ensure(held.is_some(), || {
-                    format!("DropLink on {link}, which the shell does not hold")
-                });
-            }
+            Command::CloseLink { .. } | Command::DropLink { .. } => self.sockets_carry_out(c),
         }
     }
 
     /// An ack goes out on an open link, for the envelope being handled, and is followed by
     /// either its dispatch (`Remember`, `Dispatch`) or a `duplicate` signal.
-    fn check_ack(&mut self, scan: &'static str, link: LinkId, id: &str, next: &[Out]) {
-        self.ensure(self.shell.sockets.get(&link) == Some(&Socket::Open), || {
-            format!("Ack on {link}, which the shell does not hold open")
-        });
+    /// The shell's sockets carry out `c` (or the invariant it breaks is reported).
+    fn sockets_carry_out(&mut self, c: &Command) {
+        if let Err(e) = self.shell.sockets.command(c) {
+            self.fail(&e);
+        }
+    }
+
+    fn check_ack(&mut self, scan: &'static str, c: &Command, id: &str, next: &[Out]) {
+        self.sockets_carry_out(c);
         self.ensure(!NO_ACK_STATES.contains(&scan), || format!("Ack in {scan}"));
         self.ensure(
             self.envelope.as_ref().is_some_and(|e| e.envelope_id == id),
@@ -258,7 +245,7 @@ impl Harness {
                 format!("deadline {at:?} is in the past")
             });
         }
-        let (open, closing) = self.shell.counts();
+        let (open, closing) = self.shell.sockets.counts();
         if let Err(e) = invariants::socket::link_limits(open, closing) {
             self.fail(&e);
         }

@@ -3,26 +3,15 @@
 //! keys it persisted. The checks compare the machine against this.
 
 use crate::engine::UnixMs;
-use crate::socket::{Input, LinkId, RequestId};
+use crate::fuzzing::invariants::socket::Sockets;
+use crate::socket::{Input, RequestId};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A socket as the shell sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Socket {
-    /// `OpenLink` received; the handshake has not completed.
-    Opening,
-    /// Open: frames may be written.
-    Open,
-    /// A close frame was written; nothing more may be.
-    Closing,
-}
 
 /// The shell's state for one process lifetime, plus what it persisted (which survives).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Shell {
-    pub(super) sockets: BTreeMap<LinkId, Socket>,
-    /// Every link id the machine opened in this process, oldest first.
-    pub(super) used_links: Vec<LinkId>,
+    /// The sockets held (and the link ids issued) in this process.
+    pub(super) sockets: Sockets,
     /// Calls asked for and not answered yet (including ones the machine abandoned).
     pub(super) outstanding: BTreeSet<RequestId>,
     pub(super) last_request: u64,
@@ -59,45 +48,12 @@ impl Shell {
 
     /// Update the shell's view for an input it is about to deliver.
     pub(super) fn observe(&mut self, input: &Input) {
-        match input {
-            Input::LinkOpened { link } => {
-                if let Some(s @ Socket::Opening) = self.sockets.get_mut(link) {
-                    *s = Socket::Open;
-                }
+        self.sockets.observe(input);
+        if let Input::OpenResult { request, outcome } = input {
+            self.outstanding.remove(request);
+            if let crate::socket::OpenOutcome::Url(url) = outcome {
+                self.url = Some(url.clone());
             }
-            // The machine handles this input before any deadline due now, so nothing it
-            // writes afterwards may target the socket.
-            Input::LinkClosed { link } | Input::LinkError { link } => {
-                self.sockets.remove(link);
-            }
-            Input::Frame { link, .. }
-            | Input::FrameRejected { link, .. }
-            | Input::Pong { link } => self.frame_on(*link),
-            Input::OpenResult { request, outcome } => {
-                self.outstanding.remove(request);
-                if let crate::socket::OpenOutcome::Url(url) = outcome {
-                    self.url = Some(url.clone());
-                }
-            }
-            _ => {}
         }
-    }
-
-    /// A frame arrived on `link`: a socket still opening has completed its handshake (the
-    /// driver's `LinkOpened` may be late).
-    pub(super) fn frame_on(&mut self, link: LinkId) {
-        if let Some(s @ Socket::Opening) = self.sockets.get_mut(&link) {
-            *s = Socket::Open;
-        }
-    }
-
-    /// Sockets open or opening, and sockets closing.
-    pub(super) fn counts(&self) -> (usize, usize) {
-        let closing = self
-            .sockets
-            .values()
-            .filter(|s| **s == Socket::Closing)
-            .count();
-        (self.sockets.len() - closing, closing)
     }
 }
