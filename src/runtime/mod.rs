@@ -2,8 +2,14 @@
 //! the machines their inputs, and drains their outputs to the observers (metrics, status,
 //! journal).
 //!
-//! - [`status`]: what `/health` and `/debug/state` report, fed from the drained outputs;
-//! - [`http`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
+//! - [`StatusBoard`]: what `/health` and `/debug/state` report, fed from the drained outputs;
+//! - [`serve`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
 
-pub mod http;
-pub mod status;
+mod http;
+mod status;
+
+pub use http::{HttpConfig, HttpState, router, serve};
+pub use status::{
+    Channels, DebugState, Health, HealthStatus, JOURNAL_TAIL, MachineView, OnboardingHealth,
+    STORE_ERROR_GRACE, SlackHealth, StatusBoard, SystemClock,
+};

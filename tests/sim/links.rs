@@ -5,7 +5,7 @@ use futures_util::SinkExt;
 use phantom_fsm::sim::{
     AckOutcome, CloseCause, Event, LogFilter, RetryIds, SimConfig, Target, TrafficKind,
 };
-use phantom_fsm::socket::wire::{DEFAULT_MAX_FRAME_BYTES, ServerFrame, decode_text};
+use phantom_fsm::socket::{DEFAULT_MAX_FRAME_BYTES, ServerFrame, decode_text};
 use serde_json::Value;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
