@@ -7,6 +7,7 @@ Prints one JSON line per fact: {"peer": "python", "event": ...}. Acks every enve
 
 import json
 import sys
+import threading
 import time
 from importlib.metadata import version
 
@@ -16,8 +17,16 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web import WebClient
 
 
+# slack_sdk calls listeners from several threads; print() writes the text and the newline
+# separately, so two lines could interleave into one. One locked write per line.
+_OUT = threading.Lock()
+
+
 def say(event, **extra):
-    print(json.dumps({"peer": "python", "event": event, **extra}), flush=True)
+    line = json.dumps({"peer": "python", "event": event, **extra}) + "\n"
+    with _OUT:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def main():
