@@ -1,0 +1,208 @@
+//! The store writer: a dedicated thread that owns every heed call of the socket driver, so no
+//! LMDB transaction ever runs on (or blocks) an async worker.
+//!
+//! - Journal rows (each transition with the snapshot after it) are committed as they come, in
+//!   order, without waiting for the disk.
+//! - Dedupe keys are group-committed: one transaction per batch, at most every
+//!   [`GROUP_WINDOW`] or [`GROUP_MAX`] keys, whichever comes first. An ack never waits for
+//!   this; a crash may forget the last batch (documented in `docs/storage.md`).
+//! - [`Persister::flush`] commits what is buffered and syncs the environment (shutdown).
+//!
+//! Failures are counted (`phantom_store_errors_total{op}`), shown on the status board (so
+//! `/health` degrades after 30 s) and logged; unwritten keys are retried with the next batch.
+
+use super::clock::Clock;
+use super::status::StatusBoard;
+use crate::engine::{Snapshot, Transition, UnixMs};
+use crate::store::{Store, StoreError, StoreOp};
+use crate::telemetry::Telemetry;
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Longest a dedupe key waits before its batch is committed.
+pub(crate) const GROUP_WINDOW: Duration = Duration::from_millis(50);
+/// Most keys in one batch.
+pub(crate) const GROUP_MAX: usize = 1_000;
+/// Keys kept for a retry while the store fails; past it the oldest are given up (they only
+/// make a re-delivery after a restart a duplicate dispatch).
+const RETRY_KEEP: usize = 100_000;
+/// How often expired dedupe keys are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+enum Msg {
+    Rows(Vec<(Transition, Snapshot)>),
+    Remember(String, UnixMs),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle the driver writes through. Dropping it ends the thread after a final flush.
+pub(crate) struct Persister {
+    tx: mpsc::Sender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the writer reports to.
+pub(crate) struct Sinks {
+    pub(crate) telemetry: Telemetry,
+    pub(crate) board: StatusBoard,
+    pub(crate) clock: Clock,
+    pub(crate) dedupe_ttl: Duration,
+}
+
+impl Persister {
+    /// Start the writer thread for `store`.
+    pub(crate) fn spawn(store: Arc<Store>, sinks: Sinks) -> std::io::Result<Persister> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("phantom-store".into())
+            .spawn(move || Writer::new(store, sinks).run(rx))?;
+        Ok(Persister {
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Journal these transitions (in order) with their snapshots.
+    pub(crate) fn rows(&self, rows: Vec<(Transition, Snapshot)>) {
+        if !rows.is_empty() {
+            let _ = self.tx.send(Msg::Rows(rows));
+        }
+    }
+
+    /// Remember a dedupe key (group-committed).
+    pub(crate) fn remember(&self, key: String, at: UnixMs) {
+        let _ = self.tx.send(Msg::Remember(key, at));
+    }
+
+    /// Commit everything buffered and sync to disk; resolves when done.
+    pub(crate) async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.tx.send(Msg::Flush(reply)).is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+impl Drop for Persister {
+    fn drop(&mut self) {
+        // Closing the channel makes the thread flush and exit; joining is quick (one commit).
+        let (tx, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Writer {
+    store: Arc<Store>,
+    sinks: Sinks,
+    keys: Vec<(String, UnixMs)>,
+    first_key: Option<Instant>,
+    last_prune: Instant,
+}
+
+impl Writer {
+    fn new(store: Arc<Store>, sinks: Sinks) -> Writer {
+        Writer {
+            store,
+            sinks,
+            keys: Vec::new(),
+            first_key: None,
+            last_prune: Instant::now(),
+        }
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Msg>) {
+        loop {
+            let msg = match self.first_key {
+                Some(first) => rx.recv_timeout(GROUP_WINDOW.saturating_sub(first.elapsed())),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Ok(Msg::Rows(rows)) => self.write_rows(&rows),
+                Ok(Msg::Remember(key, at)) => {
+                    self.keys.push((key, at));
+                    self.first_key.get_or_insert_with(Instant::now);
+                    if self.keys.len() >= GROUP_MAX {
+                        self.write_keys();
+                    }
+                }
+                Ok(Msg::Flush(reply)) => {
+                    self.flush();
+                    let _ = reply.send(());
+                }
+                Err(RecvTimeoutError::Timeout) => self.write_keys(),
+                Err(RecvTimeoutError::Disconnected) => return self.flush(),
+            }
+            if self.first_key.is_some_and(|t| t.elapsed() >= GROUP_WINDOW) {
+                self.write_keys();
+            }
+        }
+    }
+
+    fn write_rows(&mut self, rows: &[(Transition, Snapshot)]) {
+        match self.store.record_socket_batch(rows) {
+            Ok(Some(last)) => {
+                self.succeeded(StoreOp::JournalWrite);
+                let first = last.saturating_sub(rows.len() as u64 - 1);
+                for (i, (t, _)) in rows.iter().enumerate() {
+                    self.sinks.board.record_journal_row(serde_json::json!({
+                        "seq": first + i as u64, "at_unix_ms": t.at_unix.0,
+                        "machine": t.machine, "instance": t.instance,
+                        "from": t.from, "to": t.to, "event": t.event,
+                    }));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    fn write_keys(&mut self) {
+        self.first_key = None;
+        if self.keys.is_empty() {
+            return;
+        }
+        match self.store.remember_batch(&self.keys) {
+            Ok(()) => {
+                self.keys.clear();
+                self.succeeded(StoreOp::SeenWrite);
+            }
+            Err(e) => {
+                self.failed(&e);
+                let excess = self.keys.len().saturating_sub(RETRY_KEEP);
+                self.keys.drain(..excess);
+                self.first_key = Some(Instant::now());
+            }
+        }
+        if self.last_prune.elapsed() >= PRUNE_EVERY {
+            self.last_prune = Instant::now();
+            let now = self.sinks.clock.now().unix;
+            if let Err(e) = self.store.prune_seen(now, self.sinks.dedupe_ttl) {
+                self.failed(&e);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        self.write_keys();
+        match self.store.force_sync() {
+            Ok(()) => self.succeeded(StoreOp::Sync),
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    fn succeeded(&self, op: StoreOp) {
+        self.sinks.board.store_succeeded(op.as_str());
+    }
+
+    fn failed(&self, e: &StoreError) {
+        let op = e.op().as_str();
+        tracing::error!(error = %e, "store write failed");
+        self.sinks.telemetry.store_error(op);
+        self.sinks.board.store_failed(op, self.sinks.clock.now().mono);
+    }
+}
