@@ -5,8 +5,8 @@
 //! stderr (`RUST_LOG`, `--log-format pretty|json`). A bad setting is one line naming the flag,
 //! exit status 2, with nothing written.
 
-use super::{CliError, UsageError};
 use super::secrets;
+use super::{CliError, UsageError};
 use clap::{Args, ValueEnum};
 use phantom_fsm::runtime::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeError, Secret};
 use std::io::Write;

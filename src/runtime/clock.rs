@@ -63,7 +63,10 @@ mod tests {
         let far = clock.instant_of(Millis(u64::MAX));
         assert!(far > Instant::now() + Duration::from_secs(3600));
         let near = clock.instant_of(Millis(1_500));
-        assert_eq!(near.duration_since(clock.origin), Duration::from_millis(1_500));
+        assert_eq!(
+            near.duration_since(clock.origin),
+            Duration::from_millis(1_500)
+        );
     }
 
     #[tokio::test(start_paused = true)]

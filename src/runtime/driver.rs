@@ -306,10 +306,10 @@ impl Driver {
 }
 
 fn report_handler_end(done: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = done {
-        if error.is_panic() {
-            tracing::error!("handler panicked");
-        }
+    if let Err(error) = done
+        && error.is_panic()
+    {
+        tracing::error!("handler panicked");
     }
 }
 

@@ -94,7 +94,10 @@ mod tests {
     fn a_bot_token_as_app_token_is_named_without_its_secret() {
         let e = check_token("app", "xapp-", "xoxb-123-456-secretpart").unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("xoxb-") && !text.contains("secretpart"), "{text}");
+        assert!(
+            text.contains("xoxb-") && !text.contains("secretpart"),
+            "{text}"
+        );
         assert_eq!(e.flag(), Some("--app-token"));
         let e = check_token("bot", "xoxb-", "hunter2hunter2").unwrap_err();
         assert!(!e.to_string().contains("hunter2"));

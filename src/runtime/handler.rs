@@ -37,8 +37,7 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 /// as it is.
 pub trait EventHandler: Send + Sync + 'static {
     /// Handle one delivery. Called concurrently for concurrent envelopes.
-    fn handle(&self, delivery: Delivery)
-    -> impl Future<Output = Result<(), HandlerError>> + Send;
+    fn handle(&self, delivery: Delivery) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
 /// A handler made of a closure returning a future; see [`handler_fn`].
@@ -122,7 +121,10 @@ impl Delivery {
 
     /// Why Slack re-delivered it (`timeout`, ...), if it did.
     pub fn retry_reason(&self) -> Option<&str> {
-        self.envelope.retry_reason.as_deref().filter(|r| !r.is_empty())
+        self.envelope
+            .retry_reason
+            .as_deref()
+            .filter(|r| !r.is_empty())
     }
 
     /// Whether Slack would accept a response payload in the ack (slash commands, options,

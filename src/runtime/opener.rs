@@ -60,13 +60,18 @@ impl UreqOpener {
             .body_mut()
             .read_json()
             .unwrap_or(serde_json::Value::Null);
-        if status == 200 && body["ok"] == true {
-            if let Some(url) = body["url"].as_str() {
-                return Ok(OpenOutcome::Url(url.to_string()));
-            }
+        if status == 200
+            && body["ok"] == true
+            && let Some(url) = body["url"].as_str()
+        {
+            return Ok(OpenOutcome::Url(url.to_string()));
         }
         let code = body["error"].as_str();
-        Ok(OpenOutcome::from_failure(Some(status), code, retry_after_ms))
+        Ok(OpenOutcome::from_failure(
+            Some(status),
+            code,
+            retry_after_ms,
+        ))
     }
 }
 

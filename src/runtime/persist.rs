@@ -203,6 +203,8 @@ impl Writer {
         let op = e.op().as_str();
         tracing::error!(error = %e, "store write failed");
         self.sinks.telemetry.store_error(op);
-        self.sinks.board.store_failed(op, self.sinks.clock.now().mono);
+        self.sinks
+            .board
+            .store_failed(op, self.sinks.clock.now().mono);
     }
 }

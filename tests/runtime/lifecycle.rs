@@ -1,0 +1,86 @@
+//! Start, stop and restart: SIGTERM goes through `disconnecting` and exits 0 with the store
+//! flushed; a restart journals `-> disconnected (restarted)` and keeps the dedupe window.
+
+use crate::common::*;
+use phantom_fsm::sim::{LogFilter, Target, TrafficKind};
+use phantom_fsm::store::Store;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_0_through_disconnecting_with_the_store_flushed() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut proc = Proc::run(&sim, &data, &[]).await;
+    proc.wait_state("connected", WAIT).await;
+    let ids = sim.push_now(20, TrafficKind::EventsApi, Target::All);
+    sim.wait_until(WAIT, || sim.acks().len() >= ids.len())
+        .await
+        .unwrap();
+    proc.terminate();
+    // Within the close grace (2 s) plus start-up slack.
+    let status = proc.exit_within(Duration::from_secs(4)).await;
+    assert_eq!(status.code(), Some(0), "{}", proc.output());
+    let closed = sim.log(
+        0,
+        &LogFilter {
+            kind: Some("link_closed".into()),
+            link: None,
+        },
+    );
+    assert_eq!(closed.len(), 1, "our close frame ended the link");
+    let store = Store::open_read_only(&data).expect("LMDB readable");
+    let rows = store.journal_tail(10, None).unwrap();
+    let last = rows.last().unwrap().row().unwrap().clone();
+    assert_eq!(
+        (last.from.as_str(), last.to.as_str()),
+        ("disconnecting", "disconnected")
+    );
+    let seen = store
+        .load_unexpired(phantom_fsm::engine::UnixMs(u64::MAX / 2), Duration::MAX)
+        .unwrap();
+    assert_eq!(seen.len(), 20, "every dedupe key was flushed");
+    let out = proc.output();
+    assert!(
+        out.contains("socket_mode connected -> disconnecting (stop)"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_journals_restarted_and_logs_one_line_per_transition() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut first = Proc::run(&sim, &data, &[]).await;
+    first.wait_state("connected", WAIT).await;
+    // kill -9: the snapshot says `connected`.
+    first.kill();
+    let proc = Proc::run(&sim, &data, &[]).await;
+    proc.wait_state("connected", WAIT).await;
+    let out = proc.output();
+    assert!(
+        out.contains("socket_mode connected -> disconnected (restarted)"),
+        "{out}"
+    );
+    for line in [
+        "socket_mode disconnected -> connecting (start)",
+        "socket_mode connecting -> authenticated (open_ok)",
+        "socket_mode authenticated -> connected (hello)",
+    ] {
+        assert_eq!(out.matches(line).count(), 1, "{line} in {out}");
+    }
+    let health = proc.health().await;
+    assert_eq!(health["onboarding"], "disabled");
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_installer_without_the_ledger_driver_says_so_once() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proc = Proc::run(&sim, dir.path(), &["--installer-user-id", "U0SIMUSER1"]).await;
+    proc.wait_state("connected", WAIT).await;
+    assert_eq!(proc.health().await["onboarding"], "disabled");
+    assert_eq!(proc.output().matches("onboarding is not driven").count(), 1);
+}
