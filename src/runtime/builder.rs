@@ -153,6 +153,13 @@ impl RuntimeBuilder {
     /// Check the settings, bind the HTTP address, open the data dir and restore the socket
     /// machine. Fails with the setting at fault ([`RuntimeError::flag`]); a bad token or a
     /// busy port fails before anything is written to the data dir.
+    ///
+    /// ```
+    /// use phantom_fsm::runtime::Runtime;
+    ///
+    /// let error = Runtime::builder().app_token("xoxb-1-2-3").build().unwrap_err();
+    /// assert_eq!(error.flag(), Some("--app-token"));
+    /// ```
     pub fn build(self) -> Result<Runtime, RuntimeError> {
         let opener = self.opener()?;
         if let Some(bot) = &self.bot_token {
@@ -244,26 +251,30 @@ fn restore(store: &Store, config: SocketConfig, clock: &Clock) -> Result<SocketM
 /// A tenant's runtime: one Socket Mode connection, its store, metrics and (optionally) its HTTP
 /// server. A value with no process globals: several run side by side in one process.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), phantom_fsm::runtime::RuntimeError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let sim = phantom_fsm::sim::SimHandle::start(Default::default()).await?;
+/// # let (api_url, app_token) = (sim.api_url(), sim.app_token().to_string());
+/// # let dir = tempfile::tempdir()?;
 /// use phantom_fsm::runtime::{Runtime, handler_fn};
 ///
 /// let runtime = Runtime::builder()
-///     .app_token(std::env::var("SLACK_APP_TOKEN").unwrap_or_default())
-///     .data_dir("./phantom-data")
-///     .listen(Some("127.0.0.1:9464".parse().unwrap()))
+///     .api_url(api_url)
+///     .app_token(app_token)
+///     .data_dir(dir.path())
 ///     .handler(handler_fn(|delivery| async move {
 ///         println!("{} {:?}", delivery.envelope_type(), delivery.event_type());
 ///         Ok(())
 ///     }))
 ///     .build()?;
 /// let handle = runtime.handle();
-/// tokio::spawn(async move {
-///     let _ = tokio::signal::ctrl_c().await;
-///     handle.shutdown();
-/// });
-/// runtime.run().await
-/// # }
+/// let mut state = handle.state();
+/// let running = tokio::spawn(runtime.run());
+/// state.wait_for(|s| *s == "connected").await?;
+/// handle.shutdown(); // e.g. on SIGTERM
+/// running.await??;
+/// # Ok(()) }
 /// ```
 pub struct Runtime {
     machine: SocketMode,
