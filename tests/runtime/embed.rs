@@ -238,3 +238,49 @@ async fn stuck_failing_and_panicking_handlers_never_delay_acks_and_are_timed() {
         .unwrap()
         .unwrap();
 }
+
+/// A token source of the embedder's own that always answers 429 with an absurd Retry-After.
+struct Throttled(Arc<Mutex<u32>>);
+
+impl phantom_fsm::runtime::ConnectionOpener for Throttled {
+    fn open_connection(&self) -> phantom_fsm::socket::OpenOutcome {
+        *self.0.lock().unwrap() += 1;
+        phantom_fsm::socket::OpenOutcome::RateLimited {
+            retry_after_ms: Some(u64::MAX),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_retry_after_waits_without_overflow_and_still_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Arc::new(Mutex::new(0));
+    let runtime = Runtime::builder()
+        .connection_opener(Throttled(calls.clone()))
+        .data_dir(dir.path().join("data"))
+        .build()
+        .unwrap();
+    let handle = runtime.handle();
+    let mut state = handle.state();
+    let task = tokio::spawn(runtime.run());
+    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "reconnecting"))
+        .await
+        .unwrap()
+        .unwrap();
+    // It waits (no busy loop of calls, no panic) ...
+    tokio::time::timeout(
+        Duration::from_millis(500),
+        state.wait_for(|s| *s != "reconnecting"),
+    )
+    .await
+    .expect_err("still waiting out Retry-After");
+    assert_eq!(*calls.lock().unwrap(), 1);
+    // ... and a stop still ends it at once.
+    handle.shutdown();
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(*state.borrow(), "disconnected");
+}

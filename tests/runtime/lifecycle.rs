@@ -84,3 +84,27 @@ async fn an_installer_without_the_ledger_driver_says_so_once() {
     assert_eq!(proc.health().await["onboarding"], "disabled");
     assert_eq!(proc.output().matches("onboarding is not driven").count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_close_is_dropped_after_its_grace() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut proc = Proc::run(&sim, dir.path(), &[]).await;
+    proc.wait_state("connected", WAIT).await;
+    assert_eq!(sim.ignore_close(Target::All), 1);
+    let asked = tokio::time::Instant::now();
+    proc.terminate();
+    let status = proc.exit_within(Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(0), "{}", proc.output());
+    // Close grace is 2 s: the socket was dropped then, not left to Slack.
+    assert!(
+        asked.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    let out = proc.output();
+    assert!(
+        out.contains("socket_mode disconnecting -> disconnected (close_grace)"),
+        "{out}"
+    );
+}
