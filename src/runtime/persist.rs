@@ -30,6 +30,9 @@ pub(crate) const GROUP_MAX: usize = 1_000;
 const RETRY_KEEP: usize = 100_000;
 /// How often expired dedupe keys are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often, while writes happen, committed transactions are flushed to disk (commits skip
+/// LMDB's meta-page sync; see docs/storage.md).
+const SYNC_EVERY: Duration = Duration::from_secs(5);
 
 enum Msg {
     Rows(Vec<(Transition, Snapshot)>),
@@ -102,6 +105,9 @@ struct Writer {
     keys: Vec<(String, UnixMs)>,
     first_key: Option<Instant>,
     last_prune: Instant,
+    last_sync: Instant,
+    /// A commit happened since the last sync.
+    dirty: bool,
 }
 
 impl Writer {
@@ -112,13 +118,15 @@ impl Writer {
             keys: Vec::new(),
             first_key: None,
             last_prune: Instant::now(),
+            last_sync: Instant::now(),
+            dirty: false,
         }
     }
 
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         loop {
-            let msg = match self.first_key {
-                Some(first) => rx.recv_timeout(GROUP_WINDOW.saturating_sub(first.elapsed())),
+            let msg = match self.next_wake() {
+                Some(wait) => rx.recv_timeout(wait),
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match msg {
@@ -140,12 +148,27 @@ impl Writer {
             if self.first_key.is_some_and(|t| t.elapsed() >= GROUP_WINDOW) {
                 self.write_keys();
             }
+            if self.dirty && self.last_sync.elapsed() >= SYNC_EVERY {
+                self.sync();
+            }
         }
+    }
+
+    /// How long to wait for the next message: until the key batch is due, or the sync.
+    fn next_wake(&self) -> Option<Duration> {
+        let batch = self
+            .first_key
+            .map(|first| GROUP_WINDOW.saturating_sub(first.elapsed()));
+        let sync = self
+            .dirty
+            .then(|| SYNC_EVERY.saturating_sub(self.last_sync.elapsed()));
+        batch.into_iter().chain(sync).min()
     }
 
     fn write_rows(&mut self, rows: &[(Transition, Snapshot)]) {
         match self.store.record_socket_batch(rows) {
             Ok(Some(last)) => {
+                self.dirty = true;
                 self.succeeded(StoreOp::JournalWrite);
                 let first = last.saturating_sub(rows.len() as u64 - 1);
                 for (i, (t, _)) in rows.iter().enumerate() {
@@ -168,6 +191,7 @@ impl Writer {
         }
         match self.store.remember_batch(&self.keys) {
             Ok(()) => {
+                self.dirty = true;
                 self.keys.clear();
                 self.succeeded(StoreOp::SeenWrite);
             }
@@ -189,6 +213,12 @@ impl Writer {
 
     fn flush(&mut self) {
         self.write_keys();
+        self.sync();
+    }
+
+    fn sync(&mut self) {
+        self.last_sync = Instant::now();
+        self.dirty = false;
         match self.store.force_sync() {
             Ok(()) => self.succeeded(StoreOp::Sync),
             Err(e) => self.failed(&e),
