@@ -113,3 +113,23 @@ async fn an_unanswered_close_is_dropped_after_its_grace() {
         "{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proc = Proc::run(&sim, dir.path(), &["--log-format", "json"]).await;
+    proc.wait_state("connected", WAIT).await;
+    let out = eventually("the hello transition logged", WAIT, || {
+        let out = proc.output();
+        async move {
+            out.contains("authenticated -> connected (hello)")
+                .then_some(out)
+        }
+    })
+    .await;
+    for line in out.lines().filter(|l| !l.starts_with("listen=")) {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON object per line");
+        assert!(v["fields"]["message"].is_string(), "{line}");
+    }
+}
