@@ -14,7 +14,9 @@ pub mod engine;
 pub mod machines;
 pub mod onboarding;
 pub mod runtime;
+#[cfg(feature = "sim")]
 pub mod sim;
+pub mod slack;
 pub mod socket;
 pub mod store;
 pub mod telemetry;

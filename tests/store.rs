@@ -9,9 +9,13 @@ mod common;
 mod basics;
 #[path = "store/bounds.rs"]
 mod bounds;
+// Runs the `phantom-fsm` binary, which needs the `cli` feature (on by default).
+#[cfg(feature = "cli")]
 #[path = "store/cli.rs"]
 mod cli;
-#[cfg(unix)]
+// Runs the `phantom-crash-child` helper, built only with the `crash-child` feature
+// (`cargo test --all-features`).
+#[cfg(all(unix, feature = "crash-child"))]
 #[path = "store/crash.rs"]
 mod crash;
 #[path = "store/invariants.rs"]

@@ -4,7 +4,7 @@ mod diagram;
 mod journal;
 mod ledger;
 mod run;
-mod secrets;
+#[cfg(feature = "sim")]
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +51,7 @@ enum Command {
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
     Diagram(diagram::DiagramArgs),
     /// Run the Slack simulator (Web API + Socket Mode) on 127.0.0.1.
+    #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
     /// Print the last journal rows (time, machine, instance, from -> to, event).
     Journal(journal::JournalArgs),
@@ -63,6 +64,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Diagram(args) => diagram::run(args),
+        #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),
         Command::Journal(args) => journal::run(args),
         Command::Ledger(args) => ledger::run(args),

@@ -5,10 +5,10 @@
 //! stderr (`RUST_LOG`, `--log-format pretty|json`). A bad setting is one line naming the flag,
 //! exit status 2, with nothing written.
 
-use super::secrets;
 use super::{CliError, UsageError};
 use clap::{Args, ValueEnum};
-use phantom_fsm::runtime::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeError, Secret};
+use phantom_fsm::runtime::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeError};
+use phantom_fsm::slack::{GatewayError, HttpOptions, MetadataGateway, Secret, SecretName};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,12 +70,22 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
 }
 
 fn build(args: &RunArgs) -> Result<Runtime, CliError> {
-    let app = token(args, secrets::APP_TOKEN, &args.app_token, "--app-token")?;
-    let bot = token(args, secrets::BOT_TOKEN, &args.bot_token, "--bot-token")?;
+    let app = token(
+        args,
+        SecretName::SlackAppToken,
+        &args.app_token,
+        "--app-token",
+    )?;
+    let bot = token(
+        args,
+        SecretName::SlackBotToken,
+        &args.bot_token,
+        "--bot-token",
+    )?;
     let builder = Runtime::builder()
         .api_url(args.slack_api_url.clone())
-        .app_token(app)
-        .bot_token(bot)
+        .app_token(app.expose())
+        .bot_token(bot.expose())
         .data_dir(args.data_dir.clone())
         .listen(Some(args.listen))
         .debug_reconnects(args.debug_reconnects);
@@ -88,7 +98,7 @@ fn build(args: &RunArgs) -> Result<Runtime, CliError> {
 /// A token from its flag or env var, else from the metadata gateway, else a usage error.
 fn token(
     args: &RunArgs,
-    name: &'static str,
+    name: SecretName,
     given: &Option<Secret>,
     flag: &'static str,
 ) -> Result<Secret, CliError> {
@@ -106,10 +116,12 @@ fn token(
     let Some(base) = &args.metadata_base_url else {
         return Err(missing().into());
     };
-    match secrets::fetch(base, name) {
-        Ok(Some(token)) => Ok(token),
-        Ok(None) => Err(missing().into()),
-        Err(e) => Err(UsageError::new("--metadata-base-url", e).into()),
+    let gateway = MetadataGateway::new(base, &HttpOptions::default())
+        .map_err(|e| UsageError::new("--metadata-base-url", e.to_string()))?;
+    match gateway.fetch(name) {
+        Ok(token) => Ok(token),
+        Err(GatewayError::Unknown { .. }) => Err(missing().into()),
+        Err(e) => Err(UsageError::new("--metadata-base-url", e.to_string()).into()),
     }
 }
 

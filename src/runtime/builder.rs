@@ -7,11 +7,11 @@ use super::error::{RuntimeError, check_token};
 use super::handler::{ErasedHandler, EventHandler, NoopHandler};
 use super::http::{HttpConfig, HttpState};
 use super::link::LinkSettings;
-use super::opener::{ConnectionOpener, UreqOpener};
+use super::opener::{ConnectionOpener, SlackOpener};
 use super::persist::{Persister, Sinks};
-use super::secret::Secret;
 use super::status::StatusBoard;
 use crate::engine::Snapshot;
+use crate::slack::{HttpOptions, Secret, SlackClient};
 use crate::socket::{DEFAULT_INSTANCE, MACHINE_ID, SocketConfig, SocketMode};
 use crate::store::{Store, StoreConfig};
 use crate::telemetry::Telemetry;
@@ -82,14 +82,14 @@ impl RuntimeBuilder {
     }
 
     /// The app-level token (`xapp-...`) for `apps.connections.open`.
-    pub fn app_token(mut self, token: impl Into<Secret>) -> Self {
-        self.app_token = Some(token.into());
+    pub fn app_token(mut self, token: impl Into<String>) -> Self {
+        self.app_token = Some(Secret::new(token));
         self
     }
 
     /// The bot token (`xoxb-...`), for the Web API calls of the onboarding ledger.
-    pub fn bot_token(mut self, token: impl Into<Secret>) -> Self {
-        self.bot_token = Some(token.into());
+    pub fn bot_token(mut self, token: impl Into<String>) -> Self {
+        self.bot_token = Some(Secret::new(token));
         self
     }
 
@@ -143,8 +143,9 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The rustls configuration of `wss://` links (default: the `ring` provider and the
-    /// webpki roots).
+    /// The rustls configuration of the Web API client and the `wss://` links (default:
+    /// [`platform_client_config`](crate::slack::platform_client_config): the platform trust
+    /// store, honouring `SSL_CERT_FILE` / `SSL_CERT_DIR`, with the `ring` provider).
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(config);
         self
@@ -161,15 +162,12 @@ impl RuntimeBuilder {
     /// assert_eq!(error.flag(), Some("--app-token"));
     /// ```
     pub fn build(self) -> Result<Runtime, RuntimeError> {
-        let opener = self.opener()?;
+        let tls = self.tls()?;
+        let opener = self.opener(tls.clone())?;
         if let Some(bot) = &self.bot_token {
             check_token("bot", "xoxb-", bot.expose())?;
         }
         let listener = self.bind()?;
-        let tls = match self.tls {
-            Some(tls) => tls,
-            None => super::tls::client_config().map_err(RuntimeError::Tls)?,
-        };
         let store = Store::open(StoreConfig::new(&self.data_dir)).map_err(RuntimeError::DataDir)?;
         let clock = Clock::start();
         let mut socket = self.socket;
@@ -196,7 +194,24 @@ impl RuntimeBuilder {
         })
     }
 
-    fn opener(&self) -> Result<Arc<dyn ConnectionOpener>, RuntimeError> {
+    /// The TLS configuration: the one given, else the platform's for an `https` API (a
+    /// missing trust store is an error then), else (a local `http` simulator) the platform's
+    /// if it loads.
+    fn tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, RuntimeError> {
+        if let Some(tls) = &self.tls {
+            return Ok(Some(tls.clone()));
+        }
+        match crate::slack::platform_client_config() {
+            Ok(tls) => Ok(Some(tls)),
+            Err(e) if self.api_url.starts_with("https://") => Err(RuntimeError::Tls(e)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn opener(
+        &self,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Arc<dyn ConnectionOpener>, RuntimeError> {
         if !(self.api_url.starts_with("http://") || self.api_url.starts_with("https://")) {
             return Err(RuntimeError::ApiUrl);
         }
@@ -208,7 +223,12 @@ impl RuntimeBuilder {
             .clone()
             .ok_or(RuntimeError::MissingToken { which: "app" })?;
         check_token("app", "xapp-", token.expose())?;
-        Ok(Arc::new(UreqOpener::new(&self.api_url, token)))
+        let options = HttpOptions {
+            tls,
+            ..HttpOptions::default()
+        };
+        let client = SlackClient::new(&self.api_url, &options).map_err(|_| RuntimeError::ApiUrl)?;
+        Ok(Arc::new(SlackOpener::new(client, token)))
     }
 
     fn bind(&self) -> Result<Option<std::net::TcpListener>, RuntimeError> {
@@ -284,7 +304,7 @@ pub struct Runtime {
     handler: Arc<dyn ErasedHandler>,
     listener: Option<std::net::TcpListener>,
     http: HttpConfig,
-    tls: Arc<rustls::ClientConfig>,
+    tls: Option<Arc<rustls::ClientConfig>>,
     debug_reconnects: bool,
     telemetry: Telemetry,
     board: StatusBoard,
@@ -347,7 +367,7 @@ impl Runtime {
         let config = crate::engine::Machine::config(&self.machine).clone();
         let links = LinkSettings {
             ws: LinkSettings::ws_config(config.max_frame_bytes),
-            connector: Some(Connector::Rustls(self.tls)),
+            connector: self.tls.map(Connector::Rustls),
             events: events_tx,
             telemetry: self.telemetry.clone(),
         };

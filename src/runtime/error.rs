@@ -23,8 +23,8 @@ pub enum RuntimeError {
         /// The given token's prefix up to its first `-` (never more of it).
         got: String,
     },
-    /// The Web API URL is not an `http(s)://` URL.
-    #[error("the Slack API URL must start with http:// or https://")]
+    /// The Web API URL is not an absolute `http(s)://` URL.
+    #[error("the Slack API URL must be an absolute http:// or https:// URL")]
     ApiUrl,
     /// The data dir could not be opened (missing permissions, held by another process, ...).
     #[error("cannot open the data dir: {0}")]
@@ -37,9 +37,9 @@ pub enum RuntimeError {
         /// Why.
         source: std::io::Error,
     },
-    /// The TLS configuration for `wss://` could not be built.
+    /// The TLS configuration (the platform trust store) could not be loaded.
     #[error("TLS configuration: {0}")]
-    Tls(#[source] rustls::Error),
+    Tls(#[source] crate::slack::TlsSetupError),
     /// A thread or task of the runtime could not be started.
     #[error("starting the runtime: {0}")]
     Io(#[source] std::io::Error),

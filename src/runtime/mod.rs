@@ -5,8 +5,8 @@
 //! - [`Runtime`]: the embedding API (one tenant's Socket Mode connection, store, metrics and
 //!   HTTP server), built with [`Runtime::builder`];
 //! - [`EventHandler`]: what the embedder implements to receive envelopes;
-//! - [`ConnectionOpener`]: how `apps.connections.open` is called (the built-in [`UreqOpener`],
-//!   or a token source of your own);
+//! - [`ConnectionOpener`]: how `apps.connections.open` is called (the built-in [`SlackOpener`]
+//!   over [`crate::slack::SlackClient`], or a token source of your own);
 //! - [`status`]: what `/health` and `/debug/state` report, fed from the drained outputs;
 //! - [`http`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
 //!
@@ -24,12 +24,9 @@ pub mod http;
 mod link;
 mod opener;
 mod persist;
-mod secret;
 pub mod status;
-mod tls;
 
 pub use builder::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeBuilder, RuntimeHandle};
 pub use error::RuntimeError;
 pub use handler::{Delivery, EventHandler, HandlerError, HandlerFn, NoopHandler, handler_fn};
-pub use opener::{ConnectionOpener, UreqOpener};
-pub use secret::Secret;
+pub use opener::{ConnectionOpener, SlackOpener};
