@@ -1,4 +1,4 @@
-//! The operator HTTP server (DESIGN.md section 7): `GET /metrics`, `GET /health`,
+//! The operator HTTP server (`docs/contracts.md`): `GET /metrics`, `GET /health`,
 //! `GET /debug/state`. Unknown paths are 404, other methods 405.
 //!
 //! It drives hyper itself rather than `axum::serve`, because only hyper's builder can bound the

@@ -1,4 +1,4 @@
-//! What `GET /health` and `GET /debug/state` report (DESIGN.md section 7).
+//! What `GET /health` and `GET /debug/state` report (`docs/contracts.md`).
 //!
 //! The runtime feeds a [`StatusBoard`] from the same drained [`Transition`] stream as the
 //! metrics and the journal, plus the facts only the shell knows (store failures and
