@@ -238,3 +238,74 @@ impl Writer {
             .store_failed(op, self.sinks.clock.now().mono);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Now;
+    use crate::store::StoreConfig;
+
+    fn setup() -> (tempfile::TempDir, Arc<Store>, Persister, StatusBoard) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(StoreConfig::new(dir.path().join("d"))).unwrap());
+        let clock = Clock::start();
+        let board = StatusBoard::new("test", clock.now());
+        let sinks = Sinks {
+            telemetry: Telemetry::new(),
+            board: board.clone(),
+            clock,
+            dedupe_ttl: Duration::from_secs(3600),
+        };
+        let persister = Persister::spawn(store.clone(), sinks).unwrap();
+        (dir, store, persister, board)
+    }
+
+    fn keys(store: &Store) -> usize {
+        store
+            .load_unexpired(UnixMs(0), Duration::MAX)
+            .unwrap()
+            .len()
+    }
+
+    #[tokio::test]
+    async fn a_lone_key_is_committed_by_the_group_window_without_more_traffic() {
+        let (_dir, store, persister, _) = setup();
+        persister.remember("ev:1".into(), UnixMs(5));
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while keys(&store) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "not committed by the 50 ms window"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn flush_commits_every_key_and_journal_rows_reach_the_board() {
+        let (_dir, store, persister, board) = setup();
+        for i in 0..2_500 {
+            persister.remember(format!("ev:{i}"), UnixMs(i));
+        }
+        let t = Transition::new(
+            "socket_mode",
+            "default",
+            ("disconnected", "connecting"),
+            "start",
+            Now::fake(0),
+        );
+        let snapshot = Snapshot {
+            state: "connecting".into(),
+            data: serde_json::json!({}),
+        };
+        persister.rows(vec![(t, snapshot)]);
+        persister.flush().await;
+        assert_eq!(keys(&store), 2_500);
+        let rows = board.debug_state().transitions;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0]["seq"].as_u64(), rows[0]["to"].as_str()),
+            (Some(1), Some("connecting"))
+        );
+    }
+}
