@@ -143,7 +143,10 @@ impl Driver {
                 self.received = at;
                 let now = self.parts.clock.at(at);
                 match event {
-                    LinkEvent::Opened => self.input(now, Input::LinkOpened { link }),
+                    LinkEvent::Opened => {
+                        tracing::info!(%link, "link open, waiting for hello");
+                        self.input(now, Input::LinkOpened { link });
+                    }
                     LinkEvent::Text(text) => {
                         self.machine.handle_text(now, link, &text);
                         self.drain();
@@ -153,10 +156,12 @@ impl Driver {
                     }
                     LinkEvent::Pong => self.input(now, Input::Pong { link }),
                     LinkEvent::Closed => {
+                        tracing::info!(%link, "link closed");
                         self.links.remove(&link);
                         self.input(now, Input::LinkClosed { link });
                     }
                     LinkEvent::Error => {
+                        tracing::info!(%link, "link failed");
                         self.links.remove(&link);
                         self.input(now, Input::LinkError { link });
                     }
@@ -229,6 +234,8 @@ impl Driver {
         match command {
             Command::OpenConnection { request } => self.open_connection(request),
             Command::OpenLink { link, url } => {
+                // Never the URL: it carries a ticket.
+                tracing::info!(%link, "opening link");
                 let url = self.link_url(url);
                 let task = LinkTask::spawn(link, url, self.parts.links.clone());
                 self.links.insert(link, task);
@@ -246,10 +253,15 @@ impl Driver {
                 acks.insert(envelope_id, done);
             }
             Command::Ping { link } => self.send(link, LinkOp::Ping),
-            Command::CloseLink { link } => self.send(link, LinkOp::Close),
+            Command::CloseLink { link } => {
+                tracing::info!(%link, "closing link (close frame sent)");
+                self.send(link, LinkOp::Close);
+            }
             Command::DropLink { link } => {
                 // Dropping the task aborts it, which drops the socket.
-                self.links.remove(&link);
+                if self.links.remove(&link).is_some() {
+                    tracing::info!(%link, "link dropped");
+                }
             }
             Command::Dispatch { envelope, .. } => {
                 let written = acks.remove(&envelope.envelope_id);
@@ -274,6 +286,7 @@ impl Driver {
     }
 
     fn open_connection(&mut self, request: RequestId) {
+        tracing::info!(request = request.0, "calling apps.connections.open");
         let opener = self.parts.opener.clone();
         let events = self.parts.links.events.clone();
         self.calls.spawn(async move {
