@@ -6,6 +6,15 @@ use std::time::Duration;
 
 const CONNECTED: &str = r#"phantom_slack_socket_state{state="connected"}"#;
 
+/// The link and Web API records of the simulator's log, for failure messages.
+fn links_log(sim: &phantom_fsm::sim::SimHandle) -> String {
+    sim.log(0, &LogFilter::default())
+        .iter()
+        .filter(|r| !matches!(r.event, Event::Ack { .. } | Event::FrameSent { .. }))
+        .map(|r| format!("\n{} {:?}", r.at_ms, r.event))
+        .collect()
+}
+
 fn expired(sim: &phantom_fsm::sim::SimHandle) -> usize {
     let filter = LogFilter {
         kind: Some("expired".into()),
@@ -58,7 +67,7 @@ async fn handover(reason: &str) {
         .await;
     sim.wait_until(WAIT, || sim.acks().len() >= 100)
         .await
-        .expect("every envelope acked");
+        .unwrap_or_else(|e| panic!("{e}: {} acks; {}", sim.acks().len(), links_log(&sim)));
     // The old link is closed by us after its drain grace, long before Slack's cut.
     let closed = sim
         .wait_for(WAIT, || {
@@ -76,10 +85,15 @@ async fn handover(reason: &str) {
                 }
                 _ => None,
             })?;
-            (opened.len() == 2).then_some((opened[1].1, closed))
+            (opened.len() >= 2).then_some((opened[1].1, closed))
         })
         .await
-        .expect("a second link opened and the first closed");
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}: no second link or the first not closed: {}",
+                links_log(&sim)
+            )
+        });
     let (second_opened_ms, (first_closed_ms, cause)) = closed;
     assert!(
         second_opened_ms <= first_closed_ms,
