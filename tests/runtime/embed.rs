@@ -186,7 +186,7 @@ async fn stuck_failing_and_panicking_handlers_never_delay_acks_and_are_timed() {
     });
     let config = SocketConfig {
         ping_interval: Duration::from_millis(300),
-        pong_timeout: Duration::from_millis(1_000),
+        pong_timeout: Duration::from_millis(2_000),
         ..SocketConfig::default()
     };
     let runtime = Runtime::builder()
