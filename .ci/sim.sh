@@ -60,26 +60,29 @@ cargo build --quiet --bin phantom-fsm
 BIN="$ROOT/target/debug/phantom-fsm"
 
 SIM_OUT="$PEERS/sim.out"
-"$BIN" sim --listen 127.0.0.1:0 --rate 1 >"$SIM_OUT" 2>&1 &
+# Retries at 0 s, 6 s and 30 s (Slack's schedule x 0.1), so a run settles in a minute.
+"$BIN" sim --listen 127.0.0.1:0 --rate 1 --retry-scale 0.1 >"$SIM_OUT" 2>&1 &
 SIM_PID=$!
 cleanup() { kill -TERM "$SIM_PID" 2>/dev/null || true; }
 trap cleanup EXIT
 
 for _ in $(seq 1 100); do
-  [ -s "$SIM_OUT" ] && head -1 "$SIM_OUT" | grep -q '^api_url=' && break
+  [ -s "$SIM_OUT" ] && sed -n 3p "$SIM_OUT" | grep -q '^app_token=' && break
   kill -0 "$SIM_PID" 2>/dev/null || { cat "$SIM_OUT" >&2; die "phantom-fsm sim exited"; }
   sleep 0.1
 done
 API_URL=$(head -1 "$SIM_OUT" | sed -n 's/^api_url=//p')
 [ -n "$API_URL" ] || { cat "$SIM_OUT" >&2; die "no api_url= line from phantom-fsm sim"; }
 CONTROL_URL="${API_URL%api/}_sim/"
-APP_TOKEN="xapp-1-A0SIMAPP01-1-simulated"  # the simulator's documented default
+# The simulator prints the (constant, not secret) tokens it accepts on its third line.
+APP_TOKEN=$(sed -n 3p "$SIM_OUT" | sed -n 's/^app_token=\([^ ]*\) .*/\1/p')
+[ -n "$APP_TOKEN" ] || { cat "$SIM_OUT" >&2; die "no app_token= line from phantom-fsm sim"; }
 log "simulator at $API_URL"
 
 run_peer() {
   local name=$1; shift
   log "running $name"
-  timeout 180 python3 "$ROOT/tests/peers/official_clients.py" \
+  timeout 240 python3 "$ROOT/tests/peers/official_clients.py" \
     "$CONTROL_URL" "$API_URL" "$APP_TOKEN" "$name" -- "$@" \
     || { log "simulator log tail:"; tail -40 "$SIM_OUT" >&2; die "$name"; }
 }

@@ -12,8 +12,8 @@
 use phantom_fsm::engine::{
     EnvelopeOutcome, FrameRejectReason, IntroOutcome, Now, Signal, Transition,
 };
-use phantom_fsm::runtime::http::{HttpConfig, HttpState, serve};
-use phantom_fsm::runtime::status::{StatusBoard, SystemClock};
+use phantom_fsm::runtime::{HttpConfig, HttpState, serve};
+use phantom_fsm::runtime::{StatusBoard, SystemClock};
 use phantom_fsm::telemetry::Telemetry;
 use std::io::Write;
 

@@ -11,8 +11,8 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod engine;
-pub mod machines;
 pub mod onboarding;
+pub mod registry;
 pub mod runtime;
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -21,5 +21,8 @@ pub mod socket;
 pub mod store;
 pub mod telemetry;
 
-#[cfg(feature = "arbitrary")]
+// The fuzz targets' harnesses and the per-machine invariant checks they share with the
+// property tests: test support, not API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;

@@ -1,13 +1,13 @@
 //! The committed diagrams are exactly what the machines derive, and every state is reachable.
 
-use phantom_fsm::machines;
+use phantom_fsm::registry;
 use std::path::Path;
 
 #[test]
 fn committed_diagrams_equal_the_derived_ones() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("state-diagrams");
     let mut stale = Vec::new();
-    for (name, derived) in machines::diagram_files() {
+    for (name, derived) in registry::diagram_files() {
         let committed = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
         if committed != derived {
             stale.push(name);
@@ -22,8 +22,8 @@ fn committed_diagrams_equal_the_derived_ones() {
 
 #[test]
 fn every_leaf_state_is_reached_and_named_consistently() {
-    for id in machines::MACHINE_IDS {
-        let d = machines::diagram(id).expect("registered");
+    for id in registry::MACHINE_IDS {
+        let d = registry::diagram(id).expect("registered");
         assert!(
             d.unreached().is_empty(),
             "{id}: unreached {:?}",
@@ -39,7 +39,7 @@ fn every_leaf_state_is_reached_and_named_consistently() {
 
 #[test]
 fn socket_mode_diagram_has_the_documented_edges() {
-    let d = machines::diagram("socket").unwrap();
+    let d = registry::diagram("socket").unwrap();
     for (from, event, to) in [
         ("disconnected", "start", "connecting"),
         ("connecting", "open_ok", "authenticated"),
@@ -84,7 +84,7 @@ fn the_docs_embed_the_current_diagrams() {
         ("onboarding", "docs/onboarding.md"),
     ] {
         let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
-        let mermaid = phantom_fsm::engine::Format::Mermaid.render(&machines::diagram(id).unwrap());
+        let mermaid = phantom_fsm::engine::Format::Mermaid.render(registry::diagram(id).unwrap());
         assert!(
             text.contains(&format!("```mermaid\n{mermaid}```")),
             "{doc} embeds a stale {id} diagram: paste state-diagrams/{id}.mmd \
@@ -96,8 +96,8 @@ fn the_docs_embed_the_current_diagrams() {
 /// A small hierarchy for the collapsing rule: `top` = `inner` + `c`, `inner` = `a` + `b`, and
 /// `d` outside both.
 mod shared_edges {
-    use phantom_fsm::engine::render::{SharedEdge, dot, mermaid, shared_edges};
     use phantom_fsm::engine::{Diagram, Edge, StateNode};
+    use phantom_fsm::engine::{SharedEdge, dot, mermaid, shared_edges};
 
     const LEAVES: &[StateNode] = &[
         StateNode::new("a", Some("inner")),

@@ -2,11 +2,11 @@
 //! snapshot/restore and a transition stream from the `Machine` trait.
 
 use phantom_fsm::engine::{
-    Format, InputName, Machine, Millis, Now, Output, RestoreError, Snapshot, StateNode, Transition,
-    derive,
+    Drive, Explore, Format, InputName, Machine, Millis, Now, Output, RestoreError, Signal,
+    Snapshot, StateNode, TimerKind, derive, start,
 };
 use statig::prelude::*;
-use std::collections::VecDeque;
+use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Coin {
@@ -24,35 +24,52 @@ impl InputName for Coin {
             Coin::Push => "push",
             Coin::Service => "service",
             Coin::Resumed => "resumed",
-            Coin::Timeout => "unlock_expired",
+            Coin::Timeout => "timeout",
         }
     }
 }
 
-#[derive(Clone, Debug, Default)]
-struct Ctx {
-    now: Now,
-    event: &'static str,
-    out: VecDeque<Output<&'static str>>,
+/// The turnstile's one deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unlock {
+    /// When to lock an unlocked turnstile nobody pushed.
+    Expired,
 }
 
-#[derive(Clone, Debug, Default)]
-struct Core {
-    deadline: Option<Millis>,
+impl TimerKind for Unlock {
+    const ALL: &'static [Unlock] = &[Unlock::Expired];
+    fn index(self) -> usize {
+        0
+    }
+    fn name(self) -> &'static str {
+        "unlock_expired"
+    }
 }
+
+/// What statig dispatches: a coin-slot input, or the expired deadline.
+#[derive(Clone, Debug, PartialEq)]
+enum Event {
+    Input(Coin),
+    Expired,
+}
+
+type Outbox = phantom_fsm::engine::Outbox<&'static str, Unlock>;
+
+#[derive(Clone, Debug, Default)]
+struct Storage;
 
 #[state_machine(
     initial = "State::locked()",
     state(derive(Debug, Clone)),
     after_transition = "Self::after_transition"
 )]
-impl Core {
+impl Storage {
     #[state(superstate = "in_service")]
-    fn locked(&mut self, event: &Coin, context: &mut Ctx) -> Outcome<State> {
+    fn locked(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
-            Coin::Insert => {
-                self.deadline = Some(context.now.mono.after(std::time::Duration::from_secs(5)));
-                context.out.push_back(Output::Command("unlock"));
+            Event::Input(Coin::Insert) => {
+                context.arm(Unlock::Expired, Duration::from_secs(5));
+                context.command("unlock");
                 Transition(State::unlocked())
             }
             _ => Super,
@@ -60,16 +77,16 @@ impl Core {
     }
 
     #[state(superstate = "in_service")]
-    fn unlocked(&mut self, event: &Coin, context: &mut Ctx) -> Outcome<State> {
+    fn unlocked(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
-            Coin::Push | Coin::Timeout => {
-                self.deadline = None;
-                context.out.push_back(Output::Command("lock"));
+            Event::Input(Coin::Push) | Event::Expired => {
+                context.timers.clear(Unlock::Expired);
+                context.command("lock");
                 Transition(State::locked())
             }
-            Coin::Resumed => {
+            Event::Input(Coin::Resumed) => {
                 // After a restart the latch state is unknown: lock it (the resumed side effect).
-                context.out.push_back(Output::Command("lock"));
+                context.command("lock");
                 Transition(State::locked())
             }
             _ => Super,
@@ -77,32 +94,31 @@ impl Core {
     }
 
     #[superstate]
-    fn in_service(&mut self, event: &Coin) -> Outcome<State> {
+    fn in_service(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
-            Coin::Service => Transition(State::maintenance()),
-            _ => Handled,
+            Event::Input(Coin::Service) => Transition(State::maintenance()),
+            _ => {
+                context.ignored();
+                Handled
+            }
         }
     }
 
     #[state]
-    fn maintenance(&mut self, event: &Coin) -> Outcome<State> {
+    fn maintenance(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
-            Coin::Service => Transition(State::locked()),
-            _ => Handled,
+            Event::Input(Coin::Service) => Transition(State::locked()),
+            _ => {
+                context.ignored();
+                Handled
+            }
         }
     }
 }
 
-impl Core {
-    fn after_transition(&mut self, from: &State, to: &State, context: &mut Ctx) {
-        let t = Transition::new(
-            "turnstile",
-            "t1",
-            (name(from), name(to)),
-            context.event,
-            context.now,
-        );
-        context.out.push_back(Output::Transition(t));
+impl Storage {
+    fn after_transition(&mut self, from: &State, to: &State, context: &mut Outbox) {
+        context.transition("t1", name(from), name(to));
     }
 }
 
@@ -114,19 +130,49 @@ fn name(s: &State) -> &'static str {
     }
 }
 
+/// The whole wrapper: the statig machine, the engine's outbox, and the few methods of `Drive`.
 #[derive(Clone, Debug)]
 struct Turnstile {
-    sm: statig::blocking::InitializedStateMachine<Core>,
-    ctx: Ctx,
+    sm: statig::blocking::InitializedStateMachine<Storage>,
+    out: Outbox,
 }
 
 impl Turnstile {
     fn new() -> Turnstile {
-        let mut ctx = Ctx::default();
-        let sm = Core::default()
-            .uninitialized_state_machine()
-            .init_with_context(&mut ctx);
-        Turnstile { sm, ctx }
+        Turnstile::started(None)
+    }
+
+    fn started(state: Option<State>) -> Turnstile {
+        Turnstile {
+            sm: start("turnstile", Storage, state),
+            out: Outbox::new("turnstile"),
+        }
+    }
+}
+
+impl Drive for Turnstile {
+    type Input = Coin;
+    type Event = Event;
+    type Command = &'static str;
+    type Timer = Unlock;
+
+    fn outbox(&self) -> &Outbox {
+        &self.out
+    }
+    fn outbox_mut(&mut self) -> &mut Outbox {
+        &mut self.out
+    }
+    fn leaf_name(&self) -> &'static str {
+        name(self.sm.state())
+    }
+    fn event_of(input: Coin) -> Option<Event> {
+        (input != Coin::Timeout).then_some(Event::Input(input))
+    }
+    fn timer_event(_: Unlock) -> Event {
+        Event::Expired
+    }
+    fn deliver(&mut self, event: &Event) {
+        self.sm.handle_with_context(event, &mut self.out);
     }
 }
 
@@ -150,21 +196,16 @@ impl Machine for Turnstile {
         &()
     }
     fn state_name(&self) -> &'static str {
-        name(self.sm.state())
+        self.leaf_name()
     }
     fn handle(&mut self, now: Now, input: Coin) {
-        self.ctx.now = now;
-        self.ctx.event = input.name();
-        if input == Coin::Timeout && self.sm.inner().deadline.is_none_or(|d| d > now.mono) {
-            return; // spurious timeout
-        }
-        self.sm.handle_with_context(&input, &mut self.ctx);
+        self.step(now, input);
     }
     fn poll_output(&mut self) -> Option<Output<&'static str>> {
-        self.ctx.out.pop_front()
+        self.next_output()
     }
     fn poll_timeout(&self) -> Option<Millis> {
-        self.sm.inner().deadline
+        self.next_deadline()
     }
     fn resumed() -> Coin {
         Coin::Resumed
@@ -187,11 +228,11 @@ impl Machine for Turnstile {
                 });
             }
         };
-        let mut t = Turnstile::new();
-        // SAFETY: skipping entry actions is what a restore wants; this machine has none.
-        unsafe { *t.sm.state_mut() = state };
-        Ok(t)
+        Ok(Turnstile::started(Some(state)))
     }
+}
+
+impl Explore for Turnstile {
     fn explore_roots() -> Vec<(Now, Turnstile)> {
         vec![(Now::fake(0), Turnstile::new())]
     }
@@ -235,7 +276,7 @@ fn a_third_machine_gets_a_derived_diagram() {
     assert!(dot.contains("    unlocked -> locked [label=\"push\\nresumed\\nunlock_expired\"];"));
     // Byte-stable.
     assert_eq!(mermaid, Format::Mermaid.render(&derive::<Turnstile>()));
-    let highlighted = phantom_fsm::engine::render::mermaid(&d, Some("unlocked"));
+    let highlighted = phantom_fsm::engine::mermaid(&d, Some("unlocked"));
     assert!(highlighted.contains("class unlocked current"));
 }
 
@@ -285,4 +326,47 @@ fn a_spurious_timeout_is_a_no_op() {
     assert!(t.drain().is_empty());
     t.handle(Now::fake(5_000), Coin::Timeout);
     assert_eq!(t.state_name(), "locked");
+}
+
+#[test]
+fn the_input_comes_first_then_due_deadlines() {
+    let mut t = Turnstile::new();
+    t.handle(Now::fake(0), Coin::Insert);
+    let _ = t.drain();
+    // A push read at the very moment the unlock expires is handled before the deadline: the
+    // transition is caused by the push, and the disarmed deadline never fires.
+    t.handle(Now::fake(5_000), Coin::Push);
+    let outs = t.drain();
+    assert!(
+        matches!(&outs[..], [Output::Command("lock"), Output::Transition(tr)] if tr.event == "push"),
+        "{outs:?}"
+    );
+    assert_eq!(t.poll_timeout(), None);
+    // Past the deadline, an input is still handled first, and the deadline fires after it.
+    t.handle(Now::fake(6_000), Coin::Insert);
+    let _ = t.drain();
+    t.handle(Now::fake(20_000), Coin::Service);
+    let events: Vec<_> = t
+        .drain()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Transition(tr) => Some((tr.from, tr.to, tr.event)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events, vec![("unlocked", "maintenance", "service")]);
+}
+
+#[test]
+fn the_engine_counts_ignored_inputs_in_the_dispatch_state() {
+    let mut t = Turnstile::new();
+    t.handle(Now::fake(0), Coin::Push);
+    assert_eq!(
+        t.drain(),
+        vec![Output::Signal(Signal::Ignored {
+            machine: "turnstile",
+            state: "locked",
+            input: "push",
+        })]
+    );
 }

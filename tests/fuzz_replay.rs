@@ -1,7 +1,7 @@
 //! Replays every committed fuzz input — the seed corpora in `fuzz/corpus/<target>/` and the
 //! minimized inputs of fixed bugs in `fuzz/regressions/<target>/` — through the same checks
 //! the fuzz targets run (`phantom_fsm::fuzzing`), on the stable toolchain, so findings stay
-//! fixed without a fuzzer. Run with `cargo test --features arbitrary --test fuzz_replay`.
+//! fixed without a fuzzer. Run with `cargo test --features fuzzing --test fuzz_replay`.
 //!
 //! Also checks that the committed seeds are the ones the stories in `src/fuzzing/` build
 //! (`PHANTOM_WRITE_SEEDS=1` rewrites them) and that the stories do what they say.

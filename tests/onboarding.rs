@@ -7,6 +7,8 @@ mod onboarding {
     pub(crate) mod common;
     mod diagram;
     mod operator;
+    // The property tests call the invariant checks the fuzz targets share (`fuzzing` feature).
+    #[cfg(feature = "fuzzing")]
     mod props;
     mod restore;
     mod scripted;

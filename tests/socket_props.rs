@@ -115,7 +115,7 @@ fn generated_steps_take_every_diagram_edge() {
             before = m;
         }
     }
-    let diagram = phantom_fsm::machines::diagram("socket_mode").expect("socket_mode");
+    let diagram = phantom_fsm::registry::diagram("socket_mode").expect("socket_mode");
     let missed: Vec<_> = diagram
         .edges
         .iter()

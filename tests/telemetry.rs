@@ -1,4 +1,4 @@
-//! Telemetry and the operator HTTP server: the Prometheus families of DESIGN.md section 6
+//! Telemetry and the operator HTTP server: the Prometheus families of `docs/metrics.md`
 //! scraped over real HTTP on 127.0.0.1, their invariants over arbitrary streams and under
 //! concurrent scrapes, the dispatch guard, `/health` and `/debug/state` (section 7), and the
 //! server's behaviour with unknown, slow and oversized requests.

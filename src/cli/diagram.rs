@@ -3,7 +3,7 @@
 use super::CliError;
 use clap::{Args, ValueEnum};
 use phantom_fsm::engine::Format;
-use phantom_fsm::machines;
+use phantom_fsm::registry;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -32,7 +32,7 @@ pub(crate) fn run(args: DiagramArgs) -> Result<(), CliError> {
     if args.write {
         std::fs::create_dir_all(&args.dir)
             .map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
-        for (name, text) in machines::diagram_files() {
+        for (name, text) in registry::diagram_files() {
             let path = args.dir.join(&name);
             std::fs::write(&path, text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -41,16 +41,16 @@ pub(crate) fn run(args: DiagramArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let name = args.machine.unwrap_or_default();
-    let diagram = machines::diagram(&name).ok_or_else(|| {
+    let diagram = registry::diagram(&name).ok_or_else(|| {
         format!(
             "unknown machine {name:?}; known: {}",
-            machines::MACHINE_IDS.join(", ")
+            registry::MACHINE_IDS.join(", ")
         )
     })?;
     let format = match args.format {
         FormatArg::Mermaid => Format::Mermaid,
         FormatArg::Dot => Format::Dot,
     };
-    print!("{}", format.render(&diagram));
+    print!("{}", format.render(diagram));
     Ok(())
 }

@@ -211,7 +211,7 @@ mod operator {
     fn wall_clock_now() -> Now {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, phantom_fsm::engine::time::duration_ms);
+            .map_or(0, phantom_fsm::engine::duration_ms);
         Now::new(Millis::ZERO, UnixMs(unix))
     }
 }

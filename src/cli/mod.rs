@@ -1,4 +1,4 @@
-//! Command-line interface (clap). Contract: `../shared/DESIGN.md` section 7.
+//! Command-line interface (clap). Contract: `docs/contracts.md`.
 
 mod diagram;
 mod journal;

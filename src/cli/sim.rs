@@ -1,13 +1,19 @@
 //! `phantom-fsm sim`: run the Slack simulator on 127.0.0.1 until SIGINT/SIGTERM.
 //!
 //! The first stdout line is `api_url=http://127.0.0.1:PORT/api/` (flushed at once, for
-//! scripts); the second `control_url=...`; then one readable line per thing the simulator does.
+//! scripts); the second `control_url=...`; the third the tokens it accepts (simulator
+//! constants, not secrets: a client pointed at it must use them); then one readable line per
+//! thing the simulator does.
 
 use super::CliError;
 use clap::{Args, ValueEnum};
-use phantom_fsm::sim::{Event, LogFilter, SimConfig, SimHandle, TrafficKind};
+use phantom_fsm::sim::{
+    DEFAULT_APP_TOKEN, DEFAULT_BOT_TOKEN, DEFAULT_HISTORY_PAGE_LIMIT, Event, LogFilter, RetryIds,
+    SimConfig, SimHandle, TrafficKind,
+};
 use std::io::Write;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
@@ -23,6 +29,36 @@ pub(crate) struct SimArgs {
     /// Seed for every id the simulator makes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The app-level token `apps.connections.open` accepts (a simulator constant).
+    #[arg(long, default_value = DEFAULT_APP_TOKEN)]
+    app_token: String,
+    /// The bot token every other method accepts (a simulator constant).
+    #[arg(long, default_value = DEFAULT_BOT_TOKEN)]
+    bot_token: String,
+    /// Factor on Slack's event retry schedule (immediately, 1 min, 5 min); 0.01 makes it
+    /// 0 s, 0.6 s, 3 s.
+    #[arg(long, default_value_t = 1.0)]
+    retry_scale: f64,
+    /// Which envelope id a retried event carries.
+    #[arg(long, value_enum, default_value = "alternate")]
+    retry_ids: RetryIdsArg,
+    /// Seconds a link that ended without a close handshake stays registered (a ghost).
+    #[arg(long, default_value_t = 120.0)]
+    ghost_ttl: f64,
+    /// Most messages per `conversations.history` page (Slack: 15 for non-Marketplace apps).
+    #[arg(long, default_value_t = DEFAULT_HISTORY_PAGE_LIMIT)]
+    history_page_limit: usize,
+    /// Least seconds between two `conversations.history` calls per channel (Slack: about 60
+    /// for non-Marketplace apps); 0 = no limit.
+    #[arg(long, default_value_t = 0.0)]
+    history_rate_limit: f64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RetryIdsArg {
+    Fresh,
+    Same,
+    Alternate,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -30,12 +66,23 @@ enum TrafficArg {
     EventsApi,
     SlashCommands,
     Interactive,
+    BlockSuggestion,
+    ViewSubmission,
     Mixed,
 }
 
 pub(crate) fn run(args: SimArgs) -> Result<(), CliError> {
     if !(0.0..=10_000.0).contains(&args.rate) {
         return Err("--rate must be within 0..=10000".into());
+    }
+    for (flag, v) in [
+        ("--retry-scale", args.retry_scale),
+        ("--ghost-ttl", args.ghost_ttl),
+        ("--history-rate-limit", args.history_rate_limit),
+    ] {
+        if !(0.0..=86_400.0).contains(&v) {
+            return Err(format!("{flag} must be within 0..=86400").into());
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -52,9 +99,23 @@ async fn serve(args: SimArgs) -> Result<(), CliError> {
             TrafficArg::EventsApi => TrafficKind::EventsApi,
             TrafficArg::SlashCommands => TrafficKind::SlashCommands,
             TrafficArg::Interactive => TrafficKind::Interactive,
+            TrafficArg::BlockSuggestion => TrafficKind::BlockSuggestion,
+            TrafficArg::ViewSubmission => TrafficKind::ViewSubmission,
             TrafficArg::Mixed => TrafficKind::Mixed,
         },
         seed: args.seed,
+        app_token: args.app_token.clone(),
+        bot_token: args.bot_token.clone(),
+        retry_scale: args.retry_scale,
+        retry_envelope_ids: match args.retry_ids {
+            RetryIdsArg::Fresh => RetryIds::Fresh,
+            RetryIdsArg::Same => RetryIds::Same,
+            RetryIdsArg::Alternate => RetryIds::Alternate,
+        },
+        ghost_ttl: Duration::from_secs_f64(args.ghost_ttl),
+        history_page_limit: args.history_page_limit.max(1),
+        history_min_interval: (args.history_rate_limit > 0.0)
+            .then(|| Duration::from_secs_f64(args.history_rate_limit)),
         ..SimConfig::default()
     };
     let sim = SimHandle::start(config).await?;
@@ -62,13 +123,24 @@ async fn serve(args: SimArgs) -> Result<(), CliError> {
     writeln!(out, "api_url={}", sim.api_url())?;
     out.flush()?;
     writeln!(out, "control_url={}", sim.control_url())?;
+    // Simulator constants, not secrets: without them on screen a client gets invalid_auth.
     writeln!(
         out,
-        "app_id={} team_id={} bot_user_id={} rate={}/s per link (tokens: docs/simulator.md)",
+        "app_token={} bot_token={}",
+        sim.app_token(),
+        sim.bot_token()
+    )?;
+    writeln!(
+        out,
+        "app_id={} team_id={} bot_user_id={} rate={}/s per link retry_scale={} ghost_ttl={}s \
+         history_page_limit={}",
         sim.config().app_id,
         sim.config().team_id,
         sim.config().bot_user_id,
-        args.rate
+        args.rate,
+        args.retry_scale,
+        args.ghost_ttl,
+        sim.config().history_page_limit,
     )?;
     out.flush()?;
     drop(out);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// Backoff state: the attempt counter and its bounds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     base: Duration,
     cap: Duration,
     attempt: u32,
@@ -14,7 +14,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// A backoff starting at attempt 0.
-    pub fn new(base: Duration, cap: Duration) -> Backoff {
+    pub(crate) fn new(base: Duration, cap: Duration) -> Backoff {
         Backoff {
             base,
             cap,
@@ -23,20 +23,20 @@ impl Backoff {
     }
 
     /// The upper bound of the next delay: `min(cap, base * 2^attempt)`.
-    pub fn ceiling(&self) -> Duration {
+    pub(crate) fn ceiling(&self) -> Duration {
         let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.cap)
     }
 
     /// Draw the next delay, uniformly in `[0, ceiling]`, and count the attempt.
-    pub fn next_delay(&mut self, rng: &mut fastrand::Rng) -> Duration {
+    pub(crate) fn next_delay(&mut self, rng: &mut fastrand::Rng) -> Duration {
         let ceiling_ms = super::time::duration_ms(self.ceiling());
         self.attempt = self.attempt.saturating_add(1);
         Duration::from_millis(rng.u64(0..=ceiling_ms))
     }
 
     /// `max(retry_after, next_delay)`: a server's `Retry-After` is a floor, never shortened.
-    pub fn next_delay_at_least(
+    pub(crate) fn next_delay_at_least(
         &mut self,
         rng: &mut fastrand::Rng,
         retry_after: Option<Duration>,
@@ -46,7 +46,7 @@ impl Backoff {
     }
 
     /// Start again from attempt 0.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.attempt = 0;
     }
 }

@@ -1,12 +1,12 @@
 //! Diagrams derived from the machines themselves, never hand-written.
 //!
 //! statig cannot enumerate its transitions, so [`derive()`] drives the real machine: breadth-first
-//! from [`Machine::explore_roots`], applying every input template bound to the current
+//! from [`Explore::explore_roots`], applying every input template bound to the current
 //! representative, recording each `(from, event, to)` from the [`Transition`] records the machine
 //! emits. From every representative it also restores the representative's snapshot and delivers
 //! `Resumed`, so the edges taken after a process restart are part of the diagram.
 
-use super::machine::{Machine, Output, StateNode};
+use super::contract::{Explore, Machine, Output, StateNode};
 use super::time::Now;
 use super::transition::Transition;
 use std::collections::{BTreeSet, HashSet, VecDeque};
@@ -114,7 +114,7 @@ const MAX_REPRESENTATIVES: usize = 10_000;
 /// # Panics
 /// If exploration visits more than 10,000 distinct representatives (a bug in the machine's
 /// `exploration_key`, caught by the diagram tests).
-pub fn derive<M: Machine>() -> Diagram {
+pub fn derive<M: Explore>() -> Diagram {
     let mut edges = BTreeSet::new();
     let mut seen = HashSet::new();
     let mut queue = VecDeque::new();
@@ -153,7 +153,7 @@ pub fn derive<M: Machine>() -> Diagram {
 
 /// Every machine one input away from `machine`, with the transitions that input produced.
 /// Includes the restore-then-`Resumed` successor.
-fn successors<M: Machine>(machine: &M, now: Now) -> Vec<(Now, (M, Vec<Transition>))> {
+fn successors<M: Explore>(machine: &M, now: Now) -> Vec<(Now, (M, Vec<Transition>))> {
     let mut out = Vec::new();
     for (at, input) in machine.input_templates(now) {
         let mut next = machine.clone();

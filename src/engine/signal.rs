@@ -89,7 +89,7 @@ impl EnvelopeOutcome {
 /// Why a server frame was rejected (`phantom_slack_frames_rejected_total{reason}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum FrameRejectReason {
     /// Text that is not a JSON object.
     InvalidJson,

@@ -11,6 +11,7 @@ pub mod alloc;
 mod bytes;
 pub mod frame_decode;
 pub mod frames;
+pub mod invariants;
 pub mod onboarding_sequence;
 pub mod socket_sequence;
 pub mod store_replay;

@@ -46,7 +46,7 @@ pub const AUTH_UNRECOVERABLE_CODES: &[&str] = &[
     "team_access_not_granted",
 ];
 
-/// `conversations.open` codes after which the installer cannot be DMed (DESIGN §4).
+/// `conversations.open` codes after which the installer cannot be DMed (`docs/onboarding.md`).
 pub const OPEN_DM_PERMANENT_CODES: &[&str] = &[
     "user_not_found",
     "cannot_dm_bot",
@@ -55,7 +55,7 @@ pub const OPEN_DM_PERMANENT_CODES: &[&str] = &[
     "user_disabled",
 ];
 
-/// `chat.postMessage` codes after which retrying cannot help (DESIGN §4).
+/// `chat.postMessage` codes after which retrying cannot help (`docs/onboarding.md`).
 pub const POST_PERMANENT_CODES: &[&str] = &[
     "channel_not_found",
     "not_in_channel",
@@ -175,7 +175,7 @@ pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
     }
 }
 
-/// Classify a `chat.postMessage` reply (DESIGN §4):
+/// Classify a `chat.postMessage` reply (`docs/onboarding.md`):
 ///
 /// | observed | outcome |
 /// |---|---|

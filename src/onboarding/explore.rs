@@ -1,11 +1,11 @@
-//! Exploration for the derived diagram (DESIGN §8): where to start, which inputs to try in a
+//! Exploration for the derived diagram (`docs/architecture.md`): where to start, which inputs to try in a
 //! state (bound to the call it awaits and to its armed deadline, one per outcome class), and
 //! how to tell representatives apart where guards depend on local data.
 
 use super::config::OnboardingConfig;
-use super::core::{Lookup, Phase, State};
 use super::io::{AuthOutcome, CallId, HistoryOutcome, Input, OpenDmOutcome, PostOutcome};
 use super::machine::Onboarding;
+use super::states::{Lookup, Phase, State};
 use crate::engine::{Machine, Now, Snapshot};
 
 const TEAM: &str = "T0EXAMPLE";

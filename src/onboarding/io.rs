@@ -11,12 +11,12 @@ use serde::Serialize;
 ///
 /// Ids start at 1 and are never reused by one machine; `CallId(0)` is never issued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct CallId(pub u64);
 
 /// How an `auth.test` call ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum AuthOutcome {
     /// `{"ok":true,"team_id":"T.."}`: the bot token works and the team is known.
     Ok {
@@ -43,7 +43,7 @@ pub enum AuthOutcome {
 
 /// How a `conversations.open(users=U)` call ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum OpenDmOutcome {
     /// `{"ok":true,"channel":{"id":"D.."}}`.
     Opened {
@@ -70,7 +70,7 @@ pub enum OpenDmOutcome {
 
 /// How a `chat.postMessage` of the intro ended: what the reply *proves*.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum PostOutcome {
     /// `{"ok":true,"ts":".."}`: stored, with this timestamp.
     Sent {
@@ -104,7 +104,7 @@ pub enum PostOutcome {
 
 /// How a `conversations.history` lookup for the intro marker ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum HistoryOutcome {
     /// A message carrying this installer's marker exists, with this `ts` (the earliest one).
     Found {
@@ -128,7 +128,7 @@ pub enum HistoryOutcome {
 
 /// One input of the onboarding machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum Input {
     /// The bot can talk (the Socket Mode link is connected). Gates the start from `pending`.
     ChannelReady,

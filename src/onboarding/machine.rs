@@ -1,21 +1,24 @@
-//! [`Onboarding`]: the statig machine wrapped in the engine's [`Machine`] contract.
+//! [`Onboarding`]: the public, sans-IO onboarding ledger machine (a statig machine driven by
+//! the engine).
 
 use super::config::OnboardingConfig;
-use super::core::{Core, Event, Ledger, Outbox, State, UNKNOWN_TEAM, valid_id};
+use super::event::Event;
 use super::io::{Command, Input};
+use super::states::{State, names};
+use super::storage::{Ledger, Outbox, Storage, UNKNOWN_TEAM, valid_id};
 use super::timer::Timer;
 use super::{MACHINE_ID, classify, explore, snapshot};
 use crate::engine::{
-    InputName, Machine, Millis, Now, Output, RestoreError, Snapshot, StateNode, TimerKind as _,
+    Drive, Explore, Machine, Millis, Now, Output, RestoreError, Snapshot, StateNode, start,
 };
-use statig::blocking::{InitializedStateMachine, IntoStateMachineExt as _};
+use statig::blocking::InitializedStateMachine;
 
 /// The onboarding ledger machine for one installer: sends the intro DM exactly once, through
 /// restarts, crashes, rate limits and ambiguous replies.
 ///
-/// Pure and sans-IO: feed inputs with [`handle`](Machine::handle), then drain
-/// [`poll_output`](Machine::poll_output) and sleep until [`poll_timeout`](Machine::poll_timeout)
-/// or the next input.
+/// Pure and sans-IO: feed inputs with [`handle`](Self::handle), then drain
+/// [`poll_output`](Self::poll_output) and sleep until [`poll_timeout`](Self::poll_timeout)
+/// or the next input. An input is handled first, then every deadline due by its time.
 ///
 /// # The instance id and `auth.test`
 /// The instance id is `<team_id>/<installer_user_id>`, and the team comes from `auth.test`.
@@ -33,19 +36,26 @@ use statig::blocking::{InitializedStateMachine, IntoStateMachineExt as _};
 /// handing the answer to this machine.
 ///
 /// ```
-/// use phantom_fsm::engine::{Machine, Now, Output};
+/// use phantom_fsm::engine::{Now, Output};
 /// use phantom_fsm::onboarding::{Command, Input, Onboarding, OnboardingConfig};
 ///
 /// let mut m = Onboarding::new("T1", "U1", OnboardingConfig::default());
 /// m.handle(Now::fake(0), Input::ChannelReady);
 /// assert!(matches!(
-///     m.drain().as_slice(),
-///     [Output::Command(Command::OpenDm { user, .. })] if user == "U1"
+///     m.poll_output(),
+///     Some(Output::Command(Command::OpenDm { user, .. })) if user == "U1"
 /// ));
+/// assert!(m.poll_output().is_none());
 /// ```
 #[derive(Clone)]
 pub struct Onboarding {
-    sm: InitializedStateMachine<Core>,
+    d: Driven,
+}
+
+/// The statig machine and its outbox, driven by the engine (private: its events are internal).
+#[derive(Clone, Debug)]
+struct Driven {
+    sm: InitializedStateMachine<Storage>,
     out: Outbox,
 }
 
@@ -53,9 +63,9 @@ impl std::fmt::Debug for Onboarding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Onboarding")
             .field("instance", &self.instance())
-            .field("state", self.sm.state())
-            .field("ledger", &self.sm.inner().ledger)
-            .field("timers", &self.out.timers)
+            .field("state", self.d.sm.state())
+            .field("ledger", &self.d.sm.inner().ledger)
+            .field("timers", &self.d.out.timers)
             .finish_non_exhaustive()
     }
 }
@@ -66,7 +76,7 @@ impl Onboarding {
     /// Ids are Slack ids (`T..`, `U..`) and must not contain `/`.
     pub fn new(team_id: &str, installer_user_id: &str, config: OnboardingConfig) -> Onboarding {
         Self::build(
-            Core::new(config, installer_user_id, Some(team_id), Ledger::default()),
+            Storage::new(config, installer_user_id, Some(team_id), Ledger::default()),
             None,
         )
     }
@@ -75,68 +85,83 @@ impl Onboarding {
     /// (see the type's docs).
     pub fn awaiting_team(installer_user_id: &str, config: OnboardingConfig) -> Onboarding {
         Self::build(
-            Core::new(config, installer_user_id, None, Ledger::default()),
+            Storage::new(config, installer_user_id, None, Ledger::default()),
             None,
         )
     }
 
-    /// Initialise `core` (into a discarded outbox: entry actions emit nothing, and nothing of
-    /// an init may leak), then put it into `state` if given, without entry actions.
-    fn build(core: Core, state: Option<State>) -> Onboarding {
-        let mut scratch = Outbox::default();
-        let mut sm = core
-            .uninitialized_state_machine()
-            .init_with_context(&mut scratch);
-        if let Some(state) = state {
-            // SAFETY: `state_mut` is `unsafe` only because it skips entry/exit actions, which
-            // is what a restore wants; our actions merely disarm timers, and none are armed.
-            unsafe { *sm.state_mut() = state };
-        }
+    /// Start `storage`, in `state` if given (a restore: no entry actions run).
+    fn build(storage: Storage, state: Option<State>) -> Onboarding {
         Onboarding {
-            sm,
-            out: Outbox::default(),
+            d: Driven {
+                sm: start(MACHINE_ID, storage, state),
+                out: Outbox::new(MACHINE_ID),
+            },
         }
+    }
+
+    /// Handle `input`, received at `now`: the input first, then every deadline due by `now`
+    /// (an operator's reset or mark-complete cancels a retry that was due).
+    pub fn handle(&mut self, now: Now, input: Input) {
+        self.d.step(now, input);
+    }
+
+    /// Take the next output, oldest first. Drain until `None` after every input.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output<Command>> {
+        self.d.next_output()
+    }
+
+    /// The earliest armed deadline: deliver [`Input::Timeout`] then.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.d.next_deadline()
+    }
+
+    /// The current leaf state's name (one of [`STATE_NAMES`](super::STATE_NAMES)).
+    pub fn state_name(&self) -> &'static str {
+        self.d.sm.state().name()
     }
 
     /// The installer's user id.
     pub fn installer(&self) -> &str {
-        &self.sm.inner().installer
+        &self.d.sm.inner().installer
     }
 
     /// The team id, once known (from [`Onboarding::new`], a restored instance id, or
     /// `auth.test`).
     pub fn team_id(&self) -> Option<&str> {
-        self.sm.inner().team.as_deref()
+        self.d.sm.inner().team.as_deref()
     }
 
     /// Posts attempted so far (the ledger row's `attempts`).
     pub fn attempts(&self) -> u32 {
-        self.sm.inner().ledger.attempts
+        self.d.sm.inner().ledger.attempts
     }
 
     /// The last failure (the ledger row's `last_error`).
     pub fn last_error(&self) -> Option<&str> {
-        self.sm.inner().ledger.last_error.as_deref()
+        self.d.sm.inner().ledger.last_error.as_deref()
     }
 
     /// The DM channel, once opened (the ledger row's `channel`).
     pub fn channel(&self) -> Option<&str> {
-        self.sm.inner().ledger.channel.as_deref()
+        self.d.sm.inner().ledger.channel.as_deref()
     }
 
     /// The intro's `ts`, once confirmed (the ledger row's `ts`).
     pub fn ts(&self) -> Option<&str> {
-        self.sm.inner().ledger.ts.as_deref()
+        self.d.sm.inner().ledger.ts.as_deref()
     }
 
     /// Whether `channel_ready` was received since this machine was built.
     pub fn channel_ready(&self) -> bool {
-        self.out.channel_ready
+        self.d.sm.inner().channel_ready
     }
 
     /// The next deadline with the timer that owns it, for logs ("why will it wake").
     pub fn next_timer(&self) -> Option<(Timer, Millis)> {
-        self.out.timers.next()
+        self.d.out.timers.next()
     }
 
     /// The `/health` `"onboarding"` value of the current state.
@@ -145,24 +170,41 @@ impl Onboarding {
     }
 
     pub(crate) fn state(&self) -> &State {
-        self.sm.state()
+        self.d.sm.state()
+    }
+}
+
+impl Drive for Driven {
+    type Input = Input;
+    type Event = Event;
+    type Command = Command;
+    type Timer = Timer;
+
+    fn outbox(&self) -> &Outbox {
+        &self.out
     }
 
-    /// Dispatch one event through statig, then put its commands behind its transition.
-    fn dispatch(&mut self, name: &'static str, event: Event) {
-        self.out.event = name;
-        self.out.state = self.sm.state().name();
-        self.sm.handle_with_context(&event, &mut self.out);
-        self.out.flush_commands();
+    fn outbox_mut(&mut self) -> &mut Outbox {
+        &mut self.out
     }
 
-    /// Fire every deadline at or before `now`, earliest first. Every deadline armed while
-    /// firing lies after `now`, so this ends; afterwards no deadline is in the past.
-    fn fire_expired(&mut self, now: Now) {
-        while let Some(timer) = self.out.timers.expired(now.mono) {
-            self.out.timers.clear(timer);
-            self.dispatch(timer.name(), Event::Fired(timer));
+    fn leaf_name(&self) -> &'static str {
+        self.sm.state().name()
+    }
+
+    fn event_of(input: Input) -> Option<Event> {
+        match input {
+            Input::Timeout => None,
+            input => Some(Event::Input(input)),
         }
+    }
+
+    fn timer_event(timer: Timer) -> Event {
+        Event::Timer(timer)
+    }
+
+    fn deliver(&mut self, event: &Event) {
+        self.sm.handle_with_context(event, &mut self.out);
     }
 }
 
@@ -173,54 +215,42 @@ impl Machine for Onboarding {
 
     const ID: &'static str = MACHINE_ID;
     const LEAVES: &'static [StateNode] = &[
-        StateNode::new("pending", Some("incomplete")),
-        StateNode::new("sending", Some("unconfirmed")),
-        StateNode::new("backoff", Some("incomplete")),
-        StateNode::new("reconciling", Some("unconfirmed")),
-        StateNode::new("complete", Some("settled")),
-        StateNode::new("failed", Some("settled")),
+        StateNode::new(names::PENDING, Some(names::INCOMPLETE)),
+        StateNode::new(names::SENDING, Some(names::UNCONFIRMED)),
+        StateNode::new(names::BACKOFF, Some(names::INCOMPLETE)),
+        StateNode::new(names::RECONCILING, Some(names::UNCONFIRMED)),
+        StateNode::new(names::COMPLETE, Some(names::SETTLED)),
+        StateNode::new(names::FAILED, Some(names::SETTLED)),
     ];
     const SUPERSTATES: &'static [StateNode] = &[
-        StateNode::new("incomplete", None),
-        StateNode::new("unconfirmed", Some("incomplete")),
-        StateNode::new("settled", None),
+        StateNode::new(names::INCOMPLETE, None),
+        StateNode::new(names::UNCONFIRMED, Some(names::INCOMPLETE)),
+        StateNode::new(names::SETTLED, None),
     ];
-    const INITIAL: &'static str = "pending";
+    const INITIAL: &'static str = names::PENDING;
 
     fn instance(&self) -> &str {
-        &self.sm.inner().instance
+        &self.d.sm.inner().instance
     }
 
     fn config(&self) -> &OnboardingConfig {
-        &self.sm.inner().config
+        &self.d.sm.inner().config
     }
 
     fn state_name(&self) -> &'static str {
-        self.sm.state().name()
+        Onboarding::state_name(self)
     }
 
-    /// Handle `input` at `now`, then fire any deadline that expired by `now` (the input
-    /// first: an operator's reset or mark-complete cancels a retry that was due).
     fn handle(&mut self, now: Now, input: Input) {
-        self.out.now = now;
-        match input {
-            Input::Timeout => {}
-            input => {
-                if input == Input::ChannelReady {
-                    self.out.channel_ready = true;
-                }
-                self.dispatch(input.name(), Event::Input(input));
-            }
-        }
-        self.fire_expired(now);
+        Onboarding::handle(self, now, input);
     }
 
     fn poll_output(&mut self) -> Option<Output<Command>> {
-        self.out.outputs.pop_front()
+        Onboarding::poll_output(self)
     }
 
     fn poll_timeout(&self) -> Option<Millis> {
-        self.out.timers.next().map(|(_, at)| at)
+        Onboarding::poll_timeout(self)
     }
 
     fn resumed() -> Input {
@@ -228,7 +258,7 @@ impl Machine for Onboarding {
     }
 
     fn snapshot(&self) -> Snapshot {
-        snapshot::snapshot(self.sm.state(), &self.sm.inner().ledger)
+        snapshot::snapshot(self.d.sm.state(), &self.d.sm.inner().ledger)
     }
 
     /// Restore from `instance` (`<team_id>/<installer>`, or `-/<installer>`) and a snapshot.
@@ -249,11 +279,13 @@ impl Machine for Onboarding {
         let team = (team != UNKNOWN_TEAM).then_some(team);
         let (state, ledger) = snapshot::parse(snap, team.is_some())?;
         Ok(Self::build(
-            Core::new(config, installer, team, ledger),
+            Storage::new(config, installer, team, ledger),
             Some(state),
         ))
     }
+}
 
+impl Explore for Onboarding {
     fn explore_roots() -> Vec<(Now, Onboarding)> {
         explore::roots()
     }

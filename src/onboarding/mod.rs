@@ -10,37 +10,50 @@
 //!
 //! Pure: no clock, socket or disk. See `docs/onboarding.md` and
 //! `state-diagrams/onboarding.mmd`.
+//!
+//! Layout (the same in every machine): `mod.rs` this facade, `machine.rs` the wrapper type,
+//! `states.rs` the statig states (each state's edges in its doc comment), `actions.rs` the
+//! policies the states call, `storage.rs` the shared storage, `timer.rs` the named deadlines,
+//! `io.rs` inputs and commands, `event.rs` what statig dispatches, `explore.rs` the diagram
+//! exploration, `config.rs`; and here `classify.rs` (Slack replies to outcomes),
+//! `snapshot.rs` (the ledger row).
 
-pub mod classify;
-pub mod config;
-mod core;
+mod actions;
+pub(crate) mod classify;
+pub(crate) mod config;
+mod event;
 mod explore;
-pub mod io;
+pub(crate) mod io;
 mod machine;
 mod snapshot;
-pub mod timer;
+mod states;
+mod storage;
+pub(crate) mod timer;
 
 pub use classify::{
-    CallResult, classify_auth, classify_history, classify_open_dm, classify_post, health_label,
-    intro_outcome,
+    AUTH_UNRECOVERABLE_CODES, CallResult, OPEN_DM_PERMANENT_CODES, POST_AMBIGUOUS_CODES,
+    POST_PERMANENT_CODES, classify_auth, classify_history, classify_open_dm, classify_post,
+    health_label, intro_outcome, retry_after_ms,
 };
-pub use config::OnboardingConfig;
+pub use config::{DEFAULT_INTRO_TEXT, OnboardingConfig};
 pub use io::{
-    AuthOutcome, CallId, Command, HistoryOutcome, Input, IntroMetadata, IntroPayload,
-    OpenDmOutcome, PostOutcome,
+    AuthOutcome, CallId, Command, HistoryOutcome, INTRO_EVENT_TYPE, Input, IntroMetadata,
+    IntroPayload, OpenDmOutcome, PostOutcome,
 };
 pub use machine::Onboarding;
 pub use timer::Timer;
+
+use states::names;
 
 /// Machine id of the onboarding ledger machine.
 pub const MACHINE_ID: &str = "onboarding";
 
 /// The six leaf states, in the order of the `phantom_onboarding_state{state}` series.
 pub const STATE_NAMES: [&str; 6] = [
-    "pending",
-    "sending",
-    "backoff",
-    "reconciling",
-    "complete",
-    "failed",
+    names::PENDING,
+    names::SENDING,
+    names::BACKOFF,
+    names::RECONCILING,
+    names::COMPLETE,
+    names::FAILED,
 ];

@@ -1,10 +1,11 @@
 //! The onboarding snapshot: `{"state": name, "data": {"attempts","last_error","channel","ts"}}`
 //! (plus `retry_at_unix_ms` in `backoff`). The store's ledger row is built from it and
-//! restored into it, so the keys are a contract (DESIGN §5).
+//! restored into it, so the keys are a contract (`docs/storage.md`).
 
 use super::MACHINE_ID;
-use super::core::{Ledger, Lookup, Phase, State};
 use super::io::CallId;
+use super::states::{Lookup, Phase, State, names};
+use super::storage::Ledger;
 use crate::engine::{RestoreError, Snapshot, UnixMs};
 use serde::{Deserialize, Serialize};
 
@@ -57,16 +58,16 @@ pub(crate) fn parse(
     };
     // `CallId(0)` is never issued, so no answer matches a restored state's call.
     let state = match snapshot.state.as_str() {
-        "pending" => State::Pending { phase: Phase::Idle },
-        "sending" => State::Sending { call: CallId(0) },
-        "backoff" => State::Backoff {
+        names::PENDING => State::Pending { phase: Phase::Idle },
+        names::SENDING => State::Sending { call: CallId(0) },
+        names::BACKOFF => State::Backoff {
             retry_at: UnixMs(data.retry_at_unix_ms.unwrap_or(0)),
         },
-        "reconciling" => State::Reconciling {
+        names::RECONCILING => State::Reconciling {
             lookup: Lookup::Waiting,
         },
-        "complete" => State::Complete {},
-        "failed" => State::Failed {},
+        names::COMPLETE => State::Complete {},
+        names::FAILED => State::Failed {},
         other => {
             return Err(RestoreError::UnknownState {
                 machine: MACHINE_ID,
@@ -79,7 +80,7 @@ pub(crate) fn parse(
     if !team_known
         && matches!(
             snapshot.state.as_str(),
-            "sending" | "backoff" | "reconciling"
+            names::SENDING | names::BACKOFF | names::RECONCILING
         )
     {
         return Err(bad("the instance id has no team".to_string()));

@@ -174,7 +174,7 @@ impl RuntimeBuilder {
         socket.seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
         let machine = restore(&store, socket, &clock)?;
         let (stop, _) = watch::channel(false);
-        let (state, _) = watch::channel(crate::engine::Machine::state_name(&machine));
+        let (state, _) = watch::channel(machine.state_name());
         Ok(Runtime {
             machine,
             store: Arc::new(store),

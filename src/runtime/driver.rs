@@ -19,7 +19,7 @@ use super::persist::Persister;
 use super::status::StatusBoard;
 use crate::engine::{Machine as _, Now, Output, Signal, Snapshot, Transition};
 use crate::socket::wire::{Envelope, encode_ack};
-use crate::socket::{Command, Input, LinkId, OpenOutcome, RequestId, SocketMode};
+use crate::socket::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, SocketMode};
 use crate::telemetry::Telemetry;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -277,7 +277,8 @@ impl Driver {
         }
     }
 
-    fn link_url(&self, url: String) -> String {
+    fn link_url(&self, url: LinkUrl) -> String {
+        let url = url.expose().to_string();
         if !self.parts.debug_reconnects {
             return url;
         }

@@ -7,8 +7,8 @@
 //! - [`EventHandler`]: what the embedder implements to receive envelopes;
 //! - [`ConnectionOpener`]: how `apps.connections.open` is called (the built-in [`SlackOpener`]
 //!   over [`crate::slack::SlackClient`], or a token source of your own);
-//! - [`status`]: what `/health` and `/debug/state` report, fed from the drained outputs;
-//! - [`http`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
+//! - [`StatusBoard`]: what `/health` and `/debug/state` report, fed from the drained outputs;
+//! - [`serve`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
 //!
 //! Inside: a driver task per runtime owns the socket machine and waits on one resettable sleep
 //! for its next deadline; each WebSocket link is a task; each handler call is a task; the store
@@ -20,13 +20,18 @@ mod clock;
 mod driver;
 mod error;
 mod handler;
-pub mod http;
+mod http;
 mod link;
 mod opener;
 mod persist;
-pub mod status;
+mod status;
 
 pub use builder::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeBuilder, RuntimeHandle};
 pub use error::RuntimeError;
 pub use handler::{Delivery, EventHandler, HandlerError, HandlerFn, NoopHandler, handler_fn};
+pub use http::{HttpConfig, HttpState, router, serve};
 pub use opener::{ConnectionOpener, SlackOpener};
+pub use status::{
+    Channels, DebugState, Health, HealthStatus, JOURNAL_TAIL, MachineView, OnboardingHealth,
+    STORE_ERROR_GRACE, SlackHealth, StatusBoard, SystemClock,
+};

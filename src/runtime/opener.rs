@@ -33,7 +33,7 @@ impl SlackOpener {
 impl ConnectionOpener for SlackOpener {
     fn open_connection(&self) -> OpenOutcome {
         match self.client.open_connection(&self.token) {
-            Ok(url) => OpenOutcome::Url(url.expose().to_string()),
+            Ok(url) => OpenOutcome::Url(url.expose().into()),
             Err(error) => {
                 // The error names a status or a Slack code, never the token or a URL.
                 tracing::warn!(%error, "apps.connections.open failed");

@@ -8,7 +8,7 @@
 use crate::engine::{Diagram, Millis, Now, Output, Transition, UnixMs};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Rows of the journal tail shown by `/debug/state`.
@@ -18,9 +18,9 @@ pub const JOURNAL_TAIL: usize = 50;
 pub const STORE_ERROR_GRACE: Duration = Duration::from_secs(30);
 
 const SOCKET_MACHINE: &str = crate::socket::MACHINE_ID;
-const ONBOARDING_MACHINE: &str = "onboarding";
+const ONBOARDING_MACHINE: &str = crate::onboarding::MACHINE_ID;
 /// Instance id of the (single) socket machine.
-const SOCKET_INSTANCE: &str = "default";
+const SOCKET_INSTANCE: &str = crate::socket::DEFAULT_INSTANCE;
 
 /// The runtime's status, shared between the observer that updates it and the HTTP server that
 /// reads it: a cheap, cloneable handle (clones share the board).
@@ -169,7 +169,7 @@ impl StatusBoard {
             .machines
             .iter()
             .map(|((machine, instance), current)| MachineView {
-                superstates: diagram(machine)
+                superstates: crate::registry::diagram(machine)
                     .map(|d| superstates_of(d, &current.state))
                     .unwrap_or_default(),
                 machine: machine.clone(),
@@ -178,8 +178,9 @@ impl StatusBoard {
                 since_unix_ms: current.since.0,
             })
             .collect();
-        let mermaid = diagrams()
+        let mermaid = crate::registry::MACHINE_IDS
             .iter()
+            .filter_map(|id| crate::registry::diagram(id))
             .map(|d| {
                 let current = board.first_of(d.machine).map(|c| c.state.as_str());
                 (d.machine, crate::engine::render::mermaid(d, current))
@@ -314,21 +315,6 @@ pub struct MachineView {
     pub superstates: Vec<&'static str>,
     /// When it entered the state (Unix ms).
     pub since_unix_ms: u64,
-}
-
-/// Every machine's derived diagram, derived once per process (they depend only on the code).
-fn diagrams() -> &'static [Diagram] {
-    static DIAGRAMS: OnceLock<Vec<Diagram>> = OnceLock::new();
-    DIAGRAMS.get_or_init(|| {
-        crate::machines::MACHINE_IDS
-            .iter()
-            .filter_map(|id| crate::machines::diagram(id))
-            .collect()
-    })
-}
-
-fn diagram(machine: &str) -> Option<&'static Diagram> {
-    diagrams().iter().find(|d| d.machine == machine)
 }
 
 /// The chain of superstates around `leaf`, innermost first.

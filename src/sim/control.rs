@@ -6,7 +6,7 @@ use super::faults::{ApiFault, Hold, Malformed};
 use super::log::{LinkId, LogFilter};
 use super::state::{Shared, Target};
 use super::traffic::TrafficKind;
-use super::{MAX_PUSH, SimError};
+use super::{MAX_PUSH, RefreshStyle, SimError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -29,6 +29,9 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/push", post(push))
         .route("/rate", post(rate))
         .route("/disconnect", post(disconnect))
+        .route("/acks", get(acks))
+        .route("/refresh", post(refresh))
+        .route("/human_messages", post(human_messages))
         .route("/drop", post(link_action))
         .route("/ignore_close", post(link_action))
         .route("/silence", post(silence))
@@ -41,12 +44,21 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
 }
 
 async fn state(State(shared): Shd) -> Response {
-    let (links, pending, last_seq) =
-        shared.with(|s| (s.links(), s.deliveries.pending_count(), s.log.last_seq()));
+    let (links, pending, scheduled, lost, last_seq) = shared.with(|s| {
+        (
+            s.links(),
+            s.deliveries.pending_count(),
+            s.deliveries.scheduled_count(),
+            s.lost(),
+            s.log.last_seq(),
+        )
+    });
     ok(json!({
         "api_url": format!("http://{}/api/", shared.addr),
         "links": links,
         "pending_acks": pending,
+        "scheduled_retries": scheduled,
+        "lost": lost,
         "rate": *shared.rate.borrow(),
         "last_seq": last_seq,
     }))
@@ -75,6 +87,43 @@ async fn log(State(shared): Shd, Query(q): Query<LogQuery>) -> Response {
         )
     });
     ok(json!({"records": records, "last_seq": last_seq, "dropped": dropped}))
+}
+
+/// Every ack so far, with its payload and what is wrong with it.
+async fn acks(State(shared): Shd) -> Response {
+    ok(json!({"acks": shared.acks()}))
+}
+
+#[derive(Debug, Deserialize)]
+struct RefreshReq {
+    #[serde(default)]
+    style: RefreshStyle,
+    link: Option<Value>,
+    cut_after_ms: Option<u64>,
+}
+
+async fn refresh(State(shared): Shd, body: Bytes) -> Response {
+    run(|| {
+        let req: RefreshReq = parse_or_default(&body)?;
+        let cut_after = req.cut_after_ms.map(Duration::from_millis);
+        Ok(json!({"links": shared.refresh(target(req.link)?, req.style, cut_after)}))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct HumanReq {
+    channel: String,
+    #[serde(default = "one")]
+    count: u32,
+    user: Option<String>,
+}
+
+async fn human_messages(State(shared): Shd, body: Bytes) -> Response {
+    run(|| {
+        let req: HumanReq = parse(&body)?;
+        let ts = shared.post_human_messages(&req.channel, req.count, req.user.as_deref())?;
+        Ok(json!({"ts": ts}))
+    })
 }
 
 #[derive(Debug, Deserialize)]

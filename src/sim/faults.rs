@@ -36,6 +36,9 @@ pub enum FaultReply {
     OkWithoutTs,
     /// HTTP 200 with a body that is not JSON.
     Unparseable,
+    /// No reply at all: the connection is dropped once the request was read (with
+    /// `after_effect`, the effect happened: "stored, but the client never heard").
+    Lost,
 }
 
 /// A fault for one call: its reply, and whether the method's effect (a stored post, an
@@ -99,6 +102,15 @@ impl ApiFault {
         }
     }
 
+    /// The connection is dropped without a reply; the effect happens first (Slack stored
+    /// the post, the client never heard).
+    pub fn lost() -> Self {
+        ApiFault {
+            reply: FaultReply::Lost,
+            after_effect: true,
+        }
+    }
+
     /// A short label for the log.
     pub(crate) fn label(&self) -> String {
         let reply = match &self.reply {
@@ -107,6 +119,7 @@ impl ApiFault {
             FaultReply::Status { status } => format!("http {status}"),
             FaultReply::OkWithoutTs => "ok without ts".into(),
             FaultReply::Unparseable => "unparseable body".into(),
+            FaultReply::Lost => "no reply (connection dropped)".into(),
         };
         if self.after_effect {
             format!("{reply} after effect")

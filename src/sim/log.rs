@@ -43,7 +43,8 @@ pub enum Event {
     Call {
         /// Method name, e.g. `chat.postMessage`.
         method: String,
-        /// HTTP status of the reply (0 when the client went away before a held reply).
+        /// HTTP status of the reply (0: no reply — the client went away before a held
+        /// reply, or a `lost` fault dropped the connection).
         http_status: u16,
         /// `ok` of the reply body (false for non-JSON replies).
         ok: bool,
@@ -105,6 +106,53 @@ pub enum Event {
         outcome: AckOutcome,
         /// Whether the ack carried a `payload` (Node's client sends `"payload":{}`).
         with_payload: bool,
+        /// The ack's `payload`, as received.
+        payload: Option<serde_json::Value>,
+        /// What is wrong with the payload for the envelope it acks (also logged as an
+        /// `ack_payload_error` record), if anything.
+        payload_error: Option<String>,
+    },
+    /// An ack's payload is not what Slack accepts for its envelope (Slack would ignore it:
+    /// no options shown, no modal validation, no message).
+    AckPayloadError {
+        /// The link the ack came in on.
+        link: LinkId,
+        /// The acked id.
+        envelope_id: String,
+        /// What is wrong.
+        error: String,
+    },
+    /// No link was open to send an envelope on (Slack keeps no backlog).
+    Undeliverable {
+        /// The envelope id.
+        envelope_id: String,
+        /// `events_api`, `slash_commands` or `interactive`.
+        frame: String,
+        /// Its `retry_attempt`.
+        retry_attempt: u32,
+    },
+    /// An event will be delivered again.
+    RetryScheduled {
+        /// The failed delivery's envelope id.
+        envelope_id: String,
+        /// The `retry_attempt` the retry will carry.
+        retry_attempt: u32,
+        /// Sim time (ms) when it is due.
+        due_ms: u64,
+        /// The `retry_reason` it will carry (`timeout`, `connection_failed`).
+        reason: String,
+    },
+    /// Slack gave up on an envelope: the app never gets it.
+    Lost {
+        /// The envelope id of the last attempt.
+        envelope_id: String,
+        /// `events_api`, `slash_commands` or `interactive`.
+        frame: String,
+        /// The last attempt's `retry_attempt`.
+        retry_attempt: u32,
+        /// `no_link`, `not_acked` (commands and interactions are never retried) or
+        /// `retries_exhausted` (events).
+        cause: String,
     },
     /// An envelope was not acked within the ack timeout.
     Expired {
@@ -170,12 +218,28 @@ pub enum CloseCause {
     Cut,
     /// The simulator dropped the link abruptly (fault).
     Dropped,
+    /// The simulator ended the connection with no close frame, as a refresh (fault).
+    Reset,
     /// A silenced link was released by its bound or ended by the client.
     SilenceEnded,
     /// The link broke the protocol (e.g. an oversize frame from the client).
     ProtocolError,
     /// The simulator shut down.
     Shutdown,
+}
+
+impl CloseCause {
+    /// Whether the link ended without a close handshake, so Slack keeps it as a ghost.
+    pub fn leaves_ghost(self) -> bool {
+        matches!(
+            self,
+            CloseCause::ClientGone
+                | CloseCause::Dropped
+                | CloseCause::Reset
+                | CloseCause::SilenceEnded
+                | CloseCause::ProtocolError
+        )
+    }
 }
 
 /// The bounded log.
@@ -259,6 +323,10 @@ impl Event {
             Event::LinkFault { .. } => "link_fault",
             Event::ClientFrame { .. } => "client_frame",
             Event::Control { .. } => "control",
+            Event::AckPayloadError { .. } => "ack_payload_error",
+            Event::Undeliverable { .. } => "undeliverable",
+            Event::RetryScheduled { .. } => "retry_scheduled",
+            Event::Lost { .. } => "lost",
         }
     }
 
@@ -272,8 +340,13 @@ impl Event {
             | Event::Ack { link, .. }
             | Event::Expired { link, .. }
             | Event::LinkFault { link, .. }
-            | Event::ClientFrame { link, .. } => Some(*link),
-            Event::Call { .. } | Event::Control { .. } => None,
+            | Event::ClientFrame { link, .. }
+            | Event::AckPayloadError { link, .. } => Some(*link),
+            Event::Call { .. }
+            | Event::Control { .. }
+            | Event::Undeliverable { .. }
+            | Event::RetryScheduled { .. }
+            | Event::Lost { .. } => None,
         }
     }
 }
@@ -336,7 +409,7 @@ impl fmt::Display for LogRecord {
                     write!(f, " reason={r}")?;
                 }
                 if *lost {
-                    write!(f, " (lost: link silenced)")?;
+                    write!(f, " (lost: link silenced or gone)")?;
                 }
                 Ok(())
             }
@@ -360,6 +433,30 @@ impl fmt::Display for LogRecord {
             Event::LinkFault { link, fault } => write!(f, "fault {link} {fault}"),
             Event::ClientFrame { link, what } => write!(f, "recv  {link} non-ack frame: {what}"),
             Event::Control { action, detail } => write!(f, "ctl   {action}: {detail}"),
+            Event::AckPayloadError {
+                link,
+                envelope_id,
+                error,
+            } => write!(f, "ERROR {link} ack {envelope_id}: {error}"),
+            Event::Undeliverable {
+                envelope_id, frame, ..
+            } => write!(f, "gap   {frame} {envelope_id}: no link open"),
+            Event::RetryScheduled {
+                envelope_id,
+                retry_attempt,
+                due_ms,
+                reason,
+            } => write!(
+                f,
+                "retry {envelope_id} as retry_attempt={retry_attempt} ({reason}) at {:.3}s",
+                *due_ms as f64 / 1000.0
+            ),
+            Event::Lost {
+                envelope_id,
+                frame,
+                cause,
+                ..
+            } => write!(f, "LOST  {frame} {envelope_id}: {cause}"),
         }
     }
 }

@@ -26,6 +26,7 @@
 //! tokens and tickets, message storage, fault queues, envelope generation) live in pure
 //! modules with their own tests.
 
+mod ack_payload;
 mod auth;
 mod control;
 mod deliveries;
@@ -39,6 +40,7 @@ mod store;
 mod traffic;
 mod web_api;
 
+pub use deliveries::{RetryIds, SLACK_RETRY_SCHEDULE};
 pub use faults::{ApiFault, FaultReply, Hold, MAX_HOLD, Malformed, OVERSIZE_BYTES};
 pub use log::{AckOutcome, CloseCause, Event, LOG_CAPACITY, LinkId, LogFilter, LogRecord};
 pub use state::{LinkInfo, Target};
@@ -46,8 +48,10 @@ pub use store::StoredMessage;
 pub use traffic::TrafficKind;
 
 use crate::socket::wire::Envelope;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use state::Shared;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -60,6 +64,10 @@ pub const DEFAULT_APP_TOKEN: &str = "xapp-1-A0SIMAPP01-1-simulated";
 pub const DEFAULT_BOT_TOKEN: &str = "xoxb-0-0-simulated";
 /// Most envelopes one push may ask for.
 pub const MAX_PUSH: u32 = 100_000;
+/// How long a link that ended without a close handshake stays registered by default.
+pub const DEFAULT_GHOST_TTL: Duration = Duration::from_secs(120);
+/// `conversations.history` page cap by default (Slack's, for non-Marketplace apps).
+pub const DEFAULT_HISTORY_PAGE_LIMIT: usize = 15;
 
 /// How the simulated Slack behaves. `Default` is what `phantom-fsm sim` runs.
 #[derive(Clone)]
@@ -88,17 +96,35 @@ pub struct SimConfig {
     pub human_user_id: String,
     /// Slack's ack deadline (3 s).
     pub ack_timeout: Duration,
-    /// How many times an unacked event is delivered again (Slack: 3).
-    pub max_retries: u32,
+    /// Delays before each retry of an undelivered or unacked event; its length is the number
+    /// of retries (Slack: [`SLACK_RETRY_SCHEDULE`], immediately, ~1 min, ~5 min).
+    pub retry_schedule: Vec<Duration>,
+    /// Factor applied to [`retry_schedule`](Self::retry_schedule) (1.0 = Slack's; tests
+    /// shorten it, e.g. 0.01 makes 1 min 600 ms).
+    pub retry_scale: f64,
+    /// Which envelope id a retry carries.
+    pub retry_envelope_ids: RetryIds,
+    /// How long a link that ended without a close handshake stays registered as a ghost
+    /// (counting toward the cap and `num_connections`, swallowing envelopes). Zero: never.
+    pub ghost_ttl: Duration,
     /// How often the server pings each link.
     pub ping_interval: Duration,
     /// Links per app before `too_many_websockets` (Slack: 10).
     pub max_links: usize,
     /// Default delay between a `disconnect` frame and the cut of the link (Slack: ~10 s).
     pub disconnect_cut_after: Duration,
-    /// Slack's periodic refresh: after this long a link gets `warning` and is cut
-    /// [`disconnect_cut_after`](Self::disconnect_cut_after) later. `None`: never.
+    /// Slack's periodic refresh: after this long a link is refreshed in
+    /// [`refresh_style`](Self::refresh_style). `None`: never.
     pub refresh_after: Option<Duration>,
+    /// How the periodic refresh comes.
+    pub refresh_style: RefreshStyle,
+    /// Most messages one `conversations.history` page returns, whatever `limit` asks (Slack:
+    /// 15 for apps not approved for the Marketplace).
+    pub history_page_limit: usize,
+    /// Least time between two `conversations.history` calls for one channel; a call sooner
+    /// gets HTTP 429 with `Retry-After` (Slack: about a minute for non-Marketplace apps).
+    /// `None`: no limit.
+    pub history_min_interval: Option<Duration>,
     /// Default bound of a silenced link (after which the simulator drops it).
     pub silence_limit: Duration,
     /// Seed of every id the simulator makes.
@@ -120,11 +146,17 @@ impl Default for SimConfig {
             channel_id: "C0SIMCHAN1".into(),
             human_user_id: "U0SIMUSER1".into(),
             ack_timeout: Duration::from_secs(3),
-            max_retries: 3,
+            retry_schedule: SLACK_RETRY_SCHEDULE.to_vec(),
+            retry_scale: 1.0,
+            retry_envelope_ids: RetryIds::default(),
+            ghost_ttl: DEFAULT_GHOST_TTL,
             ping_interval: Duration::from_secs(10),
             max_links: 10,
             disconnect_cut_after: Duration::from_secs(10),
             refresh_after: None,
+            refresh_style: RefreshStyle::Warning,
+            history_page_limit: DEFAULT_HISTORY_PAGE_LIMIT,
+            history_min_interval: None,
             silence_limit: Duration::from_secs(60),
             seed: 1,
         }
@@ -143,7 +175,13 @@ impl fmt::Debug for SimConfig {
             .field("app_id", &self.app_id)
             .field("team_id", &self.team_id)
             .field("ack_timeout", &self.ack_timeout)
-            .field("max_retries", &self.max_retries)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("retry_scale", &self.retry_scale)
+            .field("retry_envelope_ids", &self.retry_envelope_ids)
+            .field("ghost_ttl", &self.ghost_ttl)
+            .field("refresh_style", &self.refresh_style)
+            .field("history_page_limit", &self.history_page_limit)
+            .field("history_min_interval", &self.history_min_interval)
             .field("ping_interval", &self.ping_interval)
             .field("max_links", &self.max_links)
             .field("disconnect_cut_after", &self.disconnect_cut_after)
@@ -152,6 +190,34 @@ impl fmt::Debug for SimConfig {
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
+}
+
+impl SimConfig {
+    /// [`retry_schedule`](Self::retry_schedule) times [`retry_scale`](Self::retry_scale).
+    pub fn scaled_retry_delays(&self) -> Vec<Duration> {
+        let scale = if self.retry_scale.is_finite() {
+            self.retry_scale.max(0.0)
+        } else {
+            1.0
+        };
+        self.retry_schedule
+            .iter()
+            .map(|d| d.mul_f64(scale))
+            .collect()
+    }
+}
+
+/// How a refresh comes (Slack uses all three).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshStyle {
+    /// `disconnect` `warning`, then the cut (close frame) some seconds later.
+    #[default]
+    Warning,
+    /// `disconnect` `refresh_requested` with no warning first, then the cut.
+    RefreshRequested,
+    /// The connection just ends: no `disconnect`, no close frame (the link becomes a ghost).
+    Reset,
 }
 
 /// What can go wrong driving the simulator.
@@ -178,7 +244,7 @@ pub enum SimError {
 }
 
 /// One ack, as the log recorded it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AckRecord {
     /// The link it came in on.
     pub link: LinkId,
@@ -188,6 +254,10 @@ pub struct AckRecord {
     pub latency_us: u64,
     /// How it was counted.
     pub outcome: AckOutcome,
+    /// The ack's `payload`, as received.
+    pub payload: Option<Value>,
+    /// What is wrong with that payload for its envelope, if anything.
+    pub payload_error: Option<String>,
 }
 
 /// A running simulator. Dropping it stops the simulator (as [`shutdown`](Self::shutdown)
@@ -245,8 +315,9 @@ impl SimHandle {
         self.shared.set_rate(rate)
     }
 
-    /// Send `count` fresh envelopes of `kind` now, round robin over `target`'s links (or
-    /// to the backlog when no link is ready). Returns their envelope ids.
+    /// Send `count` fresh envelopes of `kind` now, round robin over `target`'s links. With
+    /// no link open they are undeliverable, as with Slack: events are retried later, the
+    /// rest lost. Returns their envelope ids.
     pub fn push_now(&self, count: u32, kind: TrafficKind, target: Target) -> Vec<String> {
         self.shared.push_now(count.min(MAX_PUSH), kind, target)
     }
@@ -281,6 +352,34 @@ impl SimHandle {
     /// Drop the TCP connection without a close frame.
     pub fn drop_link(&self, target: Target) -> usize {
         self.shared.drop_link(target)
+    }
+
+    /// Refresh links in `style`; a disconnect is followed by the cut after `cut_after`
+    /// (default [`SimConfig::disconnect_cut_after`]). Returns how many links took it.
+    pub fn refresh(
+        &self,
+        target: Target,
+        style: RefreshStyle,
+        cut_after: Option<Duration>,
+    ) -> usize {
+        self.shared.refresh(target, style, cut_after)
+    }
+
+    /// Envelopes Slack gave up on so far, by type (`events_api`, `slash_commands`,
+    /// `interactive`).
+    pub fn lost(&self) -> BTreeMap<String, u64> {
+        self.shared.with(|s| s.lost())
+    }
+
+    /// Store `count` messages from a person (`user`, default: the DM's other member, or
+    /// [`SimConfig::human_user_id`]) in `channel`, as if they typed them. Returns their `ts`.
+    pub fn post_human_messages(
+        &self,
+        channel: &str,
+        count: u32,
+        user: Option<&str>,
+    ) -> Result<Vec<String>, SimError> {
+        self.shared.post_human_messages(channel, count, user)
     }
 
     /// Total silence: no frames, no pongs, nothing read, for `limit` (default

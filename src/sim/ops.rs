@@ -5,9 +5,9 @@ use super::auth::TokenKind;
 use super::faults::{ApiFault, Hold, MAX_HOLD, Malformed};
 use super::log::Event;
 use super::socket::MAX_RATE;
-use super::state::{LinkCmd, Shared, State, Target};
+use super::state::{LinkCmd, Shared, State, Target, unix_ms};
 use super::traffic::TrafficKind;
-use super::{AckRecord, MAX_PUSH, SimError};
+use super::{AckRecord, MAX_PUSH, RefreshStyle, SimError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +82,58 @@ impl Shared {
 
     pub(crate) fn drop_link(&self, target: Target) -> usize {
         self.command(target, "drop", String::new(), || LinkCmd::Drop)
+    }
+
+    pub(crate) fn refresh(
+        &self,
+        target: Target,
+        style: RefreshStyle,
+        cut_after: Option<Duration>,
+    ) -> usize {
+        let cut_after = Some(cut_after.unwrap_or(self.config.disconnect_cut_after));
+        let reason = match style {
+            RefreshStyle::Warning => "warning",
+            RefreshStyle::RefreshRequested => "refresh_requested",
+            RefreshStyle::Reset => {
+                return self.command(target, "refresh", "reset (no close frame)".into(), || {
+                    LinkCmd::Reset
+                });
+            }
+        };
+        self.disconnect(target, reason, cut_after)
+    }
+
+    pub(crate) fn post_human_messages(
+        &self,
+        channel: &str,
+        count: u32,
+        user: Option<&str>,
+    ) -> Result<Vec<String>, SimError> {
+        if count > MAX_PUSH {
+            return Err(SimError::InvalidArgument(format!("count over {MAX_PUSH}")));
+        }
+        let fallback = self.config.human_user_id.clone();
+        self.with(|s| {
+            let user = user
+                .map(str::to_string)
+                .or_else(|| s.store.dm_member(channel))
+                .unwrap_or(fallback);
+            let mut ts = Vec::new();
+            for n in 0..count {
+                let text = format!("human message {}", n + 1);
+                let m = s
+                    .store
+                    .post_as_person(unix_ms(), channel, &user, &text)
+                    .map_err(|code| SimError::InvalidArgument(code.to_string()))?;
+                ts.push(m.ts);
+            }
+            control(
+                s,
+                "human_messages",
+                format!("{count} from {user} in {channel}"),
+            );
+            Ok(ts)
+        })
     }
 
     pub(crate) fn silence(&self, target: Target, limit: Option<Duration>) -> usize {
@@ -170,12 +222,16 @@ impl Shared {
                     envelope_id,
                     latency_us,
                     outcome,
+                    payload,
+                    payload_error,
                     ..
                 } => Some(AckRecord {
                     link,
                     envelope_id,
                     latency_us,
                     outcome,
+                    payload,
+                    payload_error,
                 }),
                 _ => None,
             })

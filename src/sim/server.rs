@@ -1,8 +1,7 @@
 //! The axum server: `/api/{method}`, `/link/` (WebSocket), `/_sim/` (control), and the
 //! background task that expires unacked envelopes and delivers events again.
 
-use super::log::Event;
-use super::state::{Shared, Target};
+use super::state::Shared;
 use super::{SimConfig, SimError, control, socket, web_api};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -52,31 +51,17 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Expire envelopes at their ack deadline; deliver expired events again on another link.
+/// Expire envelopes at their ack deadline and send the retries Slack would make, when due.
 async fn redeliver(shared: Arc<Shared>) {
     let mut stop = shared.shutdown.subscribe();
     loop {
-        let next = shared.with(|s| s.deliveries.next_deadline());
+        let next = shared.with(|s| s.deliveries.next_wakeup());
         let at = next.map(|d| shared.instant(d));
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             _ = shared.deliveries_changed.notified() => continue,
             _ = async { match at { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => {}
         }
-        let now = shared.now();
-        shared.with(|s| {
-            for e in s.deliveries.poll_expired(now) {
-                s.log(Event::Expired {
-                    link: e.link,
-                    envelope_id: e.envelope.envelope_id.clone(),
-                    retry_attempt: e.envelope.retry_attempt,
-                    redelivered: e.redeliver,
-                });
-                if e.redeliver {
-                    let again = s.factory.redelivery(&e.envelope);
-                    s.dispatch(again, Target::All, Some(e.link));
-                }
-            }
-        });
+        shared.with(|s| s.run_due());
     }
 }

@@ -2,9 +2,11 @@
 //! server pings, `disconnect` frames and the link faults (drop, silence, unanswered close,
 //! malformed frames). One task per link.
 
+use super::RefreshStyle;
+use super::ack_payload;
 use super::faults::{Malformed, RawFrame};
 use super::log::{CloseCause, Event, LinkId};
-use super::state::{LinkCmd, Shared, Target, millis};
+use super::state::{LinkCmd, Shared, Target, millis, unix_ms};
 use crate::socket::wire::{Disconnect, DisconnectReason, Envelope, Hello};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -144,14 +146,7 @@ impl Link {
         let cause = self.serve(num_connections).await;
         let lifetime_ms = millis(self.opened.elapsed());
         let id = self.id;
-        self.shared.with(|s| {
-            s.remove_link(id);
-            s.log(Event::LinkClosed {
-                link: id,
-                cause,
-                lifetime_ms,
-            });
-        });
+        self.shared.with(|s| s.link_ended(id, cause, lifetime_ms));
     }
 
     async fn serve(&mut self, num_connections: u32) -> CloseCause {
@@ -175,17 +170,20 @@ impl Link {
             approximate_connection_time: Some(APPROXIMATE_CONNECTION_TIME),
             app_id: Some(self.shared.config.app_id.clone()),
         };
-        self.ws
-            .send(Message::text(hello.to_json().to_string()))
-            .await?;
+        let mut frame = hello.to_json();
+        // Slack's documented hello also says when the serving host started.
+        frame["debug_info"]["started"] = Value::String(utc_stamp(unix_ms()));
         let id = self.id;
+        // Ready before the hello is written: a client that reads its hello and is pushed to
+        // at once must find the link taking traffic (what it is sent queues behind the hello).
+        self.shared.with(|s| s.link_ready(id));
+        self.ws.send(Message::text(frame.to_string())).await?;
         self.shared.with(|s| {
             s.log(Event::LinkOpened {
                 link: id,
                 num_connections,
             });
             s.log(sent(id, "hello"));
-            s.link_ready(id);
         });
         Ok(())
     }
@@ -237,11 +235,19 @@ impl Link {
             }
             Step::Cut => Some(self.cut().await),
             Step::Refresh => {
-                // Slack's periodic refresh: a `warning`, then the cut.
+                // Slack's periodic refresh, in the configured style.
                 self.refresh_at = None;
-                let cmd = LinkCmd::Disconnect {
-                    reason: DisconnectReason::Warning.as_str().to_string(),
-                    cut_after: Some(self.shared.config.disconnect_cut_after),
+                let cut_after = Some(self.shared.config.disconnect_cut_after);
+                let cmd = match self.shared.config.refresh_style {
+                    RefreshStyle::Warning => LinkCmd::Disconnect {
+                        reason: DisconnectReason::Warning.as_str().to_string(),
+                        cut_after,
+                    },
+                    RefreshStyle::RefreshRequested => LinkCmd::Disconnect {
+                        reason: "refresh_requested".to_string(),
+                        cut_after,
+                    },
+                    RefreshStyle::Reset => LinkCmd::Reset,
                 };
                 self.command(cmd).await
             }
@@ -269,6 +275,7 @@ impl Link {
                 self.write(Message::text(frame), event).await
             }
             LinkCmd::Drop => Some(CloseCause::Dropped),
+            LinkCmd::Reset => Some(CloseCause::Reset),
             LinkCmd::Silence(limit) => Some(self.silent(limit).await),
             LinkCmd::IgnoreClose => {
                 self.ignore_close = true;
@@ -299,19 +306,8 @@ impl Link {
     /// The envelope went out (or, when `lost`, vanished on a silenced link): it now awaits
     /// its ack.
     fn record_envelope(&self, envelope: Envelope, lost: bool) {
-        let (id, now) = (self.id, self.shared.now());
-        self.shared.with(|s| {
-            s.log(Event::FrameSent {
-                link: id,
-                frame: envelope.kind.as_str().to_string(),
-                envelope_id: Some(envelope.envelope_id.clone()),
-                retry_attempt: Some(envelope.retry_attempt),
-                reason: None,
-                lost,
-            });
-            s.deliveries.written(now, id, envelope);
-        });
-        self.shared.deliveries_changed.notify_one();
+        let id = self.id;
+        self.shared.with(|s| s.envelope_written(id, envelope, lost));
     }
 
     async fn send_malformed(&mut self, kind: Malformed) -> Option<CloseCause> {
@@ -375,17 +371,30 @@ impl Link {
             self.client_other("text");
             return;
         };
-        let with_payload = parsed.as_ref().is_some_and(|v| v.get("payload").is_some());
-        let (id, now) = (self.id, self.shared.now());
+        let payload = parsed.as_ref().and_then(|v| v.get("payload")).cloned();
+        let id = self.id;
         self.shared.with(|s| {
-            let (outcome, latency_us) = s.deliveries.ack(now, id, envelope_id);
+            let now = s.now();
+            let count = s.deliveries.ack(now, id, envelope_id);
+            let payload_error = count
+                .expect
+                .and_then(|e| ack_payload::check(e, payload.as_ref()).err());
             s.log(Event::Ack {
                 link: id,
                 envelope_id: envelope_id.to_string(),
-                latency_us,
-                outcome,
-                with_payload,
+                latency_us: count.latency_us,
+                outcome: count.outcome,
+                with_payload: payload.is_some(),
+                payload,
+                payload_error: payload_error.clone(),
             });
+            if let Some(error) = payload_error {
+                s.log(Event::AckPayloadError {
+                    link: id,
+                    envelope_id: envelope_id.to_string(),
+                    error,
+                });
+            }
         });
     }
 
@@ -466,7 +475,7 @@ impl Link {
             _ = self.shutdown.wait_for(|stop| *stop) => Quiet::Stop,
             cmd = self.rx.recv() => match cmd {
                 Some(LinkCmd::Envelope(envelope)) => Quiet::Envelope(envelope),
-                Some(LinkCmd::Drop) | None => Quiet::Drop,
+                Some(LinkCmd::Drop | LinkCmd::Reset) | None => Quiet::Drop,
                 Some(_) => Quiet::Other,
             },
             _ = sleep_until(until) => Quiet::Bound,
@@ -480,6 +489,23 @@ impl Link {
         self.next_traffic =
             (rate > 0.0).then(|| Instant::now() + Duration::from_secs_f64(1.0 / rate));
     }
+}
+
+/// `"2020-10-11 12:12:12.120"` (UTC), the form of Slack's `debug_info.started`.
+pub(crate) fn utc_stamp(unix_ms: u64) -> String {
+    let (days, ms) = (unix_ms / 86_400_000, unix_ms % 86_400_000);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02}.{milli:03}")
 }
 
 fn host(id: LinkId) -> String {
@@ -522,5 +548,18 @@ async fn sleep_opt(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_stamp_is_slacks_started_form() {
+        assert_eq!(super::utc_stamp(0), "1970-01-01 00:00:00.000");
+        assert_eq!(
+            super::utc_stamp(1_602_418_332_120),
+            "2020-10-11 12:12:12.120"
+        );
+        assert_eq!(super::utc_stamp(951_782_400_000), "2000-02-29 00:00:00.000");
     }
 }

@@ -3,22 +3,20 @@
 
 use super::SimConfig;
 use super::auth::{Tickets, Tokens};
-use super::deliveries::{Deliveries, DeliveryPolicy};
+use super::deliveries::{Deliveries, DeliveryPolicy, RetryIds};
 use super::faults::{FaultQueue, Malformed};
-use super::log::{Event, LinkId, Log};
+use super::log::{CloseCause, Event, LinkId, Log};
 use super::store::{BotIdentity, MessageStore};
 use super::traffic::{EnvelopeFactory, TrafficKind, Workspace};
-use crate::socket::wire::Envelope;
+use crate::socket::wire::{Envelope, EnvelopeKind};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 
-/// Envelopes waiting for a link (none open); past it the oldest are dropped.
-const MAX_BACKLOG: usize = 1_000;
 /// Commands queued per link.
 pub(crate) const LINK_QUEUE: usize = 1_024;
 
@@ -31,6 +29,8 @@ pub(crate) enum LinkCmd {
         cut_after: Option<Duration>,
     },
     Drop,
+    /// End the connection with no close frame, as a refresh.
+    Reset,
     Silence(Duration),
     IgnoreClose,
     Malformed(Malformed),
@@ -55,10 +55,13 @@ pub struct LinkInfo {
     pub id: LinkId,
     /// Milliseconds since the simulator started, when it opened.
     pub opened_ms: u64,
-    /// Whether its `hello` was sent.
+    /// Whether it takes traffic (from just before its `hello` is written).
     pub ready: bool,
     /// Whether it was silenced.
     pub silenced: bool,
+    /// Whether it is a ghost: the connection ended without a close handshake, but Slack still
+    /// counts it (toward the link cap and `num_connections`) and sends envelopes to it.
+    pub ghost: bool,
 }
 
 #[derive(Debug)]
@@ -67,6 +70,8 @@ pub(crate) struct LinkEntry {
     opened_ms: u64,
     ready: bool,
     silenced: bool,
+    /// Sim time (ms) at which a ghost stops counting.
+    ghost_until_ms: Option<u64>,
 }
 
 /// Everything behind the lock.
@@ -79,11 +84,19 @@ pub(crate) struct State {
     pub(crate) faults: FaultQueue,
     pub(crate) deliveries: Deliveries,
     pub(crate) factory: EnvelopeFactory,
+    /// Per (method, channel): when the last rate-limited call was accepted.
+    pub(crate) last_limited_call: HashMap<(String, String), Duration>,
     links: BTreeMap<LinkId, LinkEntry>,
     next_link: u64,
-    backlog: VecDeque<Envelope>,
     round_robin: usize,
     now_ms: u64,
+    now: Duration,
+    ghost_ttl: Duration,
+    retry_ids: RetryIds,
+    /// Envelopes Slack gave up on, by envelope type.
+    lost: BTreeMap<String, u64>,
+    /// Set when a new ack deadline or retry exists, so the delivery task re-arms.
+    wake_deliveries: bool,
 }
 
 /// Shared by the HTTP handlers, the link tasks and the handle.
@@ -130,14 +143,19 @@ impl Shared {
             faults: FaultQueue::default(),
             deliveries: Deliveries::new(DeliveryPolicy {
                 ack_timeout: config.ack_timeout,
-                max_retries: config.max_retries,
+                retry_delays: config.scaled_retry_delays(),
             }),
             factory: EnvelopeFactory::new(config.seed, workspace),
+            last_limited_call: HashMap::new(),
             links: BTreeMap::new(),
             next_link: 0,
-            backlog: VecDeque::new(),
             round_robin: 0,
             now_ms: 0,
+            now: Duration::ZERO,
+            ghost_ttl: config.ghost_ttl,
+            retry_ids: config.retry_envelope_ids,
+            lost: BTreeMap::new(),
+            wake_deliveries: false,
         };
         Shared {
             rate: watch::Sender::new(config.rate),
@@ -164,14 +182,20 @@ impl Shared {
 
     /// Run `f` on the state under the lock; wake log waiters if it logged anything.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let (result, seq) = {
+        let (result, seq, wake) = {
             let mut state = self.lock();
-            state.now_ms = millis(self.now());
+            state.now = self.now();
+            state.now_ms = millis(state.now);
             let before = state.log.last_seq();
+            state.prune_ghosts();
             let result = f(&mut state);
             let after = state.log.last_seq();
-            (result, (after != before).then_some(after))
+            let wake = std::mem::take(&mut state.wake_deliveries);
+            (result, (after != before).then_some(after), wake)
         };
+        if wake {
+            self.deliveries_changed.notify_one();
+        }
         if let Some(seq) = seq {
             self.log_seq.send_replace(seq);
         }
@@ -184,7 +208,7 @@ impl Shared {
     }
 
     /// Send `envelope` to a link (`target`, else round robin over ready links); with no
-    /// ready link it waits in the backlog for the next `hello`.
+    /// link it is undeliverable: an event is retried later, anything else is lost.
     pub(crate) fn dispatch(&self, envelope: Envelope, target: Target) {
         self.with(|s| s.dispatch(envelope, target, None));
     }
@@ -203,8 +227,14 @@ impl State {
         self.log.push(at, event);
     }
 
-    /// A new link id, registered unless the app is at `max_links`. Returns the id, the
-    /// `num_connections` it would have, and its command receiver (`None` when refused).
+    /// Sim time of the current change.
+    pub(crate) fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// A new link id, registered unless the app is at `max_links` (ghosts count). Returns
+    /// the id, the `num_connections` it would have, and its command receiver (`None` when
+    /// refused).
     pub(crate) fn register_link(
         &mut self,
         max_links: usize,
@@ -220,19 +250,17 @@ impl State {
             opened_ms: self.now_ms,
             ready: false,
             silenced: false,
+            ghost_until_ms: None,
         };
         self.links.insert(id, entry);
         (id, self.links.len() as u32, Some(rx))
     }
 
-    /// The link got its `hello`: it now takes traffic, starting with the backlog.
+    /// The link got its `hello`: it now takes traffic. Nothing was kept for it: Slack does
+    /// not queue envelopes while an app has no link.
     pub(crate) fn link_ready(&mut self, id: LinkId) {
         if let Some(l) = self.links.get_mut(&id) {
             l.ready = true;
-        }
-        let backlog: Vec<Envelope> = self.backlog.drain(..).collect();
-        for envelope in backlog {
-            self.dispatch(envelope, Target::Link(id), None);
         }
     }
 
@@ -246,8 +274,45 @@ impl State {
         });
     }
 
-    pub(crate) fn remove_link(&mut self, id: LinkId) -> Option<u64> {
-        self.links.remove(&id).map(|l| l.opened_ms)
+    /// The link's connection ended. Without a close handshake it stays registered as a
+    /// ghost for the configured time, as Slack keeps such links.
+    pub(crate) fn link_ended(&mut self, id: LinkId, cause: CloseCause, lifetime_ms: u64) {
+        self.log(Event::LinkClosed {
+            link: id,
+            cause,
+            lifetime_ms,
+        });
+        let ttl = millis(self.ghost_ttl);
+        match self.links.get_mut(&id) {
+            Some(l) if cause.leaves_ghost() && ttl > 0 => {
+                l.ghost_until_ms = Some(self.now_ms.saturating_add(ttl));
+                self.log(Event::LinkFault {
+                    link: id,
+                    fault: format!("ghost for {ttl} ms"),
+                });
+            }
+            _ => {
+                self.links.remove(&id);
+            }
+        }
+    }
+
+    /// Forget ghosts whose time is up.
+    fn prune_ghosts(&mut self) {
+        let now = self.now_ms;
+        let done: Vec<LinkId> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.ghost_until_ms.is_some_and(|until| until <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            self.links.remove(&id);
+            self.log(Event::LinkFault {
+                link: id,
+                fault: "ghost_expired".into(),
+            });
+        }
     }
 
     pub(crate) fn links(&self) -> Vec<LinkInfo> {
@@ -258,11 +323,23 @@ impl State {
                 opened_ms: l.opened_ms,
                 ready: l.ready,
                 silenced: l.silenced,
+                ghost: l.ghost_until_ms.is_some(),
             })
             .collect()
     }
 
-    /// Send a command to the targeted links; returns how many took it.
+    /// Envelopes lost so far, by envelope type (`events_api`, `slash_commands`,
+    /// `interactive`); every type is present.
+    pub(crate) fn lost(&self) -> BTreeMap<String, u64> {
+        let mut all: BTreeMap<String, u64> = ["events_api", "slash_commands", "interactive"]
+            .into_iter()
+            .map(|k| (k.to_string(), 0))
+            .collect();
+        all.extend(self.lost.iter().map(|(k, v)| (k.clone(), *v)));
+        all
+    }
+
+    /// Send a command to the targeted live links; returns how many took it.
     pub(crate) fn command(&mut self, target: Target, make: impl Fn() -> LinkCmd) -> usize {
         self.targets(target)
             .into_iter()
@@ -270,24 +347,105 @@ impl State {
             .count()
     }
 
-    /// Send `envelope` to `target`, or round robin over ready links preferring any link
-    /// but `avoid`; backlog it when no link is ready.
+    /// Send `envelope` to `target`, or round robin over ready links (ghosts included, as
+    /// Slack cannot tell them apart) preferring any link but `avoid`.
     pub(crate) fn dispatch(&mut self, envelope: Envelope, target: Target, avoid: Option<LinkId>) {
         let chosen = match target {
             Target::All => self.round_robin_link(avoid),
             t => self.targets(t).first().copied(),
         };
         let Some(id) = chosen else {
-            self.push_backlog(envelope);
+            self.undeliverable(envelope, avoid);
             return;
         };
-        if let Err(e) = self.links[&id].tx.try_send(LinkCmd::Envelope(envelope)) {
-            let (mpsc::error::TrySendError::Full(LinkCmd::Envelope(envelope))
-            | mpsc::error::TrySendError::Closed(LinkCmd::Envelope(envelope))) = e
-            else {
-                return;
-            };
-            self.push_backlog(envelope);
+        match self.links[&id].tx.try_send(LinkCmd::Envelope(envelope)) {
+            Ok(()) => {}
+            // A ghost (or a link whose task just ended): written into the void.
+            Err(mpsc::error::TrySendError::Closed(LinkCmd::Envelope(envelope))) => {
+                self.envelope_written(id, envelope, true);
+            }
+            Err(mpsc::error::TrySendError::Full(LinkCmd::Envelope(envelope))) => {
+                self.undeliverable(envelope, avoid);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// The envelope went out on `link` (or, when `lost`, vanished on the way: a silenced
+    /// link or a ghost): it now awaits its ack.
+    pub(crate) fn envelope_written(&mut self, link: LinkId, envelope: Envelope, lost: bool) {
+        self.log(Event::FrameSent {
+            link,
+            frame: envelope.kind.as_str().to_string(),
+            envelope_id: Some(envelope.envelope_id.clone()),
+            retry_attempt: Some(envelope.retry_attempt),
+            reason: None,
+            lost,
+        });
+        let now = self.now;
+        self.deliveries.written(now, link, envelope);
+        self.wake_deliveries = true;
+    }
+
+    /// No link to send it on: an event is retried later, anything else is lost.
+    fn undeliverable(&mut self, envelope: Envelope, avoid: Option<LinkId>) {
+        self.log(Event::Undeliverable {
+            envelope_id: envelope.envelope_id.clone(),
+            frame: envelope.kind.as_str().to_string(),
+            retry_attempt: envelope.retry_attempt,
+        });
+        self.failed(envelope, "connection_failed", avoid);
+    }
+
+    /// A delivery failed (`reason` becomes the retry's `retry_reason`): schedule the retry,
+    /// or count the envelope lost.
+    pub(crate) fn failed(&mut self, envelope: Envelope, reason: &str, avoid: Option<LinkId>) {
+        let now = self.now;
+        let kind = envelope.kind.clone();
+        let (id, attempt) = (envelope.envelope_id.clone(), envelope.retry_attempt);
+        match self.deliveries.failed(now, envelope, reason, avoid) {
+            Some(at) => {
+                self.wake_deliveries = true;
+                self.log(Event::RetryScheduled {
+                    envelope_id: id,
+                    retry_attempt: attempt + 1,
+                    due_ms: millis(at),
+                    reason: reason.to_string(),
+                });
+            }
+            None => {
+                let cause = match (&kind, reason) {
+                    (EnvelopeKind::EventsApi, _) => "retries_exhausted",
+                    (_, "timeout") => "not_acked",
+                    _ => "no_link",
+                };
+                *self.lost.entry(kind.as_str().to_string()).or_default() += 1;
+                self.log(Event::Lost {
+                    envelope_id: id,
+                    frame: kind.as_str().to_string(),
+                    retry_attempt: attempt,
+                    cause: cause.into(),
+                });
+            }
+        }
+    }
+
+    /// Expire unacked envelopes and send the retries that are due.
+    pub(crate) fn run_due(&mut self) {
+        let now = self.now;
+        for e in self.deliveries.poll_expired(now) {
+            self.log(Event::Expired {
+                link: e.link,
+                envelope_id: e.envelope.envelope_id.clone(),
+                retry_attempt: e.envelope.retry_attempt,
+                redelivered: self.deliveries.will_retry(&e.envelope),
+            });
+            self.failed(e.envelope, "timeout", Some(e.link));
+        }
+        for due in self.deliveries.poll_retries(now) {
+            let keep = self.retry_ids.keeps_id(due.previous.retry_attempt + 1);
+            let again = self.factory.redelivery(&due.previous, &due.reason, keep);
+            self.dispatch(again, Target::All, due.avoid);
         }
     }
 
@@ -304,7 +462,7 @@ impl State {
                 .links
                 .iter()
                 .rev()
-                .find(|(_, l)| l.ready)
+                .find(|(_, l)| l.ready && l.ghost_until_ms.is_none())
                 .map(|(id, _)| *id)
                 .into_iter()
                 .collect(),
@@ -339,13 +497,6 @@ impl State {
         }
         self.round_robin = self.round_robin.wrapping_add(1);
         Some(pool[self.round_robin % pool.len()])
-    }
-
-    fn push_backlog(&mut self, envelope: Envelope) {
-        if self.backlog.len() >= MAX_BACKLOG {
-            self.backlog.pop_front();
-        }
-        self.backlog.push_back(envelope);
     }
 }
 

@@ -9,17 +9,21 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) const MAX_MESSAGES_PER_CHANNEL: usize = 10_000;
 /// Slack's limit on `text`.
 const MAX_TEXT_CHARS: usize = 40_000;
-/// `conversations.history` page size: default and Slack's maximum.
+/// `conversations.history` page size: default and Slack's maximum (before the app's cap).
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 999;
 
-/// A message the bot posted, as stored.
+/// A message in a channel, as stored: the bot's posts and what people typed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StoredMessage {
     /// Channel id (`D...` for a DM).
     pub channel: String,
     /// Slack timestamp, unique within the channel.
     pub ts: String,
+    /// Who posted it: the bot's user id, or a person's.
+    pub user: String,
+    /// Whether the bot posted it (`chat.postMessage`), rather than a person.
+    pub bot: bool,
     /// Message text.
     pub text: String,
     /// `metadata` as posted (`{"event_type": .., "event_payload": {..}}`), if any.
@@ -119,20 +123,66 @@ impl MessageStore {
         let message = StoredMessage {
             channel: channel.clone(),
             ts: self.next_ts(unix_ms),
+            user: self.bot.user_id.clone(),
+            bot: true,
             text: text.to_string(),
             metadata,
             unix_ms,
         };
-        let list = self.channels.entry(channel).or_default();
+        Ok(self.append(message))
+    }
+
+    /// A person typed `text` in `channel` (which must exist).
+    pub(crate) fn post_as_person(
+        &mut self,
+        unix_ms: u64,
+        channel: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<StoredMessage, &'static str> {
+        if !self.channels.contains_key(channel) {
+            return Err("channel_not_found");
+        }
+        if !is_user_id(user) || user == self.bot.user_id {
+            return Err("user_not_found");
+        }
+        let message = StoredMessage {
+            channel: channel.to_string(),
+            ts: self.next_ts(unix_ms),
+            user: user.to_string(),
+            bot: false,
+            text: text.to_string(),
+            metadata: None,
+            unix_ms,
+        };
+        Ok(self.append(message))
+    }
+
+    /// The other member of DM `channel`, if it is one.
+    pub(crate) fn dm_member(&self, channel: &str) -> Option<String> {
+        self.dms
+            .iter()
+            .find(|(_, id)| *id == channel)
+            .map(|(user, _)| user.clone())
+    }
+
+    fn append(&mut self, message: StoredMessage) -> StoredMessage {
+        let list = self.channels.entry(message.channel.clone()).or_default();
         if list.len() >= MAX_MESSAGES_PER_CHANNEL {
             list.remove(0);
         }
         list.push(message.clone());
-        Ok(message)
+        message
     }
 
-    /// `conversations.history`: the reply body (newest first).
-    pub(crate) fn history(&self, channel: &str, q: &HistoryQuery) -> Result<Value, &'static str> {
+    /// `conversations.history`: the reply body (newest first), at most `page_cap` messages
+    /// whatever `limit` asks.
+    pub(crate) fn history(
+        &self,
+        channel: &str,
+        q: &HistoryQuery,
+        page_cap: usize,
+    ) -> Result<Value, &'static str> {
         let list = self.channels.get(channel).ok_or("channel_not_found")?;
         let start_below = match &q.cursor {
             Some(c) => Some(parse_cursor(c).ok_or("invalid_cursor")?),
@@ -144,7 +194,8 @@ impl MessageStore {
             .limit
             .filter(|l| *l > 0)
             .unwrap_or(DEFAULT_LIMIT)
-            .min(MAX_LIMIT);
+            .min(MAX_LIMIT)
+            .min(page_cap.max(1));
         let in_range = |m: &&StoredMessage| {
             let t = ts_micros(&m.ts).unwrap_or(0);
             let above = oldest.is_none_or(|o| t > o || (q.inclusive && t == o));
@@ -168,7 +219,11 @@ impl MessageStore {
             "channel_actions_count": 0,
         });
         if let Some(n) = next {
-            body["response_metadata"] = json!({"next_cursor": format!("next_ts:{}", n.ts)});
+            let micros = ts_micros(&n.ts).unwrap_or(0);
+            body["response_metadata"] =
+                json!({"next_cursor": base64_encode(format!("next_ts:{micros}").as_bytes())});
+        } else {
+            body["response_metadata"] = json!({"next_cursor": ""});
         }
         Ok(body)
     }
@@ -185,6 +240,15 @@ impl MessageStore {
 
     /// The JSON `message` object of a stored message.
     pub(crate) fn message_json(&self, m: &StoredMessage, with_metadata: bool) -> Value {
+        if !m.bot {
+            return json!({
+                "type": "message",
+                "user": m.user,
+                "text": m.text,
+                "ts": m.ts,
+                "team": self.bot.team_id,
+            });
+        }
         let mut v = json!({
             "type": "message",
             "user": self.bot.user_id,
@@ -251,8 +315,50 @@ fn ts_micros(ts: &str) -> Option<u128> {
     Some(secs * 1_000_000 + micros)
 }
 
+/// Slack's cursors are base64 of `next_ts:<microseconds>`; clients must treat them as opaque.
 fn parse_cursor(c: &str) -> Option<u128> {
-    c.strip_prefix("next_ts:").and_then(ts_micros)
+    let raw = String::from_utf8(base64_decode(c)?).ok()?;
+    raw.strip_prefix("next_ts:")?.parse().ok()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u32> = s
+        .trim_end_matches('=')
+        .bytes()
+        .map(|c| B64.iter().position(|b| *b == c).map(|p| p as u32))
+        .collect::<Option<_>>()?;
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, d)| n | d << (18 - 6 * i));
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -306,16 +412,16 @@ mod tests {
         let mut s = store();
         let meta = json!({"event_type": "phantom_intro", "event_payload": {"installer": "U1"}});
         s.post(1_000, "C1", "intro", Some(meta.clone())).unwrap();
-        let plain = s.history("C1", &HistoryQuery::default()).unwrap();
+        let plain = s.history("C1", &HistoryQuery::default(), 999).unwrap();
         assert!(plain["messages"][0].get("metadata").is_none());
         let q = HistoryQuery {
             include_all_metadata: true,
             ..HistoryQuery::default()
         };
-        let full = s.history("C1", &q).unwrap();
+        let full = s.history("C1", &q, 999).unwrap();
         assert_eq!(full["messages"][0]["metadata"], meta);
         assert_eq!(full["messages"][0]["bot_id"], "B1");
-        assert_eq!(s.history("C9", &q), Err("channel_not_found"));
+        assert_eq!(s.history("C9", &q, 999), Err("channel_not_found"));
     }
 
     #[test]
@@ -328,7 +434,7 @@ mod tests {
             limit: Some(2),
             ..HistoryQuery::default()
         };
-        let first = s.history("C1", &q).unwrap();
+        let first = s.history("C1", &q, 999).unwrap();
         let texts = |v: &Value| -> Vec<String> {
             v["messages"]
                 .as_array()
@@ -347,6 +453,7 @@ mod tests {
                     cursor: Some(cursor.into()),
                     ..q.clone()
                 },
+                999,
             )
             .unwrap();
         assert_eq!(texts(&second), ["m2", "m1"]);
@@ -354,7 +461,56 @@ mod tests {
             cursor: Some("garbage".into()),
             ..q
         };
-        assert_eq!(s.history("C1", &bad), Err("invalid_cursor"));
+        assert_eq!(s.history("C1", &bad, 999), Err("invalid_cursor"));
+    }
+
+    #[test]
+    fn history_is_capped_and_interleaves_people() {
+        let mut s = store();
+        for n in 0..20u64 {
+            if n % 2 == 0 {
+                s.post(1_000 + n, "C1", "bot", None).unwrap();
+            } else {
+                s.post_as_person(1_000 + n, "C1", "UHUMAN", "person")
+                    .unwrap();
+            }
+        }
+        let q = HistoryQuery {
+            limit: Some(100),
+            ..HistoryQuery::default()
+        };
+        let page = s.history("C1", &q, 15).unwrap();
+        let msgs = page["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 15);
+        assert_eq!(msgs[0]["user"], "UHUMAN");
+        assert!(msgs[0].get("bot_id").is_none());
+        assert_eq!(msgs[1]["bot_id"], "B1");
+        assert_eq!(page["has_more"], true);
+        let cursor = page["response_metadata"]["next_cursor"].as_str().unwrap();
+        assert!(!cursor.contains("next_ts"), "opaque: {cursor}");
+        let rest = HistoryQuery {
+            cursor: Some(cursor.into()),
+            ..q
+        };
+        let last = s.history("C1", &rest, 15).unwrap();
+        assert_eq!(last["messages"].as_array().unwrap().len(), 5);
+        assert_eq!(last["has_more"], false);
+        assert_eq!(
+            s.post_as_person(0, "C404", "U1", "x"),
+            Err("channel_not_found")
+        );
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        for text in ["", "n", "ne", "nex", "next_ts:1512085861000543"] {
+            let enc = base64_encode(text.as_bytes());
+            assert_eq!(base64_decode(&enc).unwrap(), text.as_bytes(), "{enc}");
+        }
+        assert_eq!(
+            base64_encode(b"next_ts:1512085861000543"),
+            "bmV4dF90czoxNTEyMDg1ODYxMDAwNTQz"
+        );
     }
 
     #[test]
@@ -369,7 +525,7 @@ mod tests {
             ..HistoryQuery::default()
         };
         assert_eq!(
-            s.history("C1", &q).unwrap()["messages"]
+            s.history("C1", &q, 999).unwrap()["messages"]
                 .as_array()
                 .unwrap()
                 .len(),
@@ -379,7 +535,7 @@ mod tests {
             inclusive: true,
             ..q
         };
-        let v = s.history("C1", &inclusive).unwrap();
+        let v = s.history("C1", &inclusive, 999).unwrap();
         assert_eq!(v["messages"].as_array().unwrap().len(), 3);
     }
 }

@@ -1,6 +1,6 @@
 //! Realistic envelopes: `events_api` event callbacks (`app_mention`, `message`),
-//! `slash_commands` and `interactive` (`block_actions`) payloads shaped like Slack's, with
-//! unique envelope ids and `event_id`s.
+//! `slash_commands` and `interactive` (`block_actions`, `block_suggestion`,
+//! `view_submission`) payloads shaped like Slack's, with unique envelope ids and `event_id`s.
 //!
 //! Pure: ids come from a seeded RNG plus a counter (unique by construction), times are
 //! arguments.
@@ -18,9 +18,15 @@ pub enum TrafficKind {
     EventsApi,
     /// `slash_commands`.
     SlashCommands,
-    /// `interactive` (`block_actions`).
+    /// `interactive` (`block_actions`; `accepts_response_payload: false`).
     Interactive,
-    /// Rotate through all three.
+    /// `interactive` `block_suggestion` (an external select asks for options; the ack must
+    /// carry `options` or `option_groups`).
+    BlockSuggestion,
+    /// `interactive` `view_submission` (a modal was submitted; the ack may carry a
+    /// `response_action`).
+    ViewSubmission,
+    /// Rotate through `events_api`, `slash_commands` and `interactive` (`block_actions`).
     Mixed,
 }
 
@@ -74,6 +80,14 @@ impl EnvelopeFactory {
                 self.block_actions(n, unix_ms),
                 false,
             ),
+            TrafficKind::BlockSuggestion => {
+                (EnvelopeKind::Interactive, self.block_suggestion(n), true)
+            }
+            TrafficKind::ViewSubmission => (
+                EnvelopeKind::Interactive,
+                self.view_submission(n, unix_ms),
+                true,
+            ),
             _ => (
                 EnvelopeKind::EventsApi,
                 self.event_callback(n, unix_ms),
@@ -90,13 +104,23 @@ impl EnvelopeFactory {
         }
     }
 
-    /// The same delivery again: a new envelope id, `retry_attempt + 1`,
-    /// `retry_reason: "timeout"`, the same payload (so the same `event_id`).
-    pub(crate) fn redelivery(&mut self, previous: &Envelope) -> Envelope {
+    /// The same delivery again: `retry_attempt + 1`, `retry_reason`, the same payload (so
+    /// the same `event_id`), under the same envelope id when `keep_id`, else a new one.
+    pub(crate) fn redelivery(
+        &mut self,
+        previous: &Envelope,
+        reason: &str,
+        keep_id: bool,
+    ) -> Envelope {
+        let envelope_id = if keep_id {
+            previous.envelope_id.clone()
+        } else {
+            self.uuid()
+        };
         Envelope {
-            envelope_id: self.uuid(),
+            envelope_id,
             retry_attempt: previous.retry_attempt + 1,
-            retry_reason: Some("timeout".into()),
+            retry_reason: Some(reason.into()),
             ..previous.clone()
         }
     }
@@ -214,6 +238,52 @@ impl EnvelopeFactory {
         })
     }
 
+    fn block_suggestion(&mut self, n: u64) -> Value {
+        let w = &self.workspace;
+        json!({
+            "type": "block_suggestion",
+            "user": {"id": w.human_user_id, "username": "sim.user", "name": "sim.user",
+                     "team_id": w.team_id},
+            "container": {"type": "view", "view_id": format!("V{n:010}")},
+            "api_app_id": w.app_id,
+            "token": "sim-verification-token",
+            "action_id": "pick_item",
+            "block_id": "sim-select",
+            "value": format!("item {n}"),
+            "team": {"id": w.team_id, "domain": "sim"},
+            "enterprise": null,
+            "is_enterprise_install": false,
+        })
+    }
+
+    fn view_submission(&mut self, n: u64, unix_ms: u64) -> Value {
+        let trigger = self.trigger_id(unix_ms);
+        let w = &self.workspace;
+        json!({
+            "type": "view_submission",
+            "team": {"id": w.team_id, "domain": "sim"},
+            "user": {"id": w.human_user_id, "username": "sim.user", "name": "sim.user",
+                     "team_id": w.team_id},
+            "api_app_id": w.app_id,
+            "token": "sim-verification-token",
+            "trigger_id": trigger,
+            "view": {
+                "id": format!("V{n:010}"),
+                "team_id": w.team_id,
+                "type": "modal",
+                "callback_id": "sim_modal",
+                "private_metadata": "",
+                "state": {"values": {"sim-input": {"answer": {
+                    "type": "plain_text_input", "value": format!("answer {n}")}}}},
+                "hash": format!("{}.{n}", unix_ms / 1000),
+                "app_id": w.app_id,
+            },
+            "response_urls": [],
+            "is_enterprise_install": false,
+            "enterprise": null,
+        })
+    }
+
     fn trigger_id(&mut self, unix_ms: u64) -> String {
         let hex = format!("{:032x}", self.rng.u128(..));
         format!("{}.{}.{hex}", unix_ms, self.rng.u32(1_000_000..10_000_000))
@@ -292,14 +362,25 @@ mod tests {
         assert_eq!(cmd["accepts_response_payload"], true);
         let act = f.make(TrafficKind::Interactive, 0).to_json();
         assert_eq!(act["payload"]["type"], "block_actions");
+        assert_eq!(act["accepts_response_payload"], false);
+        let sug = f.make(TrafficKind::BlockSuggestion, 0).to_json();
+        assert_eq!(sug["type"], "interactive");
+        assert_eq!(sug["payload"]["type"], "block_suggestion");
+        assert_eq!(sug["accepts_response_payload"], true);
+        let sub = f.make(TrafficKind::ViewSubmission, 0).to_json();
+        assert_eq!(sub["payload"]["type"], "view_submission");
+        assert_eq!(sub["accepts_response_payload"], true);
     }
 
     #[test]
     fn redelivery_keeps_event_and_bumps_attempt() {
         let mut f = factory();
         let first = f.make(TrafficKind::EventsApi, 0);
-        let again = f.redelivery(&first);
+        let again = f.redelivery(&first, "timeout", false);
         assert_ne!(again.envelope_id, first.envelope_id);
+        let same = f.redelivery(&again, "timeout", true);
+        assert_eq!(same.envelope_id, again.envelope_id);
+        assert_eq!(same.retry_attempt, 2);
         assert_eq!(again.payload, first.payload);
         assert_eq!(again.retry_attempt, 1);
         assert_eq!(again.retry_reason.as_deref(), Some("timeout"));

@@ -115,6 +115,8 @@ pub(crate) struct Reply {
 enum ReplyBody {
     Json(Value),
     Text(&'static str),
+    /// No reply: the connection is dropped.
+    Lost,
 }
 
 impl Reply {
@@ -150,6 +152,10 @@ impl Reply {
                 body: ReplyBody::Text("<html><body>upstream hiccup</body></html>\n"),
                 ..Reply::ok(Value::Null)
             },
+            FaultReply::Lost => Reply {
+                body: ReplyBody::Lost,
+                ..Reply::ok(Value::Null)
+            },
         };
         reply.fault = Some(fault.label());
         reply
@@ -162,7 +168,7 @@ impl Reply {
                 v["ok"].as_bool().unwrap_or(false),
                 v["error"].as_str().map(str::to_string),
             ),
-            ReplyBody::Text(_) => (false, None),
+            ReplyBody::Text(_) | ReplyBody::Lost => (false, None),
         }
     }
 }
@@ -177,6 +183,14 @@ impl IntoResponse for Reply {
                 t,
             )
                 .into_response(),
+            // A body that fails at once makes the server drop the connection before the
+            // reply's head is flushed: the client sees a reset, not an answer.
+            ReplyBody::Lost => {
+                let failing = futures_util::stream::once(async {
+                    Err::<Bytes, std::io::Error>(std::io::Error::other("reply lost (fault)"))
+                });
+                Response::new(axum::body::Body::from_stream(failing))
+            }
         };
         if let Some(secs) = self.retry_after {
             response
@@ -263,6 +277,11 @@ fn call(s: &mut State, shared: &Shared, method: &str, token: Option<&str>, p: &P
         return Reply::error(e.code());
     }
     let c = &shared.config;
+    if method == "conversations.history"
+        && let Some(limited) = rate_limit(s, c.history_min_interval, method, p)
+    {
+        return limited;
+    }
     match method {
         "apps.connections.open" => {
             let ticket = s.tickets.issue(shared.now());
@@ -284,8 +303,35 @@ fn call(s: &mut State, shared: &Shared, method: &str, token: Option<&str>, p: &P
         })),
         "conversations.open" => conversations_open(s, p),
         "chat.postMessage" => post_message(s, p),
-        _ => history(s, p),
+        _ => history(s, p, c.history_page_limit),
     }
+}
+
+/// Slack's per-method, per-channel limit for non-Marketplace apps: a second call within
+/// `min_interval` gets HTTP 429 with `Retry-After` (whole seconds, at least 1).
+fn rate_limit(
+    s: &mut State,
+    min_interval: Option<Duration>,
+    method: &str,
+    p: &Params,
+) -> Option<Reply> {
+    let min_interval = min_interval?;
+    let key = (method.to_string(), p.str("channel").unwrap_or_default());
+    let now = s.now();
+    if let Some(last) = s.last_limited_call.get(&key) {
+        let wait = (*last + min_interval).saturating_sub(now);
+        if !wait.is_zero() {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Some(Reply {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after: Some(secs.max(1)),
+                fault: Some("history rate limit".into()),
+                ..Reply::error("ratelimited")
+            });
+        }
+    }
+    s.last_limited_call.insert(key, now);
+    None
 }
 
 fn conversations_open(s: &mut State, p: &Params) -> Reply {
@@ -319,7 +365,7 @@ fn post_message(s: &mut State, p: &Params) -> Reply {
     }
 }
 
-fn history(s: &mut State, p: &Params) -> Reply {
+fn history(s: &mut State, p: &Params, page_cap: usize) -> Reply {
     let q = HistoryQuery {
         limit: p.str("limit").and_then(|l| l.parse().ok()),
         cursor: p.str("cursor").filter(|c| !c.is_empty()),
@@ -329,7 +375,7 @@ fn history(s: &mut State, p: &Params) -> Reply {
         include_all_metadata: p.flag("include_all_metadata"),
     };
     let channel = p.str("channel").unwrap_or_default();
-    match s.store.history(&channel, &q) {
+    match s.store.history(&channel, &q, page_cap) {
         Ok(body) => Reply::ok(body),
         Err(code) => Reply::error(code),
     }
@@ -416,9 +462,10 @@ impl Drop for AbandonGuard {
 
 fn log_call(shared: &Shared, method: &str, reply: &Reply, held: Option<Duration>) {
     let (ok, error) = reply.summary();
+    let lost = reply.body == ReplyBody::Lost;
     let event = Event::Call {
         method: method.to_string(),
-        http_status: reply.status.as_u16(),
+        http_status: if lost { 0 } else { reply.status.as_u16() },
         ok,
         error,
         fault: reply.fault.clone(),

@@ -2,7 +2,7 @@
 //! per expired named timer (so a transition records *which* deadline caused it).
 
 use super::io::{Input, LinkId, OpenOutcome, RequestId};
-use super::timers::Timer;
+use super::timer::Timer;
 use super::wire::{DisconnectReason, Envelope, ServerFrame};
 use crate::engine::FrameRejectReason;
 

@@ -1,10 +1,10 @@
 //! Input templates for diagram exploration, bound to the current representative: the link ids
 //! it knows, the call in flight, the armed deadline, each error class.
 
-use super::api::SocketMode;
 use super::io::{Input, LinkId, OpenOutcome};
+use super::machine::SocketMode;
 use super::wire::{Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello, ServerFrame};
-use crate::engine::{FrameRejectReason, Machine, Now};
+use crate::engine::{FrameRejectReason, Now};
 use serde_json::json;
 
 /// Every input worth trying on `m` at `now`.

@@ -7,7 +7,7 @@ use crate::engine::{FrameRejectReason, InputName, UnixMs};
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct LinkId(pub u64);
 
 impl std::fmt::Display for LinkId {
@@ -19,15 +19,51 @@ impl std::fmt::Display for LinkId {
 /// Identifies one `apps.connections.open` call, so a late answer to an abandoned call is
 /// recognised and ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct RequestId(pub u64);
+
+/// A WebSocket URL from `apps.connections.open`. Its ticket lets anyone open a link for the
+/// app, so it is a secret: `Debug` shows the scheme and host only; [`LinkUrl::expose`] gives
+/// the whole URL to the code that connects.
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub struct LinkUrl(String);
+
+impl LinkUrl {
+    /// The whole URL, for opening the WebSocket (never log it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for LinkUrl {
+    fn from(url: String) -> LinkUrl {
+        LinkUrl(url)
+    }
+}
+
+impl From<&str> for LinkUrl {
+    fn from(url: &str) -> LinkUrl {
+        LinkUrl(url.to_string())
+    }
+}
+
+impl std::fmt::Debug for LinkUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Scheme and host only: the path and query carry the ticket.
+        let rest = self.0.split_once("://").map_or("", |(_, rest)| rest);
+        let scheme = self.0.split_once("://").map_or("?", |(scheme, _)| scheme);
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        write!(f, "LinkUrl({scheme}://{host}/<redacted>)")
+    }
+}
 
 /// How an `apps.connections.open` call ended, as classified by the Web API client.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum OpenOutcome {
     /// `{"ok":true,"url":"wss://..."}`.
-    Url(String),
+    Url(LinkUrl),
     /// HTTP 429; wait at least `retry_after_ms` (from `Retry-After`) before the next call.
     RateLimited {
         /// `Retry-After` in milliseconds, if the header was present.
@@ -58,7 +94,7 @@ pub const UNRECOVERABLE_OPEN_CODES: &[&str] = &[
 ];
 
 impl OpenOutcome {
-    /// Classify a failed `apps.connections.open` call (DESIGN.md section 3): HTTP 429 is
+    /// Classify a failed `apps.connections.open` call (`docs/architecture.md`): HTTP 429 is
     /// rate-limited (`retry_after_ms` from `Retry-After`); an error code from
     /// [`UNRECOVERABLE_OPEN_CODES`] is unrecoverable; everything else (5xx, `internal_error`,
     /// `fatal_error`, `service_unavailable`, `request_timeout`, network errors, timeouts,
@@ -82,7 +118,7 @@ impl OpenOutcome {
 
 /// One input of the Socket Mode machine.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum Input {
     /// Connect (from `disconnected` or `error`).
     Start,
@@ -187,8 +223,8 @@ pub enum Command {
     OpenLink {
         /// The id the machine gives this link.
         link: LinkId,
-        /// The URL from `apps.connections.open` (a secret: never log it whole).
-        url: String,
+        /// The URL from `apps.connections.open` (a secret: its `Debug` shows the host only).
+        url: LinkUrl,
     },
     /// Write `{"envelope_id":..}` on the link, now.
     Ack {

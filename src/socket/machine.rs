@@ -1,291 +1,289 @@
-//! The statig state machine of the Socket Mode lifecycle.
-//!
-//! Handlers are pure: they mutate the shared storage ([`Core`]) and push outputs into the
-//! [`Outbox`] (the statig context); they never do IO. Entry and exit actions are not used, so
-//! restoring a snapshot repeats no side effect. Link-level work that does not depend on the
-//! lifecycle state (acking and dispatching envelopes, liveness, draining and closing old links)
-//! is deferred by the leaf states to their top superstate, which calls [`Core::common`].
-#![allow(missing_docs)] // statig generates the State and Superstate enums.
+//! [`SocketMode`]: the public, sans-IO Socket Mode machine (a statig machine driven by the
+//! engine).
 
-mod actions;
-
-use super::core::{Core, Outbox};
+use super::config::SocketConfig;
+use super::dedupe::DedupeWindow;
 use super::event::Event;
-use super::io::OpenOutcome;
-use super::links::Role;
-use super::timers::Timer;
-use super::wire::DisconnectReason;
-use crate::engine::Transition;
-use statig::prelude::*;
+use super::io::{Command, Input, LinkId, RequestId};
+use super::links::Links;
+use super::states::{State, names};
+use super::storage::{Outbox, Storage};
+use super::timer::Timer;
+use super::wire;
+use crate::engine::{
+    Drive, Explore, Machine, Millis, Now, Output, RestoreError, Snapshot, StateNode, TimerTable,
+    UnixMs, start,
+};
+use statig::blocking::InitializedStateMachine;
 
-#[state_machine(
-    initial = "State::disconnected()",
-    visibility = "pub(crate)",
-    state(derive(Debug, Clone, PartialEq, Eq)),
-    superstate(derive(Debug)),
-    before_dispatch = "Self::before_dispatch",
-    after_transition = "Self::after_transition"
-)]
-impl Core {
-    /// Not running: no link, no call, no timer. Initial state, and the state after every
-    /// process start.
-    /// - `start` => [`connecting`]
-    #[state(superstate = "idle")]
-    fn disconnected(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Start => self.start_open(context),
-            Event::Resumed => Handled,
-            _ => Super,
+/// Instance id of the (single) Socket Mode machine of a runtime.
+pub const DEFAULT_INSTANCE: &str = "default";
+
+/// The Socket Mode lifecycle machine.
+///
+/// Feed inputs with [`handle`](Self::handle) (or [`handle_text`](Self::handle_text) for raw
+/// frames), then drain [`poll_output`](Self::poll_output) until `None`, then sleep until
+/// [`poll_timeout`](Self::poll_timeout) and deliver [`Input::Timeout`]. An input is handled
+/// first, then every deadline due by its time (a frame read before its deadline counts).
+///
+/// ```
+/// use phantom_fsm::engine::{Now, Output};
+/// use phantom_fsm::socket::{Command, Input, SocketConfig, SocketMode};
+///
+/// let mut m = SocketMode::new(SocketConfig::default());
+/// m.handle(Now::fake(0), Input::Start);
+/// assert!(matches!(
+///     m.poll_output(),
+///     Some(Output::Command(Command::OpenConnection { .. }))
+/// ));
+/// assert_eq!(m.state_name(), "connecting");
+/// ```
+#[derive(Clone, Debug)]
+pub struct SocketMode {
+    d: Driven,
+}
+
+/// The statig machine and its outbox, driven by the engine (private: its events are internal).
+#[derive(Clone, Debug)]
+struct Driven {
+    sm: InitializedStateMachine<Storage>,
+    out: Outbox,
+}
+
+impl SocketMode {
+    /// A machine in `disconnected` with an empty dedupe window.
+    pub fn new(config: SocketConfig) -> SocketMode {
+        SocketMode::with_seen(config, Vec::new())
+    }
+
+    /// A machine in `disconnected` whose dedupe window holds `seen` (the unexpired keys the
+    /// shell loaded from `seen_events`).
+    pub fn with_seen(config: SocketConfig, seen: Vec<(String, UnixMs)>) -> SocketMode {
+        SocketMode::build(DEFAULT_INSTANCE, config, seen, None)
+    }
+
+    fn build(
+        instance: &str,
+        config: SocketConfig,
+        seen: Vec<(String, UnixMs)>,
+        state: Option<State>,
+    ) -> SocketMode {
+        let mut storage = Storage::new(instance, config);
+        storage.dedupe.preload(seen);
+        SocketMode {
+            d: Driven {
+                sm: start(super::MACHINE_ID, storage, state),
+                out: Outbox::new(super::MACHINE_ID),
+            },
         }
     }
 
-    /// Unrecoverable: bad or revoked token, or Socket Mode disabled. Probed again every
-    /// `reprobe_interval`.
-    /// - `start`, `new_tokens`, `reprobe` => [`connecting`]
-    /// - `stop` => [`disconnected`]
-    #[state(superstate = "idle")]
-    #[allow(clippy::ptr_arg)]
-    fn error(&mut self, code: &mut String, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        let _ = code; // kept for the snapshot and `/debug/state`
-        match event {
-            Event::Start | Event::NewTokens | Event::Timer(Timer::Reprobe) => {
-                self.timers.clear(Timer::Reprobe);
-                self.start_open(context)
-            }
-            Event::Stop | Event::Resumed => {
-                self.timers.clear(Timer::Reprobe);
-                Transition(State::disconnected())
-            }
-            _ => Super,
+    /// [`Machine::restore`] for a process that starts again: the stored state, plus the
+    /// unexpired dedupe keys the shell loaded from `seen_events` (a restart must not forget
+    /// which envelopes were already dispatched). Deliver [`Input::Resumed`] next.
+    pub fn restore_with_seen(
+        config: SocketConfig,
+        instance: &str,
+        snapshot: &Snapshot,
+        seen: Vec<(String, UnixMs)>,
+    ) -> Result<SocketMode, RestoreError> {
+        let code = snapshot
+            .data
+            .get("code")
+            .and_then(|c| c.as_str())
+            .map(str::to_string);
+        let state =
+            State::named(&snapshot.state, code).ok_or_else(|| RestoreError::UnknownState {
+                machine: super::MACHINE_ID,
+                state: snapshot.state.clone(),
+            })?;
+        Ok(SocketMode::build(instance, config, seen, Some(state)))
+    }
+
+    /// Handle `input`, received at `now`: the input first, then every deadline due by `now`.
+    pub fn handle(&mut self, now: Now, input: Input) {
+        self.d.step(now, input);
+    }
+
+    /// Decode a text frame from `link`, read at `now`, and handle it (or its rejection).
+    pub fn handle_text(&mut self, now: Now, link: LinkId, text: &str) {
+        let input = match wire::decode_text(text, self.storage().config.max_frame_bytes) {
+            Ok(frame) => Input::Frame { link, frame },
+            Err(reason) => Input::FrameRejected { link, reason },
+        };
+        self.handle(now, input);
+    }
+
+    /// Take the next output, oldest first. Drain until `None` after every input.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output<Command>> {
+        self.d.next_output()
+    }
+
+    /// The earliest armed deadline: deliver [`Input::Timeout`] then.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.d.next_deadline()
+    }
+
+    /// The current leaf state's name (one of [`STATE_NAMES`](super::STATE_NAMES)).
+    pub fn state_name(&self) -> &'static str {
+        self.d.sm.state().name()
+    }
+
+    /// The Slack error code that put the machine in `error`.
+    pub fn error_code(&self) -> Option<&str> {
+        match self.d.sm.state() {
+            State::Error { code } => Some(code),
+            _ => None,
         }
     }
 
-    /// Nothing to do: link-level bookkeeping only.
-    #[superstate]
-    fn idle(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        self.common(event, context)
+    /// Whether envelopes flow (`connected`).
+    pub fn is_connected(&self) -> bool {
+        matches!(self.d.sm.state(), State::Connected {})
     }
 
-    /// Calling `apps.connections.open`.
-    /// - `open_ok` => [`authenticated`]
-    /// - `open_rate_limited`, `open_transient` => [`reconnecting`]
-    /// - `open_unrecoverable` => [`error`]
-    #[state(superstate = "linking")]
-    fn connecting(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Open { request, outcome } if self.in_flight == Some(*request) => {
-                self.in_flight = None;
-                match outcome {
-                    OpenOutcome::Url(url) => {
-                        self.open_pending(url, context);
-                        Transition(State::authenticated())
-                    }
-                    OpenOutcome::RateLimited { retry_after_ms } => {
-                        self.schedule_reconnect(*retry_after_ms, context)
-                    }
-                    OpenOutcome::Transient => self.schedule_reconnect(None, context),
-                    OpenOutcome::Unrecoverable { code } => self.enter_error(code, context),
-                }
-            }
-            _ => Super,
-        }
+    /// The dedupe window: which dispatch keys count as seen (for checks).
+    #[doc(hidden)]
+    pub fn dedupe(&self) -> &DedupeWindow {
+        &self.storage().dedupe
     }
 
-    /// Have a URL: the WebSocket is opening, awaiting `hello` (also: the active link died
-    /// while a standby was awaiting its `hello`).
-    /// - `hello` => [`connected`]
-    /// - `link_closed`, `link_error`, `hello_deadline`, `disconnect_*` => [`reconnecting`]
-    /// - `disconnect_link_disabled` => [`error`]
-    #[state(superstate = "linking")]
-    fn authenticated(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Hello(link) if self.links.role(*link) == Some(Role::Pending) => {
-                self.promote_pending(context);
-                Transition(State::connected())
-            }
-            Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
-                self.links.remove(*link);
-                self.timers.clear(Timer::HelloDeadline);
-                self.schedule_reconnect(None, context)
-            }
-            Event::Timer(Timer::HelloDeadline) => {
-                self.abandon_pending(context);
-                self.schedule_reconnect(None, context)
-            }
-            Event::Disconnect(link, reason) if self.links.role(*link) == Some(Role::Pending) => {
-                if *reason == DisconnectReason::LinkDisabled {
-                    return self.enter_error("link_disabled", context);
-                }
-                self.abandon_pending(context);
-                self.schedule_reconnect(None, context)
-            }
-            _ => Super,
-        }
+    /// The links the machine knows, by role (for checks and exploration).
+    #[doc(hidden)]
+    pub fn links(&self) -> &Links {
+        &self.storage().links
     }
 
-    /// Waiting out a jittered backoff before calling `apps.connections.open` again.
-    /// - `reconnect_backoff` => [`connecting`]
-    #[state(superstate = "linking")]
-    fn reconnecting(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Timer(Timer::ReconnectBackoff) => self.start_open(context),
-            _ => Super,
-        }
+    /// The armed deadlines (for checks and exploration).
+    #[doc(hidden)]
+    pub fn timers(&self) -> &TimerTable<Timer> {
+        &self.d.out.timers
     }
 
-    /// No usable link yet: getting one (call, open, `hello`, or the backoff between tries).
-    #[superstate(superstate = "running")]
-    fn linking(&mut self, event: &Event) -> Outcome<State> {
-        let _ = event;
-        Super
+    /// The `apps.connections.open` call awaiting its answer (for checks and exploration).
+    #[doc(hidden)]
+    pub fn in_flight(&self) -> Option<RequestId> {
+        self.storage().in_flight
     }
 
-    /// A link has said `hello`; envelopes flow. Handovers to a standby link happen here without
-    /// leaving the state.
-    /// - `link_closed`, `link_error`, `pong_deadline` (active link) => [`authenticated`] when a
-    ///   standby is opening, [`connecting`] when its URL is being fetched, else [`reconnecting`]
-    /// - `disconnect_too_many_websockets` => [`reconnecting`]
-    /// - `disconnect_link_disabled` => [`error`]
-    #[state(superstate = "running")]
-    fn connected(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Hello(link) if self.links.role(*link) == Some(Role::Pending) => {
-                self.handover(context);
-                Handled
-            }
-            Event::Disconnect(link, reason) => self.on_connected_disconnect(*link, reason, context),
-            Event::Open { request, outcome } if self.in_flight == Some(*request) => {
-                self.in_flight = None;
-                self.on_standby_open(outcome, context);
-                Handled
-            }
-            Event::LinkDown(link) if self.links.role(*link) == Some(Role::Active) => {
-                self.lose_active(false, context)
-            }
-            Event::Timer(Timer::PongDeadline) => self.lose_active(true, context),
-            Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
-                self.links.remove(*link);
-                self.timers.clear(Timer::HelloDeadline);
-                self.standby_failed(None, context);
-                Handled
-            }
-            Event::Timer(Timer::HelloDeadline) => {
-                self.abandon_pending(context);
-                self.standby_failed(None, context);
-                Handled
-            }
-            Event::Timer(Timer::StandbyRetry) => {
-                self.want_standby(context);
-                Handled
-            }
-            Event::Timer(Timer::DrainGrace) | Event::LinkDown(_) => {
-                let outcome = self.common(event, context);
-                if self.standby_wanted {
-                    self.want_standby(context);
-                }
-                outcome
-            }
-            _ => Super,
-        }
-    }
-
-    /// Started and not stopped: `stop` and a restart are handled here for every child.
-    /// - `stop` => [`disconnecting`], or [`disconnected`] when no link is left
-    /// - `restarted` => [`disconnected`]
-    #[superstate]
-    fn running(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Stop => self.stop_all(context),
-            Event::Resumed => {
-                self.forget_everything();
-                Transition(State::disconnected())
-            }
-            _ => self.common(event, context),
-        }
-    }
-
-    /// Stopping: close frames sent, waiting for the peer to close or `close_grace`.
-    /// - `link_closed`, `link_error` (last link), `close_grace` => [`disconnected`]
-    /// - `restarted` => [`disconnected`]
-    #[state]
-    fn disconnecting(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
-        match event {
-            Event::Stop => Handled,
-            Event::Resumed => {
-                self.forget_everything();
-                Transition(State::disconnected())
-            }
-            Event::LinkDown(_) | Event::Timer(Timer::CloseGrace) => {
-                let outcome = self.common(event, context);
-                if self.links.is_empty() {
-                    Transition(State::disconnected())
-                } else {
-                    outcome
-                }
-            }
-            _ => self.common(event, context),
-        }
+    fn storage(&self) -> &Storage {
+        self.d.sm.inner()
     }
 }
 
-impl Core {
-    /// Bookkeeping that must happen whatever the state handles: the dedupe window forgets
-    /// keys past their TTL (by the input's time), an expired timer is disarmed before its event
-    /// is handled (so a timeout is never handled twice), and any frame on the active link proves
-    /// it alive. Runs once per level; every action is idempotent.
-    fn before_dispatch(
-        &mut self,
-        _state: StateOrSuperstate<'_, State, Superstate>,
-        event: &Event,
-        context: &mut Outbox,
-    ) {
-        self.dedupe.prune(context.now.unix);
-        if let Event::Timer(timer) = event {
-            self.timers.clear(*timer);
-        }
-        if let Some(link) = event.link() {
-            self.note_activity(link);
-        }
+impl Drive for Driven {
+    type Input = Input;
+    type Event = Event;
+    type Command = Command;
+    type Timer = Timer;
+
+    fn outbox(&self) -> &Outbox {
+        &self.out
     }
 
-    /// The one path that records transitions: every change of leaf state, with the input's
-    /// name captured before dispatch.
-    fn after_transition(&mut self, source: &State, target: &State, context: &mut Outbox) {
-        let (from, to) = (state_name(source), state_name(target));
-        let t = Transition::new(
-            super::MACHINE_ID,
-            self.instance.clone(),
-            (from, to),
-            context.event,
-            context.now,
-        );
-        context.push_transition(t);
+    fn outbox_mut(&mut self) -> &mut Outbox {
+        &mut self.out
+    }
+
+    fn leaf_name(&self) -> &'static str {
+        self.sm.state().name()
+    }
+
+    fn event_of(input: Input) -> Option<Event> {
+        Event::from_input(input)
+    }
+
+    fn timer_event(timer: Timer) -> Event {
+        Event::Timer(timer)
+    }
+
+    fn deliver(&mut self, event: &Event) {
+        self.sm.handle_with_context(event, &mut self.out);
     }
 }
 
-/// The leaf state's name: the journal, metric label and diagram name.
-pub(crate) fn state_name(state: &State) -> &'static str {
-    match state {
-        State::Disconnected {} => "disconnected",
-        State::Connecting {} => "connecting",
-        State::Authenticated {} => "authenticated",
-        State::Connected {} => "connected",
-        State::Reconnecting {} => "reconnecting",
-        State::Disconnecting {} => "disconnecting",
-        State::Error { .. } => "error",
+impl Machine for SocketMode {
+    type Input = Input;
+    type Command = Command;
+    type Config = SocketConfig;
+
+    const ID: &'static str = super::MACHINE_ID;
+    const LEAVES: &'static [StateNode] = &[
+        StateNode::new(names::DISCONNECTED, Some(names::IDLE)),
+        StateNode::new(names::ERROR, Some(names::IDLE)),
+        StateNode::new(names::CONNECTING, Some(names::LINKING)),
+        StateNode::new(names::AUTHENTICATED, Some(names::LINKING)),
+        StateNode::new(names::RECONNECTING, Some(names::LINKING)),
+        StateNode::new(names::CONNECTED, Some(names::RUNNING)),
+        StateNode::new(names::DISCONNECTING, None),
+    ];
+    const SUPERSTATES: &'static [StateNode] = &[
+        StateNode::new(names::IDLE, None),
+        StateNode::new(names::RUNNING, None),
+        StateNode::new(names::LINKING, Some(names::RUNNING)),
+    ];
+    const INITIAL: &'static str = names::DISCONNECTED;
+
+    fn instance(&self) -> &str {
+        &self.storage().instance
+    }
+
+    fn config(&self) -> &SocketConfig {
+        &self.storage().config
+    }
+
+    fn state_name(&self) -> &'static str {
+        SocketMode::state_name(self)
+    }
+
+    fn handle(&mut self, now: Now, input: Input) {
+        SocketMode::handle(self, now, input);
+    }
+
+    fn poll_output(&mut self) -> Option<Output<Command>> {
+        SocketMode::poll_output(self)
+    }
+
+    fn poll_timeout(&self) -> Option<Millis> {
+        SocketMode::poll_timeout(self)
+    }
+
+    fn resumed() -> Input {
+        Input::Resumed
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let data = match self.error_code() {
+            Some(code) => serde_json::json!({ "code": code }),
+            None => serde_json::json!({}),
+        };
+        Snapshot {
+            state: self.state_name().to_string(),
+            data,
+        }
+    }
+
+    fn restore(
+        config: SocketConfig,
+        instance: &str,
+        snapshot: &Snapshot,
+    ) -> Result<SocketMode, RestoreError> {
+        SocketMode::restore_with_seen(config, instance, snapshot, Vec::new())
     }
 }
 
-/// The state named `name` (with default local data), for restore.
-pub(crate) fn state_named(name: &str, code: Option<String>) -> Option<State> {
-    Some(match name {
-        "disconnected" => State::disconnected(),
-        "connecting" => State::connecting(),
-        "authenticated" => State::authenticated(),
-        "connected" => State::connected(),
-        "reconnecting" => State::reconnecting(),
-        "disconnecting" => State::disconnecting(),
-        "error" => State::error(code.unwrap_or_else(|| "unknown".to_string())),
-        _ => return None,
-    })
+impl Explore for SocketMode {
+    fn explore_roots() -> Vec<(Now, SocketMode)> {
+        vec![(Now::fake(0), SocketMode::new(SocketConfig::default()))]
+    }
+
+    fn input_templates(&self, now: Now) -> Vec<(Now, Input)> {
+        super::explore::templates(self, now)
+    }
+
+    fn exploration_key(&self) -> String {
+        super::explore::key(self)
+    }
 }

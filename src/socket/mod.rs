@@ -9,35 +9,54 @@
 //! - `idle` = `disconnected` (initial), `error`
 //! - `running` = `connected`, `linking` (= `connecting`, `authenticated`, `reconnecting`)
 //! - `disconnecting` (stopping; outside both)
+//!
+//! Layout (the same in every machine): `mod.rs` this facade, `machine.rs` the wrapper type,
+//! `states.rs` the statig states (each state's edges in its doc comment), `actions.rs` the
+//! policies the states call, `storage.rs` the shared storage, `timer.rs` the named deadlines,
+//! `io.rs` inputs and commands, `event.rs` what statig dispatches, `explore.rs` the diagram
+//! exploration, `config.rs`; and here `wire.rs` (frames), `links.rs` (links by role),
+//! `dedupe.rs` (the dedupe window).
 
-mod api;
-pub mod config;
-mod core;
-mod dedupe;
+mod actions;
+pub(crate) mod config;
+pub(crate) mod dedupe;
 mod event;
 mod explore;
-pub mod io;
-pub mod links;
+pub(crate) mod io;
+pub(crate) mod links;
 mod machine;
-pub mod timers;
-pub mod wire;
+mod states;
+mod storage;
+pub(crate) mod timer;
+pub(crate) mod wire;
 
-pub use api::{DEFAULT_INSTANCE, SocketMode};
 pub use config::SocketConfig;
+pub use io::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
+pub use machine::{DEFAULT_INSTANCE, SocketMode};
+pub use timer::Timer;
+pub use wire::{
+    DEFAULT_MAX_FRAME_BYTES, Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello,
+    ServerFrame, decode_binary, decode_text, encode_ack,
+};
+
+// Internals that the property tests and fuzz checks compare against a model; not API.
+#[doc(hidden)]
 pub use dedupe::DedupeWindow;
-pub use io::{Command, Input, LinkId, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
-pub use timers::Timer;
+#[doc(hidden)]
+pub use links::{ActiveLink, Links, PendingLink};
+
+use states::names;
 
 /// Machine id of the Socket Mode lifecycle machine.
 pub const MACHINE_ID: &str = "socket_mode";
 
 /// The seven leaf states, in the order of the `phantom_slack_socket_state{state}` series.
 pub const STATE_NAMES: [&str; 7] = [
-    "disconnected",
-    "connecting",
-    "authenticated",
-    "connected",
-    "reconnecting",
-    "disconnecting",
-    "error",
+    names::DISCONNECTED,
+    names::CONNECTING,
+    names::AUTHENTICATED,
+    names::CONNECTED,
+    names::RECONNECTING,
+    names::DISCONNECTING,
+    names::ERROR,
 ];

@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// A decoded server frame.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum ServerFrame {
     /// The first frame on every link.
     Hello(Hello),
@@ -25,7 +25,7 @@ pub enum ServerFrame {
 
 /// `{"type":"hello", ...}`.
 #[derive(Clone, Debug, Default, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct Hello {
     /// How many links this app has open, this one included.
     pub num_connections: Option<u32>,
@@ -41,7 +41,7 @@ pub struct Hello {
 
 /// `{"type":"disconnect","reason":...}`.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub struct Disconnect {
     /// Why (an open set).
     pub reason: DisconnectReason,
@@ -51,7 +51,7 @@ pub struct Disconnect {
 
 /// The reason of a `disconnect` frame: an open set.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum DisconnectReason {
     /// The link will be cut in about 10 s.
     Warning,
@@ -107,7 +107,7 @@ pub struct Envelope {
     pub retry_reason: Option<String>,
 }
 
-#[cfg(feature = "arbitrary")]
+#[cfg(feature = "fuzzing")]
 impl<'a> arbitrary::Arbitrary<'a> for Envelope {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
         let kind = EnvelopeKind::arbitrary(u)?;
@@ -134,7 +134,7 @@ impl<'a> arbitrary::Arbitrary<'a> for Envelope {
 
 /// Envelope types: an open set.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum EnvelopeKind {
     /// Events API delivery.
     EventsApi,
@@ -147,53 +147,74 @@ pub enum EnvelopeKind {
 }
 
 impl EnvelopeKind {
+    /// The bounded values of the envelope `type` metric label: the three wire types this
+    /// client knows, then `other`. The one definition of these strings.
+    pub const LABELS: [&'static str; 4] = ["events_api", "slash_commands", "interactive", "other"];
+
     fn parse(s: &str) -> Option<EnvelopeKind> {
-        match s {
-            "events_api" => Some(Self::EventsApi),
-            "slash_commands" => Some(Self::SlashCommands),
-            "interactive" => Some(Self::Interactive),
-            _ => None,
-        }
+        [Self::EventsApi, Self::SlashCommands, Self::Interactive]
+            .into_iter()
+            .find(|kind| kind.label() == s)
     }
 
     /// The wire value.
     pub fn as_str(&self) -> &str {
         match self {
-            Self::EventsApi => "events_api",
-            Self::SlashCommands => "slash_commands",
-            Self::Interactive => "interactive",
             Self::Other(s) => s,
+            known => known.label(),
         }
     }
 
     /// The bounded metric label: a known type, else `other`.
     pub fn label(&self) -> &'static str {
         match self {
-            Self::EventsApi => "events_api",
-            Self::SlashCommands => "slash_commands",
-            Self::Interactive => "interactive",
-            Self::Other(_) => "other",
+            Self::EventsApi => Self::LABELS[0],
+            Self::SlashCommands => Self::LABELS[1],
+            Self::Interactive => Self::LABELS[2],
+            Self::Other(_) => Self::LABELS[3],
         }
     }
 }
 
-/// `payload.event.type` values that get their own `event_type` label; others are `other`.
-pub const KNOWN_EVENT_TYPES: &[&str] = &[
+/// Values of the `event_type` label of `phantom_slack_event_dispatch_seconds` besides `other`:
+/// the Events API types a Slack bot commonly subscribes to, and the two other envelope types.
+/// The one definition of this bounded set (telemetry re-exports it).
+pub const EVENT_TYPES: [&str; 24] = [
     "app_mention",
     "message",
-    "reaction_added",
-    "reaction_removed",
-    "member_joined_channel",
-    "member_left_channel",
-    "channel_created",
     "app_home_opened",
     "app_uninstalled",
     "tokens_revoked",
+    "member_joined_channel",
+    "member_left_channel",
+    "channel_created",
+    "channel_deleted",
+    "channel_rename",
+    "channel_archive",
+    "channel_unarchive",
+    "reaction_added",
+    "reaction_removed",
     "team_join",
     "user_change",
     "file_shared",
     "link_shared",
+    "pin_added",
+    "pin_removed",
+    "assistant_thread_started",
+    "assistant_thread_context_changed",
+    "slash_commands",
+    "interactive",
 ];
+
+/// The `event_type` label for a handler's event: `name` itself when it is one of
+/// [`EVENT_TYPES`], else `other`, so a peer cannot grow the label set.
+pub fn event_type_label(name: &str) -> &'static str {
+    EVENT_TYPES
+        .iter()
+        .copied()
+        .find(|known| *known == name)
+        .unwrap_or("other")
+}
 
 impl Envelope {
     /// The dedupe key: `ev:<payload.event_id>` for `events_api` with an event id, else
@@ -209,11 +230,11 @@ impl Envelope {
     }
 
     /// The `event_type` label of `phantom_slack_event_dispatch_seconds`:
-    /// `payload.event.type` for `events_api` (known values only, else `other`), otherwise the
-    /// envelope type label.
+    /// `payload.event.type` for `events_api`, otherwise the envelope type, bounded by
+    /// [`event_type_label`] (unknown values are `other`).
     pub fn event_type_label(&self) -> &'static str {
         if self.kind != EnvelopeKind::EventsApi {
-            return self.kind.label();
+            return event_type_label(self.kind.label());
         }
         let ty = self
             .payload
@@ -221,11 +242,7 @@ impl Envelope {
             .and_then(|e| e.get("type"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        KNOWN_EVENT_TYPES
-            .iter()
-            .find(|k| **k == ty)
-            .copied()
-            .unwrap_or("other")
+        event_type_label(ty)
     }
 
     /// The JSON frame Slack sends for this envelope (used by the simulator and tests).

@@ -34,7 +34,7 @@ impl StoreOp {
 
     /// The metric label value: `open`, `ledger_write`, `journal_write`, `seen_write`, `read`
     /// or `sync`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             StoreOp::Open => "open",
             StoreOp::LedgerWrite => "ledger_write",

@@ -1,7 +1,7 @@
 //! Persistence in LMDB (through heed): the journal of every transition, the socket machine's
 //! snapshot, the onboarding ledger and the dedupe keys. The only module that imports heed.
 //!
-//! Layout (`../shared/DESIGN.md` section 5, `docs/storage.md`): one environment in the data
+//! Layout (`docs/storage.md`): one environment in the data
 //! dir (created `0700`) with four named databases:
 //!
 //! | database      | key                                | value                                   |
@@ -56,8 +56,8 @@ use lock::DirLock;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-/// Database names: the four of `../shared/DESIGN.md` section 5, and `ledger_retry` (documented
-/// in docs/storage.md, as section 5 allows).
+/// Database names: the four of the storage contract, and `ledger_retry` (all in
+/// `docs/storage.md`).
 pub mod db {
     /// Every transition of both machines.
     pub const JOURNAL: &str = "journal";

@@ -1,5 +1,5 @@
 //! The exported metric families, in one place: names, help texts, buckets and the bounded label
-//! value sets. Operators alert on these names (DESIGN.md section 6, `docs/metrics.md`).
+//! value sets. Operators alert on these names (`docs/metrics.md`).
 //!
 //! Instrument names here are what OpenTelemetry is given; the Prometheus exporter appends
 //! `_total` to counters and `_seconds` to instruments with unit `s` (and de-duplicates nothing),
@@ -73,7 +73,7 @@ pub(crate) const INTRO_ATTEMPTS_HELP: &str =
 pub(crate) const TRANSITIONS: &str = "phantom_fsm_transitions";
 pub(crate) const TRANSITIONS_HELP: &str = "Changes of leaf state, by machine.";
 
-/// `phantom_fsm_ignored_inputs_total{machine,state,input}` (beyond DESIGN.md section 6).
+/// `phantom_fsm_ignored_inputs_total{machine,state,input}` (documented in `docs/metrics.md`).
 pub(crate) const IGNORED: &str = "phantom_fsm_ignored_inputs";
 pub(crate) const IGNORED_HELP: &str =
     "Inputs a machine had nothing to do with in its current state, ignored and counted.";
@@ -83,7 +83,7 @@ pub(crate) const STORE_ERRORS: &str = "phantom_store_errors";
 pub(crate) const STORE_ERRORS_HELP: &str =
     "Failed LMDB operations, by operation (retried; the socket is never taken down by them).";
 
-/// Every exported family name with its Prometheus type, in DESIGN.md order (the exposition
+/// Every exported family name with its Prometheus type, in contract order (the exposition
 /// itself is sorted by name).
 pub const FAMILIES: [(&str, &str); 13] = [
     ("phantom_slack_socket_state", "gauge"),
@@ -111,54 +111,19 @@ pub const MACHINES: [&str; 2] = [crate::socket::MACHINE_ID, crate::onboarding::M
 pub const ONBOARDING_STATES: [&str; 6] = crate::onboarding::STATE_NAMES;
 
 /// Envelope types, the bounded values of `phantom_slack_envelopes_total{type}`.
-pub const ENVELOPE_TYPES: [&str; 4] = ["events_api", "slash_commands", "interactive", "other"];
+pub const ENVELOPE_TYPES: [&str; 4] = crate::socket::wire::EnvelopeKind::LABELS;
 
 /// Store operations, the values of `phantom_store_errors_total{op}` pre-created at 0: those of
-/// [`crate::store::StoreOp`].
-pub const STORE_OPS: [&str; 6] = [
-    "open",
-    "ledger_write",
-    "journal_write",
-    "seen_write",
-    "read",
-    "sync",
-];
+/// [`crate::store::StoreOp`], in its order.
+pub const STORE_OPS: [&str; 6] = {
+    let all = crate::store::StoreOp::ALL;
+    let mut ops = [""; 6];
+    let mut i = 0;
+    while i < all.len() {
+        ops[i] = all[i].as_str();
+        i += 1;
+    }
+    ops
+};
 
-/// Values of `phantom_slack_event_dispatch_seconds{event_type}` besides `other`: the Events API
-/// types a Slack bot commonly subscribes to, and the two other envelope types.
-pub const EVENT_TYPES: [&str; 24] = [
-    "app_mention",
-    "message",
-    "app_home_opened",
-    "app_uninstalled",
-    "tokens_revoked",
-    "member_joined_channel",
-    "member_left_channel",
-    "channel_created",
-    "channel_deleted",
-    "channel_rename",
-    "channel_archive",
-    "channel_unarchive",
-    "reaction_added",
-    "reaction_removed",
-    "team_join",
-    "user_change",
-    "file_shared",
-    "link_shared",
-    "pin_added",
-    "pin_removed",
-    "assistant_thread_started",
-    "assistant_thread_context_changed",
-    "slash_commands",
-    "interactive",
-];
-
-/// The `event_type` label for a handler's event: `name` itself when it is one of
-/// [`EVENT_TYPES`], else `other`, so a peer cannot grow the label set.
-pub fn event_type_label(name: &str) -> &'static str {
-    EVENT_TYPES
-        .iter()
-        .copied()
-        .find(|known| *known == name)
-        .unwrap_or("other")
-}
+pub use crate::socket::wire::{EVENT_TYPES, event_type_label};

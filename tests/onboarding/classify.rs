@@ -1,8 +1,8 @@
-//! The classification table of DESIGN §4, the marker, `/health` and the metric outcome.
+//! The classification table of `docs/onboarding.md`, the marker, `/health` and the metric outcome.
 
 use super::common::*;
 use phantom_fsm::engine::IntroOutcome;
-use phantom_fsm::onboarding::classify::retry_after_ms;
+use phantom_fsm::onboarding::retry_after_ms;
 use phantom_fsm::onboarding::{
     AuthOutcome, CallResult, HistoryOutcome, IntroMetadata, OpenDmOutcome, PostOutcome,
     STATE_NAMES, classify_auth, classify_history, classify_open_dm, classify_post, health_label,

@@ -14,19 +14,14 @@
 //! 6. no deadline in the past after `handle`; no panic.
 
 use super::common::{CHANNEL, TEAM, TS, USER};
-use phantom_fsm::engine::{Diagram, Machine, Now, Output, Signal, derive};
+use phantom_fsm::engine::{Machine, Now, Output, Signal};
+use phantom_fsm::fuzzing::invariants;
 use phantom_fsm::onboarding::{
-    AuthOutcome, CallId, Command, HistoryOutcome, Input, Onboarding, OnboardingConfig,
+    AuthOutcome, CallId, Command, HistoryOutcome, Input, MACHINE_ID, Onboarding, OnboardingConfig,
     OpenDmOutcome, PostOutcome, Timer,
 };
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
-use std::sync::OnceLock;
-
-fn diagram() -> &'static Diagram {
-    static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    DIAGRAM.get_or_init(derive::<Onboarding>)
-}
 
 /// The Web API call the machine waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -421,19 +416,13 @@ impl Sut {
 
     /// Check the outputs of one step against invariants 1-5, and track the call in flight.
     fn check(&mut self, before: &'static str, out: &[Output<Command>]) {
+        invariants::onboarding::commands_after_transitions(out).unwrap_or_else(|e| panic!("{e}"));
         let mut current = before;
-        let mut commands_started = false;
         for o in out {
             match o {
                 Output::Transition(t) => {
-                    assert!(!commands_started, "a transition after a command: {out:?}");
-                    assert_eq!(t.from, current, "transitions chain");
-                    assert_ne!(t.from, t.to, "no self-transition records");
-                    assert!(
-                        diagram().has_edge(t.from, t.event, t.to),
-                        "not in the diagram: {t}"
-                    );
-                    assert_eq!(t.instance, self.m.instance());
+                    invariants::transition(MACHINE_ID, self.m.instance(), current, self.now, t)
+                        .unwrap_or_else(|e| panic!("{e}"));
                     if t.to == "complete" {
                         assert!(self.confirmed, "complete without confirmation: {t}");
                     }
@@ -441,10 +430,7 @@ impl Sut {
                     // Leaving a state abandons its call; a command below names the next one.
                     self.awaiting = None;
                 }
-                Output::Command(c) => {
-                    commands_started = true;
-                    self.on_command(before, current, c);
-                }
+                Output::Command(c) => self.on_command(before, current, c),
                 Output::Signal(_) => {}
             }
         }
@@ -635,8 +621,8 @@ proptest! {
             m.handle(now, input);
             for o in m.drain() {
                 if let Output::Transition(t) = o {
-                    prop_assert_eq!(t.from, current);
-                    prop_assert!(diagram().has_edge(t.from, t.event, t.to), "{}", t);
+                    let to = invariants::transition(MACHINE_ID, m.instance(), current, now, &t);
+                    prop_assert!(to.is_ok(), "{:?}", to);
                     current = t.to;
                 }
             }

@@ -1,4 +1,4 @@
-//! Scripted runs: inputs and fake time in, exact outputs out, for every outcome of DESIGN §4.
+//! Scripted runs: inputs and fake time in, exact outputs out, for every outcome of `docs/onboarding.md`.
 
 use super::common::*;
 use phantom_fsm::engine::{IntroOutcome, Machine, Millis};

@@ -1,9 +1,12 @@
 """Faithfulness check: Slack's official Socket Mode clients against `phantom-fsm sim`.
 
 Runs one peer (a small script using Slack's own client), waits for it to connect and ack
-pushed envelopes, asks the simulator for a `refresh_requested` disconnect, waits for the peer
-to reconnect and ack again, then checks the simulator's own log: the acks are there with their
-latency, and a new link was opened after the disconnect. Every wait is bounded.
+pushed envelopes, asks the simulator for a `refresh_requested` disconnect, pushes three mixed
+envelopes during the refresh, waits for the peer to reconnect and ack again, lets Slack's
+retries settle, then checks the simulator's own log: the acks are there with their latency,
+and a new link was opened after the disconnect. It reports how many envelopes the simulator
+counted as lost (Slack keeps no backlog, never retries commands and interactions, and a link
+dropped without a close handshake swallows what is sent to it). Every wait is bounded.
 
 Usage: official_clients.py CONTROL_URL API_URL APP_TOKEN NAME -- PEER_COMMAND...
 Prints a one-line JSON summary; exits non-zero (with the reason) on any failure.
@@ -19,7 +22,8 @@ import time
 import urllib.request
 
 STEP_TIMEOUT = 30.0  # seconds for each wait
-PEER_SECONDS = 90  # the peer exits by itself after this, whatever happens
+SETTLE_TIMEOUT = 60.0  # seconds for pending acks and scheduled retries to run out
+PEER_SECONDS = 150  # the peer exits by itself after this, whatever happens
 
 
 def control(base, path, body=None):
@@ -90,7 +94,8 @@ def main():
     control_url, api_url, app_token, name = args[:split]
     peer_cmd = args[split + 1 :] + [api_url, app_token, str(PEER_SECONDS)]
 
-    since = control(control_url, "state")["last_seq"]
+    state = control(control_url, "state")
+    since, lost_before = state["last_seq"], state["lost"]
     peer = Peer(peer_cmd)
     try:
         peer.wait(name, "the first hello", lambda ev: count(ev, "connected") >= 1)
@@ -100,6 +105,8 @@ def main():
         resp = control(control_url, "disconnect", {"reason": "refresh_requested"})
         if resp.get("links", 0) < 1:
             fail(name, f"no link took the disconnect: {resp}", peer.lines)
+        # Traffic does not stop for a refresh: what does the client lose?
+        control(control_url, "push", {"count": 3, "kind": "mixed"})
         peer.wait(name, "a reconnect", lambda ev: count(ev, "connected") >= 2)
         control(control_url, "push", {"count": 3, "kind": "events_api"})
         peer.wait(
@@ -107,10 +114,25 @@ def main():
             "acks after the reconnect",
             lambda ev: count(ev, "acked") >= acks_before + 3,
         )
+        settle(control_url, name, peer)
     finally:
         peer.stop()
     summary = verify(control_url, since, name, peer)
+    lost_after = control(control_url, "state")["lost"]
+    summary["lost_by_simulator"] = {k: lost_after[k] - lost_before.get(k, 0) for k in lost_after}
     print(json.dumps(summary))
+
+
+def settle(control_url, name, peer):
+    """Wait until no envelope awaits an ack and no retry is scheduled."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        state = control(control_url, "state")
+        if state["pending_acks"] == 0 and state["scheduled_retries"] == 0:
+            return
+        if time.monotonic() > deadline:
+            fail(name, f"retries did not settle: {state}", peer.lines)
+        time.sleep(0.2)
 
 
 def verify(control_url, since, name, peer):
@@ -151,6 +173,8 @@ def verify(control_url, since, name, peer):
         if r["kind"] == "call" and r["method"] == "apps.connections.open" and r["ok"]
     ]
     start = next((e for e in peer.events if e.get("event") == "start"), {})
+    kinds = lambda k: [r for r in records if r["kind"] == k]
+    ghost_frames = [r for r in kinds("frame_sent") if r.get("lost") and r.get("envelope_id")]
     latencies = sorted(a["latency_us"] for a in on_time)
     return {
         "peer": name,
@@ -165,6 +189,11 @@ def verify(control_url, since, name, peer):
         "reconnected_link": new_link,
         "reconnect_ms": reopened[0]["at_ms"] - d["at_ms"],
         "acks_on_new_link": len(acks_on_new),
+        "undeliverable_no_link": len(kinds("undeliverable")),
+        "sent_to_dead_links": len(ghost_frames),
+        "retries_scheduled": len(kinds("retry_scheduled")),
+        "retried_events_acked": len([e for e in peer.events if e.get("retry_num")]),
+        "ack_payload_errors": len(kinds("ack_payload_error")),
     }
 
 

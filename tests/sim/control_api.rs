@@ -67,3 +67,40 @@ async fn control_api_holds_and_releases_posts() {
     assert_eq!(control(&sim, "release", json!({})).await.status, 200);
     assert_eq!(pending.await.unwrap().json()["ok"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_api_refreshes_adds_people_and_loses_replies() {
+    let sim = start_quiet().await;
+    let (mut ws, _) = connect(&sim).await;
+    let r = control(
+        &sim,
+        "refresh",
+        json!({"style": "refresh_requested", "cut_after_ms": 50}),
+    )
+    .await;
+    assert_eq!(r.json()["links"], 1, "{r:?}");
+    assert_eq!(next_text(&mut ws).await["reason"], "refresh_requested");
+    let bad = control(&sim, "refresh", json!({"style": "sideways"})).await;
+    assert_eq!(bad.status, 400);
+
+    let ch = sim.config().channel_id.clone();
+    let people = control(&sim, "human_messages", json!({"channel": ch, "count": 2})).await;
+    assert_eq!(
+        people.json()["ts"].as_array().unwrap().len(),
+        2,
+        "{people:?}"
+    );
+    assert_eq!(sim.messages(&ch)[0].user, sim.config().human_user_id);
+    let missing = control(&sim, "human_messages", json!({"channel": "C404"})).await;
+    assert_eq!(missing.status, 400);
+
+    let lost = json!({"method": "auth.test", "reply": "lost", "after_effect": true});
+    assert_eq!(control(&sim, "fail", lost).await.status, 200);
+    let url = format!("{}auth.test", sim.api_url());
+    let token = sim.bot_token().to_string();
+    let reply =
+        tokio::task::spawn_blocking(move || post_blocking(&url, Some(&token), Body::Empty, WAIT))
+            .await
+            .unwrap();
+    assert!(reply.is_err(), "{reply:?}");
+}

@@ -5,7 +5,7 @@ use crate::common::*;
 use futures_util::SinkExt;
 use phantom_fsm::engine::FrameRejectReason;
 use phantom_fsm::sim::{CloseCause, Event, LogFilter, Malformed, SimConfig, Target, TrafficKind};
-use phantom_fsm::socket::wire::{DEFAULT_MAX_FRAME_BYTES, decode_binary, decode_text};
+use phantom_fsm::socket::{DEFAULT_MAX_FRAME_BYTES, decode_binary, decode_text};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 

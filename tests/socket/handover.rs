@@ -3,7 +3,7 @@
 
 use crate::harness::*;
 use phantom_fsm::engine::Signal;
-use phantom_fsm::socket::wire::DisconnectReason;
+use phantom_fsm::socket::DisconnectReason;
 use phantom_fsm::socket::{Command, Input, LinkId, OpenOutcome, Timer};
 
 /// Connected on `old`, Slack asks to leave it: returns (old, standby).
@@ -94,7 +94,7 @@ fn there_is_no_instant_without_an_active_link_during_a_handover() {
     let mut script: Vec<Input> = vec![
         Input::Frame {
             link: standby,
-            frame: phantom_fsm::socket::wire::ServerFrame::Hello(Default::default()),
+            frame: phantom_fsm::socket::ServerFrame::Hello(Default::default()),
         },
         Input::Pong { link: old },
     ];

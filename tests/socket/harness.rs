@@ -3,10 +3,10 @@
 //! before and after.
 
 use phantom_fsm::engine::{Machine, Now, Output, Signal, Transition};
-use phantom_fsm::socket::wire::{
+use phantom_fsm::socket::{Command, Input, LinkId, OpenOutcome, SocketConfig, SocketMode};
+use phantom_fsm::socket::{
     Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello, ServerFrame,
 };
-use phantom_fsm::socket::{Command, Input, LinkId, OpenOutcome, SocketConfig, SocketMode};
 use serde_json::json;
 
 pub struct Driver {

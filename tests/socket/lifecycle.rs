@@ -1,8 +1,8 @@
 //! Connect, fail, back off, probe, stop.
 
 use crate::harness::*;
-use phantom_fsm::engine::{Machine, Output, Signal};
-use phantom_fsm::socket::wire::DisconnectReason;
+use phantom_fsm::engine::{Output, Signal};
+use phantom_fsm::socket::DisconnectReason;
 use phantom_fsm::socket::{
     Command, Input, LinkId, OpenOutcome, RequestId, SocketConfig, Timer, UNRECOVERABLE_OPEN_CODES,
 };
@@ -225,6 +225,42 @@ fn a_silent_link_is_found_dead_within_ten_seconds() {
     assert_eq!(transitions(&outs)[0].event, "pong_deadline");
 }
 
+/// The order of time: a frame stamped exactly at its link's pong deadline was read before the
+/// deadline fired, so the input is handled first and the link is kept (regression: the machine
+/// used to fire the deadline first and drop a live link).
+#[test]
+fn a_pong_or_frame_handled_exactly_at_the_pong_deadline_keeps_the_link() {
+    for frame in 0..3 {
+        let mut d = Driver::new();
+        let link = d.connect();
+        assert_eq!(commands(&d.advance(5_000)), vec![Command::Ping { link }]);
+        let deadline = d.m.poll_timeout().unwrap();
+        assert_eq!(deadline.0, 10_000, "the pong deadline is the earliest");
+        d.now = d.now.advanced_to(deadline);
+        let outs = match frame {
+            0 => d.input(Input::Pong { link }),
+            1 => d.envelope(link, slash("at-deadline")),
+            _ => d.input(Input::FrameRejected {
+                link,
+                reason: phantom_fsm::engine::FrameRejectReason::UnknownType,
+            }),
+        };
+        assert_eq!(d.state(), "connected", "frame {frame}: {outs:?}");
+        assert!(transitions(&outs).is_empty(), "frame {frame}: {outs:?}");
+        assert!(!commands(&outs).contains(&Command::DropLink { link }));
+        // The ping due at the same moment fired after the frame and armed a new deadline.
+        assert!(
+            commands(&outs).ends_with(&[Command::Ping { link }]),
+            "{outs:?}"
+        );
+        assert_eq!(d.m.timers().get(Timer::PongDeadline).unwrap().0, 15_000);
+        // A link silent after that ping is still found dead.
+        let outs = d.advance(5_000);
+        assert_eq!(d.state(), "reconnecting");
+        assert_eq!(transitions(&outs)[0].event, "pong_deadline");
+    }
+}
+
 #[test]
 fn any_frame_after_a_ping_keeps_the_link_alive() {
     let mut d = Driver::new();
@@ -373,4 +409,27 @@ fn inputs_with_nothing_to_do_are_counted_not_fatal() {
     }
     let outs = d.hello(LinkId(7));
     assert!(matches!(outs[..], [Output::Signal(Signal::Ignored { .. })]));
+}
+
+/// The URL from `apps.connections.open` carries a ticket: no `Debug` output shows it, neither
+/// the input that brings it, the command that uses it, nor the machine's own `Debug`.
+#[test]
+fn link_urls_are_redacted_in_every_debug() {
+    let secret = "wss://wss-primary.slack.com/link/?ticket=s3cr3t-t1ck3t&app_id=A1";
+    let mut d = Driver::new();
+    d.input(Input::Start);
+    let input = Input::OpenResult {
+        request: d.request(),
+        outcome: OpenOutcome::Url(secret.into()),
+    };
+    let shown = format!("{input:?}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(shown.contains("wss-primary.slack.com"), "{shown}");
+    let outs = d.input(input);
+    let shown = format!("{outs:?} {:?}", d.m);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    let Some(Command::OpenLink { url, .. }) = commands(&outs).into_iter().next() else {
+        panic!("{outs:?}")
+    };
+    assert_eq!(url.expose(), secret, "the shell still gets the whole URL");
 }

@@ -1,7 +1,7 @@
 //! Lenient decoding of Slack's frames; typed rejections; never a panic.
 
 use phantom_fsm::engine::FrameRejectReason;
-use phantom_fsm::socket::wire::*;
+use phantom_fsm::socket::*;
 
 #[test]
 fn decodes_a_real_hello() {
@@ -75,6 +75,13 @@ fn event_type_labels_are_bounded() {
     assert_eq!(mk("app_mention").event_type_label(), "app_mention");
     assert_eq!(mk("made_up_event_9").event_type_label(), "other");
     assert_eq!(mk("message").dedupe_key(), "ev:Ev1");
+    // One label set: the envelope and the telemetry agree on every value (`pin_added` was
+    // `other` for one and itself for the other).
+    for name in phantom_fsm::telemetry::EVENT_TYPES {
+        assert_eq!(mk(name).event_type_label(), name);
+        assert_eq!(phantom_fsm::telemetry::event_type_label(name), name);
+    }
+    assert_eq!(mk("pin_added").event_type_label(), "pin_added");
 }
 
 #[test]

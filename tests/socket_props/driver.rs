@@ -64,22 +64,19 @@ impl<const P: u8> StateMachineTest for Driver<P> {
             Step::Advance { deliver: false, .. } => None,
             _ => Some(sut.input(&step)),
         };
-        let mut split = 0;
         if let Some(input) = &input {
-            split = sut.timer_outputs(now);
             sut.m.handle(now, input.clone());
             if let Some(deadline) = sut.m.poll_timeout() {
                 assert!(deadline >= now.mono, "deadline {deadline:?} before {now:?}");
             }
         }
         let outputs = sut.m.drain();
-        // The machine fires expired deadlines before it handles the input: the shell sees
-        // those outputs before the input's own effect (a link closing, a call answered).
-        sut.shell.outputs(model.now, &outputs[..split]);
+        // The machine handles the input first, then the deadlines due by its time: the shell
+        // learns of the input (a link closing, a call answered) before any of the outputs.
         if let Some(input) = &input {
             sut.shell.delivered(input);
         }
-        sut.shell.outputs(model.now, &outputs[split..]);
+        sut.shell.outputs(model.now, &outputs);
         sut.learn_ids(model, &outputs);
         let first = if matches!(step, Step::Restart) {
             None
@@ -137,17 +134,6 @@ impl Sut {
             }
             Step::Advance { .. } | Step::NextDeadline | Step::Restart => Input::Timeout,
         }
-    }
-
-    /// How many outputs the deadlines expired at `now` produce on their own (the machine is
-    /// deterministic, so a clone shows the prefix the real input's outputs start with).
-    fn timer_outputs(&self, now: Now) -> usize {
-        if self.m.poll_timeout().is_none_or(|at| at > now.mono) {
-            return 0;
-        }
-        let mut clone = self.m.clone();
-        clone.handle(now, Input::Timeout);
-        clone.drain().len()
     }
 
     /// Snapshot, restore into a new process with the persisted dedupe keys, deliver `Resumed`.

@@ -2,7 +2,7 @@
 
 use super::step::{Answer, Env, Kind, LinkIn, Reason};
 use phantom_fsm::engine::FrameRejectReason;
-use phantom_fsm::socket::wire::{
+use phantom_fsm::socket::{
     Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello, ServerFrame,
 };
 use phantom_fsm::socket::{Input, LinkId, OpenOutcome};

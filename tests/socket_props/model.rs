@@ -1,10 +1,10 @@
-//! The reference model: the Socket Mode lifecycle of DESIGN.md section 3 at the level of link
+//! The reference model: the Socket Mode lifecycle of `docs/architecture.md` at the level of link
 //! roles, written from the policies and independent of the machine's code (no statig, no
 //! machine ids). Links and `apps.connections.open` calls carry model tags (1, 2, ... in the
 //! order they are opened), which the driver maps to the machine's ids as they appear.
 //!
 //! The machine runs with `backoff_base = 0`, so every backoff delay is exactly the
-//! `Retry-After` floor (or 0) and every deadline is predictable to the millisecond; the other
+//! `Retry-After` floor (or 0; a deadline is armed at least 1 ms ahead) and every deadline is predictable to the millisecond; the other
 //! durations are [`Timings`].
 
 use super::step::{Answer, Env, LinkIn, Reason, Step};
@@ -29,7 +29,7 @@ pub(crate) struct Timings {
 }
 
 impl Timings {
-    /// DESIGN.md section 3.
+    /// `docs/architecture.md`.
     pub(crate) const DEFAULT: Timings = Timings {
         hello_timeout: 10_000,
         ping_interval: 5_000,
@@ -278,13 +278,13 @@ impl Model {
         }
     }
 
-    /// Deadlines that time has passed fire before the input itself.
+    /// The input first, then the deadlines its time has reached (the order of time).
     fn input(&mut self, ev: Ev<'_>) {
-        self.fire_expired();
         if let Ev::Answer(call, _) = ev {
             self.abandoned.retain(|c| *c != call);
         }
         self.dispatch(ev);
+        self.fire_expired();
     }
 
     fn fire_expired(&mut self) {
@@ -304,6 +304,7 @@ impl Model {
         self.abandoned.clear();
         self.ended.clear();
         self.dispatch(Ev::Resumed);
+        self.fire_expired();
     }
 
     fn dispatch(&mut self, ev: Ev<'_>) {

@@ -1,10 +1,11 @@
-//! The actions the model's states share (after the policies of DESIGN.md section 3).
+//! The actions the model's states share (after the policies of `docs/architecture.md`).
 
 use super::{Model, REPROBE, St, Tm};
 
 impl Model {
+    /// A deadline is armed at least 1 ms after the input, so it never fires within it.
     pub(super) fn arm(&mut self, t: Tm, after: u64) {
-        self.timers.insert(t, self.now + after);
+        self.timers.insert(t, self.now + after.max(1));
     }
 
     pub(super) fn start_open(&mut self) -> Option<St> {

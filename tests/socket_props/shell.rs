@@ -6,21 +6,13 @@ use phantom_fsm::socket::{Command, Input, LinkId, RequestId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::model::DEDUPE_TTL;
-
-/// One link the shell holds (opened by `OpenLink`, not yet dropped, closed or failed).
-#[derive(Clone, Copy, Debug, Default)]
-struct LinkView {
-    /// The handshake completed (`LinkOpened`, or a frame arrived).
-    open: bool,
-    /// A close frame was written: nothing more may be.
-    closing: bool,
-}
+use phantom_fsm::fuzzing::invariants;
+use phantom_fsm::fuzzing::invariants::socket::Sockets;
 
 #[derive(Debug, Default)]
 pub(crate) struct Shell {
-    links: BTreeMap<LinkId, LinkView>,
-    /// Every link id handed out since the process started (ids are never reused).
-    issued_links: BTreeSet<LinkId>,
+    /// The sockets held and the link ids issued since the process started.
+    sockets: Sockets,
     /// Calls whose answer the machine awaits.
     outstanding: BTreeSet<RequestId>,
     issued_calls: BTreeSet<RequestId>,
@@ -47,76 +39,48 @@ impl Shell {
 
     /// What delivering `input` tells the shell about its links and calls.
     pub(crate) fn delivered(&mut self, input: &Input) {
-        match input {
-            Input::LinkOpened { link }
-            | Input::Frame { link, .. }
-            | Input::FrameRejected { link, .. }
-            | Input::Pong { link } => {
-                if let Some(view) = self.links.get_mut(link) {
-                    view.open = true;
-                }
-            }
-            Input::LinkClosed { link } | Input::LinkError { link } => {
-                self.links.remove(link);
-            }
-            Input::OpenResult { request, .. } => {
-                self.outstanding.remove(request);
-            }
-            _ => {}
+        self.sockets.observe(input);
+        if let Input::OpenResult { request, .. } = input {
+            self.outstanding.remove(request);
         }
     }
 
     /// Check and record one step's outputs, in order.
     pub(crate) fn outputs(&mut self, now_ms: u64, outputs: &[Output<Command>]) {
-        let mut acked: Vec<(LinkId, String)> = Vec::new();
         for output in outputs {
             match output {
-                Output::Command(c) => self.command(now_ms, c, &mut acked),
+                Output::Command(c) => self.command(now_ms, c),
                 Output::Signal(phantom_fsm::engine::Signal::LinkEnded { .. }) => {
                     self.link_ended += 1
                 }
                 _ => {}
             }
         }
-        let closing = self.links.values().filter(|v| v.closing).count();
-        let open = self.links.len() - closing;
-        assert!(
-            open <= 2 && closing <= 1,
-            "{open} links open or opening and {closing} closing: {:?}",
-            self.links
-        );
+        let (open, closing) = self.sockets.counts();
+        if let Err(e) = invariants::socket::link_limits(open, closing) {
+            panic!("{e}: {:?}", self.sockets);
+        }
+        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs) {
+            panic!("{e}");
+        }
     }
 
-    fn command(&mut self, now_ms: u64, c: &Command, acked: &mut Vec<(LinkId, String)>) {
+    fn command(&mut self, now_ms: u64, c: &Command) {
         match c {
             Command::OpenConnection { request } => {
                 assert!(self.issued_calls.insert(*request), "{request:?} reused");
                 self.outstanding.insert(*request);
             }
-            Command::OpenLink { link, .. } => {
-                assert!(self.issued_links.insert(*link), "{link} reused");
-                self.links.insert(*link, LinkView::default());
-            }
-            Command::Ack { link, envelope_id } => {
-                self.writable(*link, "ack");
-                acked.push((*link, envelope_id.clone()));
-            }
-            Command::Ping { link } => self.writable(*link, "ping"),
-            Command::CloseLink { link } => {
-                self.writable(*link, "close frame");
-                if let Some(view) = self.links.get_mut(link) {
-                    view.closing = true;
+            Command::OpenLink { .. }
+            | Command::Ack { .. }
+            | Command::Ping { .. }
+            | Command::CloseLink { .. }
+            | Command::DropLink { .. } => {
+                if let Err(e) = self.sockets.command(c) {
+                    panic!("{e}: {:?}", self.sockets);
                 }
             }
-            Command::DropLink { link } => {
-                assert!(
-                    self.links.remove(link).is_some(),
-                    "drop of {link}, not held"
-                );
-            }
-            Command::Dispatch { link, envelope } => {
-                let ack = (*link, envelope.envelope_id.clone());
-                assert!(acked.contains(&ack), "dispatch before its ack: {ack:?}");
+            Command::Dispatch { envelope, .. } => {
                 let key = envelope.dedupe_key();
                 if let Some(last) = self.dispatched.insert(key.clone(), now_ms) {
                     assert!(
@@ -129,14 +93,6 @@ impl Shell {
                 self.persisted.insert(key.clone(), *at_unix);
             }
         }
-    }
-
-    fn writable(&self, link: LinkId, what: &str) {
-        let view = self.links.get(&link);
-        assert!(
-            view.is_some_and(|v| v.open && !v.closing),
-            "{what} on {link}, which is not open: {view:?}"
-        );
     }
 
     /// Calls the machine gave up on will never be awaited again.
@@ -161,7 +117,7 @@ impl Shell {
             in_flight,
             "the machine awaits another call than the shell has out"
         );
-        let held: BTreeSet<LinkId> = self.links.keys().copied().collect();
+        let held: BTreeSet<LinkId> = self.sockets.held().map(|(link, _)| link).collect();
         let known: BTreeSet<LinkId> = known.iter().copied().collect();
         assert_eq!(
             held, known,

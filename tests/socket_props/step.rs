@@ -37,7 +37,7 @@ pub(crate) enum Kind {
 }
 
 impl Env {
-    /// DESIGN.md: `ev:<payload.event_id>` for `events_api`, else `env:<envelope_id>`.
+    /// The contract: `ev:<payload.event_id>` for `events_api`, else `env:<envelope_id>`.
     pub(crate) fn key(&self) -> String {
         match (self.kind, self.event_id) {
             (Kind::EventsApi, Some(ev)) => format!("ev:Ev{ev}"),

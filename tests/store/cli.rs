@@ -195,7 +195,7 @@ fn failed_row(store: &Store, team: &str, user: &str) {
 }
 
 fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
-    phantom_fsm::machines::diagram(machine)
+    phantom_fsm::registry::diagram(machine)
         .unwrap()
         .has_edge(from, event, to)
 }

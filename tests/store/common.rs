@@ -1,5 +1,5 @@
 //! Helpers shared by the store tests: stores in temporary dirs, hand-built transitions, and
-//! the journal invariant checker (DESIGN.md section 5).
+//! the journal invariant checker (`docs/storage.md`).
 
 use phantom_fsm::engine::{Now, Snapshot, Transition};
 use phantom_fsm::store::{JournalRow, Store, StoreConfig, StoreErrorKind};
@@ -91,7 +91,7 @@ pub struct Checked {
     pub instances: usize,
 }
 
-/// The journal invariants of DESIGN.md section 5:
+/// The journal invariants of `docs/storage.md`:
 /// 1. sequence numbers are contiguous;
 /// 2. per instance, each row's `from` is the previous row's `to`;
 /// 3. every `(from, event, to)` is an edge (`is_edge(machine, from, event, to)`);

@@ -13,7 +13,6 @@
 //! `PHANTOM_CRASH_SEED` overrides the seed (kill timing still depends on scheduling).
 
 use crate::common::*;
-use phantom_fsm::engine::Diagram;
 use phantom_fsm::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -154,13 +153,6 @@ fn run_child(dir: &Path, log: &Path, seed: u64, kill: KillAfter) -> Run {
     Run { lines, killed }
 }
 
-fn diagrams() -> HashMap<&'static str, Diagram> {
-    ["socket_mode", "onboarding"]
-        .into_iter()
-        .map(|id| (id, phantom_fsm::machines::diagram(id).unwrap()))
-        .collect()
-}
-
 /// Every reported commit still in the journal is there unchanged.
 fn check_reported(store: &Store, reported: &BTreeMap<u64, Commit>) -> Result<usize, String> {
     let Some((first, _)) = store.journal_bounds().unwrap() else {
@@ -248,8 +240,9 @@ fn sigkill_at_random_points_loses_no_committed_transition_and_never_posts_twice(
         .unwrap_or(0x5eed_c0de);
     let tmp = tempfile::tempdir().unwrap();
     let (dir, log) = (tmp.path().join("data"), tmp.path().join("slack.log"));
-    let diagrams = diagrams();
-    let is_edge = |m: &str, f: &str, e: &str, t: &str| diagrams[m].has_edge(f, e, t);
+    let is_edge = |m: &str, f: &str, e: &str, t: &str| {
+        phantom_fsm::registry::diagram(m).is_some_and(|d| d.has_edge(f, e, t))
+    };
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut reported: BTreeMap<u64, Commit> = BTreeMap::new();
     let (mut kills, mut runs, mut onboarding_commits, mut posts) = (0, 0, 0, 0);

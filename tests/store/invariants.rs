@@ -1,4 +1,4 @@
-//! The journal invariants (DESIGN.md section 5) on random histories of the real machines:
+//! The journal invariants (`docs/storage.md`) on random histories of the real machines:
 //! random inputs chosen among each machine's own input templates (the ones diagram
 //! exploration uses), random restarts of the machine (restore from the store + `Resumed`) and
 //! of the store (reopen), journal bounds small enough to prune. After every history:
@@ -7,13 +7,12 @@
 //! dedupe key the machine asked to remember is stored.
 
 use crate::common::*;
-use phantom_fsm::engine::{Diagram, Machine, Now, Output, Snapshot};
+use phantom_fsm::engine::{Explore, Machine, Now, Output, Snapshot};
 use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// One step of a random history.
@@ -62,7 +61,7 @@ struct Walk<'k, M: Machine> {
     remembered: BTreeSet<String>,
 }
 
-impl<M: Machine> Walk<'_, M>
+impl<M: Explore> Walk<'_, M>
 where
     M::Command: Remembers,
 {
@@ -145,22 +144,11 @@ where
     }
 }
 
-fn diagram(id: &str) -> &'static Diagram {
-    static SOCKET: OnceLock<Diagram> = OnceLock::new();
-    static ONBOARDING: OnceLock<Diagram> = OnceLock::new();
-    let cell = match id {
-        "socket_mode" => &SOCKET,
-        "onboarding" => &ONBOARDING,
-        other => panic!("no diagram for {other}"),
-    };
-    cell.get_or_init(|| phantom_fsm::machines::diagram(id).unwrap())
-}
-
 fn is_edge(machine: &str, from: &str, event: &str, to: &str) -> bool {
-    diagram(machine).has_edge(from, event, to)
+    phantom_fsm::registry::diagram(machine).is_some_and(|d| d.has_edge(from, event, to))
 }
 
-fn run_walk<M: Machine>(kind: &Kind<M>, steps: &[Step], max_rows: u64) -> Result<(), TestCaseError>
+fn run_walk<M: Explore>(kind: &Kind<M>, steps: &[Step], max_rows: u64) -> Result<(), TestCaseError>
 where
     M::Command: Remembers,
 {
@@ -198,7 +186,7 @@ where
 }
 
 fn socket_envelope(m: &SocketMode, n: u8) -> Option<socket::Input> {
-    use socket::wire::{Envelope, EnvelopeKind, ServerFrame};
+    use socket::{Envelope, EnvelopeKind, ServerFrame};
     let link = m.links().active?.id;
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),

@@ -2,11 +2,11 @@
 
 use super::support::*;
 use phantom_fsm::engine::{EnvelopeOutcome, FrameRejectReason, IntroOutcome, Now, Signal};
-use phantom_fsm::runtime::status::StatusBoard;
+use phantom_fsm::runtime::StatusBoard;
 use phantom_fsm::telemetry::Telemetry;
 use std::collections::BTreeSet;
 
-/// DESIGN.md section 6, written out independently of the crate's own constants.
+/// `docs/metrics.md`, written out independently of the crate's own constants.
 const CONTRACT: [(&str, &str); 13] = [
     ("phantom_slack_socket_state", "gauge"),
     ("phantom_slack_socket_reconnects_total", "counter"),

@@ -1,9 +1,9 @@
-//! `/health`: the `status` logic of DESIGN.md section 7, case by case, with fake time.
+//! `/health`: the `status` logic of `docs/contracts.md`, case by case, with fake time.
 
 use super::support::*;
 use phantom_fsm::engine::{Millis, Now};
-use phantom_fsm::runtime::http::{HttpConfig, HttpState};
-use phantom_fsm::runtime::status::{HealthStatus, OnboardingHealth, StatusBoard};
+use phantom_fsm::runtime::{HealthStatus, OnboardingHealth, StatusBoard};
+use phantom_fsm::runtime::{HttpConfig, HttpState};
 use phantom_fsm::telemetry::Telemetry;
 use serde_json::json;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 
 use super::support::*;
 use phantom_fsm::engine::Now;
-use phantom_fsm::runtime::http::{HttpConfig, HttpState};
-use phantom_fsm::runtime::status::StatusBoard;
+use phantom_fsm::runtime::StatusBoard;
+use phantom_fsm::runtime::{HttpConfig, HttpState};
 use phantom_fsm::telemetry::Telemetry;
 use serde_json::json;
 use std::io::Write;

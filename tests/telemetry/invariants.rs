@@ -2,7 +2,7 @@
 
 use super::support::*;
 use phantom_fsm::engine::{EnvelopeOutcome, Now, Signal};
-use phantom_fsm::runtime::status::StatusBoard;
+use phantom_fsm::runtime::StatusBoard;
 use phantom_fsm::socket::STATE_NAMES;
 use phantom_fsm::telemetry::Telemetry;
 use proptest::prelude::*;

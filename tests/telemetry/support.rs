@@ -2,8 +2,8 @@
 //! can also send malformed requests), and Prometheus text parsing with `prometheus-parse`.
 
 use phantom_fsm::engine::{Now, Transition};
-use phantom_fsm::runtime::http::{HttpConfig, HttpState, serve};
-use phantom_fsm::runtime::status::StatusBoard;
+use phantom_fsm::runtime::StatusBoard;
+use phantom_fsm::runtime::{HttpConfig, HttpState, serve};
 use phantom_fsm::telemetry::Telemetry;
 use prometheus_parse::{HistogramCount, Sample, Scrape, Value};
 use std::collections::BTreeMap;

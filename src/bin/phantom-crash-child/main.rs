@@ -15,7 +15,7 @@
 
 mod slack;
 
-use phantom_fsm::engine::{Machine, Now, Output, UnixMs};
+use phantom_fsm::engine::{Explore, Machine, Now, Output, UnixMs};
 use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};
@@ -246,7 +246,7 @@ fn record<C: Remembers>(
 }
 
 fn envelope_input(link: socket::LinkId, n: u32) -> socket::Input {
-    use socket::wire::{Envelope, EnvelopeKind, ServerFrame};
+    use socket::{Envelope, EnvelopeKind, ServerFrame};
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),
         kind: EnvelopeKind::EventsApi,

@@ -4,7 +4,7 @@
 //! Asserts: no panic; a frame over the limit is rejected as `oversize` without allocating
 //! (so before any parsing) and a frame within it never is; accepted frames cost a bounded
 //! multiple of their size in memory; the reject reason agrees with an independent reading of
-//! the JSON (DESIGN.md section 3: lenient, unknown fields ignored); binary frames are always
+//! the JSON (`docs/architecture.md`: lenient, unknown fields ignored); binary frames are always
 //! rejected; decoded frames re-encode (`to_json`) to text that decodes to the same frame.
 //!
 //! Input grammar: a mode byte (low 3 bits: the limit; bit 3: build JSON-ish text from the rest
@@ -17,7 +17,7 @@ use super::alloc;
 use super::bytes;
 use crate::engine::FrameRejectReason;
 use crate::socket::wire::{
-    DEFAULT_MAX_FRAME_BYTES, DisconnectReason, EnvelopeKind, KNOWN_EVENT_TYPES, ServerFrame,
+    DEFAULT_MAX_FRAME_BYTES, DisconnectReason, EVENT_TYPES, EnvelopeKind, ServerFrame,
     decode_binary, decode_text, encode_ack,
 };
 use arbitrary::Unstructured;
@@ -33,7 +33,11 @@ fn allocation_bound(len: usize) -> usize {
 const ALLOC_FACTOR: usize = 128;
 
 /// The envelope types the decoder knows.
-const ENVELOPE_TYPES: [&str; 3] = ["events_api", "slash_commands", "interactive"];
+/// The wire envelope types this client knows (every label but `other`).
+const ENVELOPE_TYPES: [&str; 3] = {
+    let [a, b, c, _other] = EnvelopeKind::LABELS;
+    [a, b, c]
+};
 
 /// Mode bit: generate JSON-ish text from the rest of the input.
 const JSONISH: u8 = 0x08;
@@ -175,8 +179,7 @@ fn check_frame(frame: &ServerFrame) {
         );
         let label = e.event_type_label();
         assert!(
-            KNOWN_EVENT_TYPES.contains(&label)
-                || ["other", "slash_commands", "interactive"].contains(&label),
+            EVENT_TYPES.contains(&label) || label == "other",
             "event_type label {label}"
         );
         let ack: Value = serde_json::from_str(&encode_ack(&e.envelope_id)).expect("ack is JSON");

@@ -1,4 +1,4 @@
-//! The invariants of `onboarding_sequence`, checked after every step (DESIGN.md section 4 and
+//! The invariants of `onboarding_sequence`, checked after every step (`docs/onboarding.md` and
 //! the onboarding issue):
 //! 1. never `complete` without a confirmed post, a found marker or an operator's stamp;
 //! 2. never a post once `complete` (until an operator resets);
@@ -11,17 +11,12 @@
 //!    snapshots survive JSON and restore unchanged; no panic.
 
 use super::{Call, Epoch, Harness, USER};
-use crate::engine::{Diagram, Machine, Output, Signal, Snapshot, Transition};
+use crate::engine::{Machine, Output, Signal, Snapshot, Transition};
+use crate::fuzzing::invariants;
 use crate::onboarding::classify::{health_label, intro_outcome};
 use crate::onboarding::{Command, IntroMetadata, MACHINE_ID, Onboarding, STATE_NAMES};
-use std::sync::OnceLock;
 
 type Out = Output<Command>;
-
-fn diagram() -> &'static Diagram {
-    static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    DIAGRAM.get_or_init(|| crate::machines::diagram(MACHINE_ID).expect("onboarding diagram"))
-}
 
 /// Post outcomes that prove nothing was stored.
 const NOT_STORED_EVENTS: [&str; 3] = ["post_rate_limited", "post_not_stored", "post_permanent"];
@@ -116,19 +111,9 @@ impl Harness {
         self.ensure(scan.posted == 0, || {
             format!("{t} after the post was released")
         });
-        self.ensure(t.from == state && t.from != t.to, || {
-            format!("{t} does not leave {state}")
-        });
-        self.ensure(
-            t.machine == MACHINE_ID && t.instance == self.m.instance(),
-            || format!("{t}: wrong machine or instance"),
-        );
-        self.ensure(t.at == self.now.mono && t.at_unix == self.now.unix, || {
-            format!("{t} stamped {:?}", t.at)
-        });
-        self.ensure(diagram().has_edge(t.from, t.event, t.to), || {
-            format!("{t} is not an edge of the derived diagram")
-        });
+        if let Err(e) = invariants::transition(MACHINE_ID, self.m.instance(), state, self.now, t) {
+            self.fail(&e);
+        }
         self.summary
             .transitions
             .push(format!("{} -> {} ({})", t.from, t.to, t.event));

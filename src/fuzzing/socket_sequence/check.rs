@@ -1,23 +1,17 @@
 //! The invariants of `socket_sequence`, checked after every step. Each `assert!` message
 //! says which invariant broke; [`Harness::fail`] adds the step and the state.
 
-use super::shell::Socket;
 use super::{Dispatched, Harness};
-use crate::engine::{Diagram, EnvelopeOutcome, Machine, Now, Output, Signal, Snapshot, Transition};
+use crate::engine::{EnvelopeOutcome, Machine, Now, Output, Signal, Snapshot, Transition};
+use crate::fuzzing::invariants;
+use crate::fuzzing::invariants::socket::Socket;
 use crate::socket::links::ActiveLink;
 use crate::socket::wire::Envelope;
 use crate::socket::{
     Command, DEFAULT_INSTANCE, LinkId, MACHINE_ID, STATE_NAMES, SocketConfig, SocketMode, Timer,
 };
-use std::sync::OnceLock;
 
 type Out = Output<Command>;
-
-/// The derived diagram, computed once per process.
-fn diagram() -> &'static Diagram {
-    static DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    DIAGRAM.get_or_init(|| crate::machines::diagram(MACHINE_ID).expect("socket_mode diagram"))
-}
 
 /// States in which no link can carry an ack: nothing is acked or dispatched there.
 const NO_ACK_STATES: [&str; 3] = ["disconnected", "error", "disconnecting"];
@@ -60,30 +54,15 @@ impl Harness {
     /// A transition leaves the state the previous one entered, is stamped with the input's
     /// time and is an edge of the derived diagram.
     fn check_transition(&mut self, scan: &'static str, t: &Transition) -> &'static str {
-        self.ensure(t.from == scan, || format!("{t} does not leave {scan}"));
-        self.ensure(t.from != t.to, || format!("{t} is a self-transition"));
-        self.ensure(
-            t.machine == MACHINE_ID && t.instance == DEFAULT_INSTANCE,
-            || format!("{t}: wrong machine or instance"),
-        );
-        self.ensure(t.at == self.now.mono && t.at_unix == self.now.unix, || {
-            format!("{t} stamped {:?}/{:?}", t.at, t.at_unix)
-        });
-        self.ensure(diagram().has_edge(t.from, t.event, t.to), || {
-            format!("{t} is not an edge of the derived diagram")
-        });
+        let to = invariants::transition(MACHINE_ID, DEFAULT_INSTANCE, scan, self.now, t)
+            .unwrap_or_else(|e| self.fail(&e));
         self.summary
             .transitions
             .push(format!("{} -> {} ({})", t.from, t.to, t.event));
-        t.to
+        to
     }
 
     fn check_command(&mut self, scan: &'static str, c: &Command, prev: &[Out], next: &[Out]) {
-        if let Command::Ping { link } | Command::CloseLink { link } | Command::DropLink { link } = c
-            && self.shell.gone.contains(link)
-        {
-            return; // written by a deadline that fired before the input saying it closed
-        }
         match c {
             Command::OpenConnection { request } => {
                 self.ensure(request.0 > self.shell.last_request, || {
@@ -101,16 +80,12 @@ impl Harness {
                 self.ensure(fresh.as_ref() == Some(url), || {
                     format!("OpenLink {link} without a fresh URL from apps.connections.open")
                 });
-                self.ensure(!self.shell.used_links.contains(link), || {
-                    format!("link id {link} reused")
-                });
                 self.ensure(["connecting", "connected"].contains(&scan), || {
                     format!("OpenLink in {scan}")
                 });
-                self.shell.used_links.push(*link);
-                self.shell.sockets.insert(*link, Socket::Opening);
+                self.sockets_carry_out(c);
             }
-            Command::Ack { link, envelope_id } => self.check_ack(scan, *link, envelope_id, next),
+            Command::Ack { envelope_id, .. } => self.check_ack(scan, c, envelope_id, next),
             Command::Remember { key, at_unix } => {
                 self.ensure(*at_unix == self.now.unix, || {
                     format!("Remember {key} stamped {at_unix:?}")
@@ -122,34 +97,25 @@ impl Harness {
                 self.shell.remember(key, *at_unix);
             }
             Command::Dispatch { link, envelope } => self.check_dispatch(*link, envelope, prev),
-            Command::Ping { link } => {
-                self.ensure(self.shell.sockets.get(link) == Some(&Socket::Open), || {
-                    format!("Ping on {link}, which the shell does not hold open")
-                });
+            Command::Ping { .. } => {
+                self.sockets_carry_out(c);
                 self.ensure(scan == "connected", || format!("Ping in {scan}"));
             }
-            Command::CloseLink { link } => {
-                let socket = self.shell.sockets.get(link).copied();
-                self.ensure(socket == Some(Socket::Open), || {
-                    format!("CloseLink on {link}, which the shell holds as {socket:?}")
-                });
-                self.shell.sockets.insert(*link, Socket::Closing);
-            }
-            Command::DropLink { link } => {
-                let held = self.shell.sockets.remove(link);
-                self.ensure(held.is_some(), || {
-                    format!("DropLink on {link}, which the shell does not hold")
-                });
-            }
+            Command::CloseLink { .. } | Command::DropLink { .. } => self.sockets_carry_out(c),
         }
     }
 
     /// An ack goes out on an open link, for the envelope being handled, and is followed by
     /// either its dispatch (`Remember`, `Dispatch`) or a `duplicate` signal.
-    fn check_ack(&mut self, scan: &'static str, link: LinkId, id: &str, next: &[Out]) {
-        self.ensure(self.shell.sockets.get(&link) == Some(&Socket::Open), || {
-            format!("Ack on {link}, which the shell does not hold open")
-        });
+    /// The shell's sockets carry out `c` (or the invariant it breaks is reported).
+    fn sockets_carry_out(&mut self, c: &Command) {
+        if let Err(e) = self.shell.sockets.command(c) {
+            self.fail(&e);
+        }
+    }
+
+    fn check_ack(&mut self, scan: &'static str, c: &Command, id: &str, next: &[Out]) {
+        self.sockets_carry_out(c);
         self.ensure(!NO_ACK_STATES.contains(&scan), || format!("Ack in {scan}"));
         self.ensure(
             self.envelope.as_ref().is_some_and(|e| e.envelope_id == id),
@@ -182,14 +148,14 @@ impl Harness {
     /// no key is dispatched twice within the TTL (unless the bounded window evicted it).
     fn check_dispatch(&mut self, link: LinkId, envelope: &Envelope, prev: &[Out]) {
         let key = envelope.dedupe_key();
-        let acked = matches!(
-            prev,
-            [.., Output::Command(Command::Ack { link: l, envelope_id }), Output::Command(Command::Remember { key: k, .. })]
-                if *l == link && *envelope_id == envelope.envelope_id && *k == key
-        );
-        self.ensure(acked, || {
-            format!("Dispatch {key} not right after its ack and Remember")
+        let this = Output::Command(Command::Dispatch {
+            link,
+            envelope: envelope.clone(),
         });
+        let outputs: Vec<Out> = prev.iter().cloned().chain([this]).collect();
+        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(&outputs) {
+            self.fail(&e);
+        }
         self.ensure(self.envelope.as_ref() == Some(envelope), || {
             format!("Dispatch {key} of another envelope than the input's")
         });
@@ -279,10 +245,10 @@ impl Harness {
                 format!("deadline {at:?} is in the past")
             });
         }
-        let (open, closing) = self.shell.counts();
-        self.ensure(open <= 2 && closing <= 1, || {
-            format!("link limits: {open} open or opening, {closing} closing")
-        });
+        let (open, closing) = self.shell.sockets.counts();
+        if let Err(e) = invariants::socket::link_limits(open, closing) {
+            self.fail(&e);
+        }
         self.check_sockets_agree();
         self.check_state_needs(state);
     }

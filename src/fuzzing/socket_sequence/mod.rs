@@ -231,7 +231,7 @@ impl Harness {
             .chain(l.closing)
             .collect();
         known.sort();
-        let used = &self.shell.used_links;
+        let used = self.shell.sockets.issued();
         match pick.0 {
             b @ 0..200 if !known.is_empty() => known[usize::from(b) % known.len()],
             b @ 0..232 if !used.is_empty() => used[usize::from(b) % used.len()],
@@ -301,7 +301,7 @@ impl Harness {
             Ok(crate::socket::wire::ServerFrame::Envelope(e)) => Some(e),
             _ => None,
         };
-        self.shell.frame_on(link);
+        self.shell.sockets.frame_on(link);
         let before = self.before();
         self.m.handle_text(self.now, link, text);
         self.after_input(before);

@@ -3,37 +3,22 @@
 //! keys it persisted. The checks compare the machine against this.
 
 use crate::engine::UnixMs;
-use crate::socket::{Input, LinkId, RequestId};
+use crate::fuzzing::invariants::socket::Sockets;
+use crate::socket::{Input, RequestId};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A socket as the shell sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Socket {
-    /// `OpenLink` received; the handshake has not completed.
-    Opening,
-    /// Open: frames may be written.
-    Open,
-    /// A close frame was written; nothing more may be.
-    Closing,
-}
 
 /// The shell's state for one process lifetime, plus what it persisted (which survives).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Shell {
-    pub(super) sockets: BTreeMap<LinkId, Socket>,
-    /// Every link id the machine opened in this process, oldest first.
-    pub(super) used_links: Vec<LinkId>,
+    /// The sockets held (and the link ids issued) in this process.
+    pub(super) sockets: Sockets,
     /// Calls asked for and not answered yet (including ones the machine abandoned).
     pub(super) outstanding: BTreeSet<RequestId>,
     pub(super) last_request: u64,
     /// The URL of the `OpenResult` delivered in the current step, until an `OpenLink` uses it.
-    pub(super) url: Option<String>,
+    pub(super) url: Option<crate::socket::LinkUrl>,
     /// `seen_events`: every `Remember`ed key with its first-seen time.
     pub(super) persisted: BTreeMap<String, UnixMs>,
-    /// Sockets the peer closed in the input being handled. The machine fires expired
-    /// deadlines before it reads that input, so their pings, close frames and drops may still
-    /// target these; a shell ignores writes to a socket that is gone.
-    pub(super) gone: BTreeSet<LinkId>,
 }
 
 impl Shell {
@@ -63,48 +48,12 @@ impl Shell {
 
     /// Update the shell's view for an input it is about to deliver.
     pub(super) fn observe(&mut self, input: &Input) {
-        self.gone.clear();
-        match input {
-            Input::LinkOpened { link } => {
-                if let Some(s @ Socket::Opening) = self.sockets.get_mut(link) {
-                    *s = Socket::Open;
-                }
+        self.sockets.observe(input);
+        if let Input::OpenResult { request, outcome } = input {
+            self.outstanding.remove(request);
+            if let crate::socket::OpenOutcome::Url(url) = outcome {
+                self.url = Some(url.clone());
             }
-            Input::LinkClosed { link } | Input::LinkError { link } => {
-                let held = self.sockets.remove(link);
-                if held.is_some() {
-                    self.gone.insert(*link);
-                }
-            }
-            Input::Frame { link, .. }
-            | Input::FrameRejected { link, .. }
-            | Input::Pong { link } => self.frame_on(*link),
-            Input::OpenResult { request, outcome } => {
-                self.outstanding.remove(request);
-                if let crate::socket::OpenOutcome::Url(url) = outcome {
-                    self.url = Some(url.clone());
-                }
-            }
-            _ => {}
         }
-    }
-
-    /// A frame arrived on `link`: a socket still opening has completed its handshake (the
-    /// driver's `LinkOpened` may be late).
-    pub(super) fn frame_on(&mut self, link: LinkId) {
-        self.gone.clear();
-        if let Some(s @ Socket::Opening) = self.sockets.get_mut(&link) {
-            *s = Socket::Open;
-        }
-    }
-
-    /// Sockets open or opening, and sockets closing.
-    pub(super) fn counts(&self) -> (usize, usize) {
-        let closing = self
-            .sockets
-            .values()
-            .filter(|s| **s == Socket::Closing)
-            .count();
-        (self.sockets.len() - closing, closing)
     }
 }

@@ -165,7 +165,7 @@ impl Step {
 /// The open outcome of an `OpenOk`/`OpenRateLimited`/... step.
 pub(crate) fn open_outcome(step: &Step) -> Option<OpenOutcome> {
     Some(match step {
-        Step::OpenOk { .. } => OpenOutcome::Url(URL.to_string()),
+        Step::OpenOk { .. } => OpenOutcome::Url(URL.into()),
         Step::OpenRateLimited { retry_after_ms, .. } => OpenOutcome::RateLimited {
             retry_after_ms: (*retry_after_ms > 0).then_some(u64::from(*retry_after_ms)),
         },

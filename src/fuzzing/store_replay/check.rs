@@ -1,4 +1,4 @@
-//! The store's invariants (DESIGN.md section 5) against the model of what was written:
+//! The store's invariants (`docs/storage.md`) against the model of what was written:
 //! - the journal holds exactly the last `journal_max_rows` rows written, keyed by contiguous
 //!   sequence numbers, each decoding to the row written;
 //! - per instance, each row's `from` is the previous row's `to`; every `(from, event, to)` is
@@ -9,23 +9,12 @@
 //! - `seen_events` holds every remembered key with its latest remembered time.
 
 use super::{Harness, Model};
-use crate::engine::{Diagram, Machine, Snapshot, UnixMs};
+use crate::engine::{Machine, Snapshot, UnixMs};
 use crate::onboarding::{Onboarding, OnboardingConfig};
 use crate::socket::{DEFAULT_INSTANCE, MACHINE_ID as SOCKET};
 use crate::store::{JournalRow, Store};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
-
-fn diagram(machine: &str) -> &'static Diagram {
-    static SOCKET_DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    static ONBOARDING_DIAGRAM: OnceLock<Diagram> = OnceLock::new();
-    let cell = match machine {
-        SOCKET => &SOCKET_DIAGRAM,
-        _ => &ONBOARDING_DIAGRAM,
-    };
-    cell.get_or_init(|| crate::machines::diagram(machine).expect("a known machine"))
-}
 
 impl Harness {
     /// Every invariant, against the model.
@@ -33,7 +22,8 @@ impl Harness {
         let rows = journal(self.store(), &self.model, self.config.journal_max_rows);
         let mut last: BTreeMap<(&str, &str), &JournalRow> = BTreeMap::new();
         for row in &rows {
-            let edge = diagram(&row.machine).has_edge(&row.from, &row.event, &row.to);
+            let edge = crate::registry::diagram(&row.machine)
+                .is_some_and(|d| d.has_edge(&row.from, &row.event, &row.to));
             assert!(
                 edge,
                 "store_replay: {row:?} is not an edge of the derived diagram"

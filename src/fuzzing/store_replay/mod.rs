@@ -2,7 +2,7 @@
 //! interleaved in one temporary LMDB store — written the way the shell writes them
 //! ([`Store::observe`] after every drain), with process restarts (restore from the store) and
 //! store reopens in between. After every write the journal grew by exactly the drained
-//! transitions; after every reopen and at the end, DESIGN.md section 5's invariants hold
+//! transitions; after every reopen and at the end, `docs/storage.md`'s invariants hold
 //! against a model of everything written (see `check.rs`).
 //!
 //! Input grammar: a preset byte (journal bound, map size), then steps (`Step`) until the bytes run
@@ -13,7 +13,7 @@ mod check;
 mod seeds;
 
 use super::bytes;
-use crate::engine::{Machine, Now, Output, Snapshot, UnixMs};
+use crate::engine::{Explore, Machine, Now, Output, Snapshot, UnixMs};
 use crate::onboarding::{Onboarding, OnboardingConfig};
 use crate::socket::{SocketConfig, SocketMode};
 use crate::store::{Remembers, Store, StoreConfig};

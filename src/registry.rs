@@ -2,6 +2,7 @@
 //! drift test.
 
 use crate::engine::{Diagram, Format, derive};
+use std::sync::OnceLock;
 
 /// Every machine id, in file order.
 pub const MACHINE_IDS: &[&str] = &[crate::socket::MACHINE_ID, crate::onboarding::MACHINE_ID];
@@ -15,11 +16,17 @@ pub fn parse_machine_id(s: &str) -> Option<&'static str> {
     }
 }
 
-/// Derive the diagram of the machine `id` by exploring it.
-pub fn diagram(id: &str) -> Option<Diagram> {
+/// The diagram of the machine `id` (`socket` is accepted for `socket_mode`), derived by
+/// exploring the machine once per process: the one place the CLI, `/debug/state`, the fuzz
+/// checks and the tests get it from.
+pub fn diagram(id: &str) -> Option<&'static Diagram> {
+    static SOCKET: OnceLock<Diagram> = OnceLock::new();
+    static ONBOARDING: OnceLock<Diagram> = OnceLock::new();
     match parse_machine_id(id)? {
-        crate::socket::MACHINE_ID => Some(derive::<crate::socket::SocketMode>()),
-        crate::onboarding::MACHINE_ID => Some(derive::<crate::onboarding::Onboarding>()),
+        crate::socket::MACHINE_ID => Some(SOCKET.get_or_init(derive::<crate::socket::SocketMode>)),
+        crate::onboarding::MACHINE_ID => {
+            Some(ONBOARDING.get_or_init(derive::<crate::onboarding::Onboarding>))
+        }
         _ => None,
     }
 }
@@ -30,7 +37,7 @@ pub fn diagram_files() -> Vec<(String, String)> {
     for id in MACHINE_IDS {
         let Some(d) = diagram(id) else { continue };
         for format in [Format::Mermaid, Format::Dot] {
-            files.push((format!("{id}.{}", format.extension()), format.render(&d)));
+            files.push((format!("{id}.{}", format.extension()), format.render(d)));
         }
     }
     files

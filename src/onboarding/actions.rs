@@ -1,7 +1,8 @@
-//! The steps of the flow, called by the state handlers: each returns where to go (or updates
+//! The policies of the flow (the steps), called by the state handlers: each returns where to go (or updates
 //! the state's local progress) and stages the commands of that step behind its transition.
 
-use super::{Core, Ledger, Lookup, Outbox, Phase, State, future, instance_id, valid_id};
+use super::states::{Lookup, Phase, State};
+use super::storage::{Ledger, Outbox, Storage, future, instance_id, valid_id};
 use crate::engine::time::duration_ms;
 use crate::engine::{Backoff, Signal, UnixMs};
 use crate::onboarding::MACHINE_ID;
@@ -13,7 +14,7 @@ use crate::onboarding::timer::Timer;
 use statig::prelude::*;
 use std::time::Duration;
 
-impl Core {
+impl Storage {
     fn call_id(&mut self) -> CallId {
         let id = CallId(self.next_call);
         self.next_call += 1;
@@ -29,23 +30,23 @@ impl Core {
     }
 
     /// Begin the flow: `auth.test` while the team is unknown, else `conversations.open`.
-    pub(super) fn start(&mut self, out: &mut Outbox) -> Phase {
+    pub(crate) fn start(&mut self, context: &mut Outbox) -> Phase {
         match self.team {
-            None => Phase::Authenticating(self.call_auth(out)),
-            Some(_) => Phase::Opening(self.open_dm(out)),
+            None => Phase::Authenticating(self.call_auth(context)),
+            Some(_) => Phase::Opening(self.open_dm(context)),
         }
     }
 
-    pub(super) fn call_auth(&mut self, out: &mut Outbox) -> CallId {
+    pub(crate) fn call_auth(&mut self, context: &mut Outbox) -> CallId {
         let call = self.call_id();
-        out.command(Command::AuthTest { call });
+        context.stage(Command::AuthTest { call });
         call
     }
 
-    fn open_dm(&mut self, out: &mut Outbox) -> CallId {
+    fn open_dm(&mut self, context: &mut Outbox) -> CallId {
         let call = self.call_id();
         let user = self.installer.clone();
-        out.command(Command::OpenDm { call, user });
+        context.stage(Command::OpenDm { call, user });
         call
     }
 
@@ -53,24 +54,24 @@ impl Core {
     /// the n+1-th consecutive failure) but never before `Retry-After`.
     fn arm_retry(
         &mut self,
-        out: &mut Outbox,
+        context: &mut Outbox,
         timer: Timer,
         retry_after_ms: Option<u64>,
     ) -> Duration {
         let retry_after = retry_after_ms.map(Duration::from_millis);
         let delay = future(self.backoff.next_delay_at_least(&mut self.rng, retry_after));
-        out.timers.set(timer, out.now.mono.after(delay));
-        out.signal(Signal::RetryScheduled {
+        context.timers.set(timer, context.now().mono.after(delay));
+        context.signal(Signal::RetryScheduled {
             machine: MACHINE_ID,
             delay_ms: duration_ms(delay),
         });
         delay
     }
 
-    pub(super) fn on_auth(
+    pub(crate) fn on_auth(
         &mut self,
         phase: &mut Phase,
-        out: &mut Outbox,
+        context: &mut Outbox,
         outcome: &AuthOutcome,
     ) -> Outcome<State> {
         let retry_after_ms = match outcome {
@@ -82,12 +83,12 @@ impl Core {
                 self.team = Some(team_id.clone());
                 self.instance = instance_id(self.team.as_deref(), &self.installer);
                 self.backoff.reset();
-                *phase = Phase::Opening(self.open_dm(out));
+                *phase = Phase::Opening(self.open_dm(context));
                 return Handled;
             }
             AuthOutcome::Unrecoverable { code } => {
                 self.note(code);
-                return Transition(State::failed());
+                return Transition(State::Failed {});
             }
             AuthOutcome::RateLimited { retry_after_ms } => {
                 self.note("ratelimited");
@@ -98,129 +99,141 @@ impl Core {
                 None
             }
         };
-        self.arm_retry(out, Timer::RetryAuth, retry_after_ms);
+        self.arm_retry(context, Timer::RetryAuth, retry_after_ms);
         *phase = Phase::AuthRetry;
         Handled
     }
 
-    pub(super) fn on_dm_opened(
+    pub(crate) fn on_dm_opened(
         &mut self,
-        out: &mut Outbox,
+        context: &mut Outbox,
         outcome: &OpenDmOutcome,
     ) -> Outcome<State> {
         match outcome {
             OpenDmOutcome::Opened { channel } => {
                 self.ledger.channel = Some(channel.clone());
                 self.backoff.reset();
-                self.post(out)
+                self.post(context)
             }
             OpenDmOutcome::RateLimited { retry_after_ms } => {
                 self.note("ratelimited");
-                self.back_off(out, *retry_after_ms)
+                self.back_off(context, *retry_after_ms)
             }
             OpenDmOutcome::Transient { reason } => {
                 self.note(reason);
-                self.back_off(out, None)
+                self.back_off(context, None)
             }
             OpenDmOutcome::Permanent { code } => {
                 self.note(code);
-                Transition(State::failed())
+                Transition(State::Failed {})
             }
         }
     }
 
     /// Enter `sending`: count the attempt and stage the post behind the transition.
-    fn post(&mut self, out: &mut Outbox) -> Outcome<State> {
+    fn post(&mut self, context: &mut Outbox) -> Outcome<State> {
         let call = self.call_id();
         self.ledger.attempts = self.ledger.attempts.saturating_add(1);
-        out.command(Command::PostIntro {
+        context.stage(Command::PostIntro {
             call,
             channel: self.ledger.channel.clone().unwrap_or_default(),
             text: self.config.intro_text_for(&self.installer),
             metadata: self.marker(),
         });
-        Transition(State::sending(call))
+        Transition(State::Sending { call })
     }
 
-    pub(super) fn on_posted(&mut self, out: &mut Outbox, outcome: &PostOutcome) -> Outcome<State> {
-        out.signal(Signal::IntroAttempt {
+    pub(crate) fn on_posted(
+        &mut self,
+        context: &mut Outbox,
+        outcome: &PostOutcome,
+    ) -> Outcome<State> {
+        context.signal(Signal::IntroAttempt {
             outcome: intro_outcome(outcome),
         });
         match outcome {
             PostOutcome::Sent { ts } => {
                 self.ledger.ts = Some(ts.clone());
                 self.backoff.reset();
-                Transition(State::complete())
+                Transition(State::Complete {})
             }
             PostOutcome::RateLimited { retry_after_ms } => {
                 self.note("ratelimited");
-                self.back_off(out, *retry_after_ms)
+                self.back_off(context, *retry_after_ms)
             }
             PostOutcome::NotStored { reason } => {
                 self.note(reason);
-                self.back_off(out, None)
+                self.back_off(context, None)
             }
             PostOutcome::Permanent { code } => {
                 self.note(code);
-                Transition(State::failed())
+                Transition(State::Failed {})
             }
             PostOutcome::Ambiguous { reason } => {
                 self.note(reason);
-                self.reconcile(out)
+                self.reconcile(context)
             }
         }
     }
 
-    fn back_off(&mut self, out: &mut Outbox, retry_after_ms: Option<u64>) -> Outcome<State> {
-        let delay = self.arm_retry(out, Timer::RetrySend, retry_after_ms);
-        Transition(State::backoff(out.now.unix.after(delay)))
+    fn back_off(&mut self, context: &mut Outbox, retry_after_ms: Option<u64>) -> Outcome<State> {
+        let delay = self.arm_retry(context, Timer::RetrySend, retry_after_ms);
+        Transition(State::Backoff {
+            retry_at: context.now().unix.after(delay),
+        })
     }
 
     /// `backoff` after a restart: retry within the base jitter, but not before the stored
     /// retry time (itself at most `backoff_cap` away: wall clocks jump).
-    pub(super) fn rearm_backoff(&mut self, out: &mut Outbox, retry_at: UnixMs) -> UnixMs {
-        let remaining = Duration::from_millis(retry_at.0.saturating_sub(out.now.unix.0));
+    pub(crate) fn rearm_backoff(&mut self, context: &mut Outbox, retry_at: UnixMs) -> UnixMs {
+        let remaining = Duration::from_millis(retry_at.0.saturating_sub(context.now().unix.0));
         let (base, cap) = (self.config.backoff_base, self.config.backoff_cap);
         let first =
             Backoff::new(base, cap).next_delay_at_least(&mut self.rng, Some(remaining.min(cap)));
         let delay = future(first);
-        out.timers.set(Timer::RetrySend, out.now.mono.after(delay));
-        out.signal(Signal::RetryScheduled {
+        context
+            .timers
+            .set(Timer::RetrySend, context.now().mono.after(delay));
+        context.signal(Signal::RetryScheduled {
             machine: MACHINE_ID,
             delay_ms: duration_ms(delay),
         });
-        out.now.unix.after(delay)
+        context.now().unix.after(delay)
     }
 
     /// `backoff`'s deadline: post again if the channel is known, else reopen it.
-    pub(super) fn retry(&mut self, out: &mut Outbox) -> Outcome<State> {
+    pub(crate) fn retry(&mut self, context: &mut Outbox) -> Outcome<State> {
         match (&self.ledger.channel, &self.team) {
-            (Some(_), Some(_)) => self.post(out),
-            _ => Transition(State::pending(self.start(out))),
+            (Some(_), Some(_)) => self.post(context),
+            _ => Transition(State::Pending {
+                phase: self.start(context),
+            }),
         }
     }
 
     /// Enter `reconciling`, waiting `reconcile_settle` before the first lookup.
-    pub(super) fn reconcile(&mut self, out: &mut Outbox) -> Outcome<State> {
-        Transition(State::reconciling(self.settle(out)))
+    pub(crate) fn reconcile(&mut self, context: &mut Outbox) -> Outcome<State> {
+        Transition(State::Reconciling {
+            lookup: self.settle(context),
+        })
     }
 
-    pub(super) fn settle(&mut self, out: &mut Outbox) -> Lookup {
-        let at = out
-            .now
+    pub(crate) fn settle(&mut self, context: &mut Outbox) -> Lookup {
+        let at = context
+            .now()
             .mono
             .after(self.config.reconcile_settle.max(Duration::from_millis(1)));
-        out.timers.set(Timer::RetryReconcile, at);
+        context.timers.set(Timer::RetryReconcile, at);
         Lookup::Waiting
     }
 
     /// Read the history, or reopen the DM channel first if it is unknown (a hand-made row).
-    pub(super) fn look_up(&mut self, out: &mut Outbox) -> Lookup {
+    pub(crate) fn look_up(&mut self, context: &mut Outbox) -> Lookup {
         let Some(channel) = self.ledger.channel.clone() else {
-            return Lookup::Reopening(self.open_dm(out));
+            return Lookup::Reopening(self.open_dm(context));
         };
         let call = self.call_id();
-        out.command(Command::LookupHistory {
+        context.stage(Command::LookupHistory {
             call,
             channel,
             limit: self.config.history_limit,
@@ -229,53 +242,53 @@ impl Core {
         Lookup::Reading(call)
     }
 
-    pub(super) fn on_history(
+    pub(crate) fn on_history(
         &mut self,
         lookup: &mut Lookup,
-        out: &mut Outbox,
+        context: &mut Outbox,
         outcome: &HistoryOutcome,
     ) -> Outcome<State> {
         match outcome {
             HistoryOutcome::Found { ts } => {
                 self.ledger.ts = Some(ts.clone());
                 self.backoff.reset();
-                Transition(State::complete())
+                Transition(State::Complete {})
             }
             HistoryOutcome::NotFound => {
                 self.backoff.reset();
-                self.post(out)
+                self.post(context)
             }
             HistoryOutcome::Transient {
                 retry_after_ms,
                 reason,
             } => {
                 self.note(reason);
-                self.arm_retry(out, Timer::RetryReconcile, *retry_after_ms);
+                self.arm_retry(context, Timer::RetryReconcile, *retry_after_ms);
                 *lookup = Lookup::Waiting;
                 Handled
             }
             HistoryOutcome::MissingScope => {
                 self.note("missing_scope");
-                Transition(State::failed())
+                Transition(State::Failed {})
             }
         }
     }
 
-    pub(super) fn on_reopened(
+    pub(crate) fn on_reopened(
         &mut self,
         lookup: &mut Lookup,
-        out: &mut Outbox,
+        context: &mut Outbox,
         outcome: &OpenDmOutcome,
     ) -> Outcome<State> {
         let retry_after_ms = match outcome {
             OpenDmOutcome::Opened { channel } => {
                 self.ledger.channel = Some(channel.clone());
-                *lookup = self.look_up(out);
+                *lookup = self.look_up(context);
                 return Handled;
             }
             OpenDmOutcome::Permanent { code } => {
                 self.note(code);
-                return Transition(State::failed());
+                return Transition(State::Failed {});
             }
             OpenDmOutcome::RateLimited { retry_after_ms } => {
                 self.note("ratelimited");
@@ -286,25 +299,25 @@ impl Core {
                 None
             }
         };
-        self.arm_retry(out, Timer::RetryReconcile, retry_after_ms);
+        self.arm_retry(context, Timer::RetryReconcile, retry_after_ms);
         *lookup = Lookup::Waiting;
         Handled
     }
 
-    pub(super) fn stamp(&mut self, channel: &str, ts: &str) -> Outcome<State> {
+    pub(crate) fn stamp(&mut self, channel: &str, ts: &str) -> Outcome<State> {
         self.ledger.channel = Some(channel.to_string());
         self.ledger.ts = Some(ts.to_string());
-        Transition(State::complete())
+        Transition(State::Complete {})
     }
 
     /// Operator reset: forget the stamp and the counters, and start over.
-    pub(super) fn reset(&mut self, out: &mut Outbox) -> Outcome<State> {
+    pub(crate) fn reset(&mut self, context: &mut Outbox) -> Outcome<State> {
         self.ledger = Ledger::default();
         self.backoff.reset();
-        let phase = match out.channel_ready {
-            true => self.start(out),
+        let phase = match self.channel_ready {
+            true => self.start(context),
             false => Phase::Idle,
         };
-        Transition(State::pending(phase))
+        Transition(State::Pending { phase })
     }
 }

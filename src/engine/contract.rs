@@ -118,19 +118,6 @@ pub trait Machine: Clone + Sized {
         snapshot: &Snapshot,
     ) -> Result<Self, RestoreError>;
 
-    /// Machines to start the diagram exploration from (at least a fresh one in
-    /// [`INITIAL`](Self::INITIAL)), each with the time it is at.
-    fn explore_roots() -> Vec<(Now, Self)>;
-    /// Every input worth trying in the current state, bound to its data (the pending link's
-    /// id, the armed deadline, each error class), each with the time to deliver it at.
-    fn input_templates(&self, now: Now) -> Vec<(Now, Self::Input)>;
-    /// The key under which exploration deduplicates representatives. The state name by
-    /// default; a machine whose guards depend on local data refines it (e.g. `connected` with
-    /// or without a standby link).
-    fn exploration_key(&self) -> String {
-        self.state_name().to_string()
-    }
-
     /// Restore from `snapshot` and deliver the `Resumed` input at `now`.
     fn resume(
         config: Self::Config,
@@ -163,6 +150,24 @@ pub trait Machine: Clone + Sized {
                 .and_then(|n| n.parent);
         }
         chain
+    }
+}
+
+/// Exploration hooks for deriving a machine's diagram (`docs/architecture.md`): where to start,
+/// which inputs to try in a state, and how to tell representatives apart. Only the diagram
+/// derivation uses them; a shell never does.
+pub trait Explore: Machine {
+    /// Machines to start the diagram exploration from (at least a fresh one in
+    /// [`INITIAL`](Machine::INITIAL)), each with the time it is at.
+    fn explore_roots() -> Vec<(Now, Self)>;
+    /// Every input worth trying in the current state, bound to its data (the pending link's
+    /// id, the armed deadline, each error class), each with the time to deliver it at.
+    fn input_templates(&self, now: Now) -> Vec<(Now, Self::Input)>;
+    /// The key under which exploration deduplicates representatives. The state name by
+    /// default; a machine whose guards depend on local data refines it (e.g. `connected` with
+    /// or without a standby link).
+    fn exploration_key(&self) -> String {
+        self.state_name().to_string()
     }
 }
 

@@ -1,112 +1,108 @@
-//! The actions the states share: every method is pure, mutating [`Core`] and pushing outputs
-//! into the [`Outbox`]. A child module of `machine`, because statig's state constructors are
-//! private to the module that defines the machine.
+//! The policies the states share: ack first, dedupe, hand over, reconnect, liveness, stop.
+//! Every method is pure: it mutates [`Storage`] and pushes outputs and deadlines into the
+//! [`Outbox`] (the statig `context`).
 
-use super::State;
+use super::states::State;
 use crate::engine::time::duration_ms;
-use crate::engine::{EnvelopeOutcome, Millis, Now, Signal};
-use crate::socket::core::{Core, Outbox};
+use crate::engine::{EnvelopeOutcome, Signal};
 use crate::socket::event::Event;
-use crate::socket::io::{Command, LinkId, OpenOutcome, RequestId};
+use crate::socket::io::{Command, LinkId, LinkUrl, OpenOutcome, RequestId};
 use crate::socket::links::{ActiveLink, PendingLink, Role};
-use crate::socket::timers::Timer;
+use crate::socket::storage::{Outbox, Storage};
+use crate::socket::timer::Timer;
 use crate::socket::wire::{DisconnectReason, Envelope};
 use statig::prelude::*;
 use std::time::Duration;
 
-impl Core {
-    fn arm(&mut self, timer: Timer, now: Now, after: Duration) {
-        self.timers.set(timer, now.mono.after(after));
-    }
-
+impl Storage {
     /// Ask for a URL (unless a call is already in flight) and enter `connecting`.
-    pub(crate) fn start_open(&mut self, ctx: &mut Outbox) -> Outcome<State> {
-        self.request_open(ctx);
-        Transition(State::connecting())
+    pub(crate) fn start_open(&mut self, context: &mut Outbox) -> Outcome<State> {
+        self.request_open(context);
+        Transition(State::Connecting {})
     }
 
-    fn request_open(&mut self, ctx: &mut Outbox) {
+    fn request_open(&mut self, context: &mut Outbox) {
         if self.in_flight.is_some() {
             return;
         }
         self.next_request += 1;
         let request = RequestId(self.next_request);
         self.in_flight = Some(request);
-        ctx.command(Command::OpenConnection { request });
+        context.command(Command::OpenConnection { request });
     }
 
     /// Open a new pending link to `url` and arm its hello deadline.
-    pub(crate) fn open_pending(&mut self, url: &str, ctx: &mut Outbox) {
+    pub(crate) fn open_pending(&mut self, url: &LinkUrl, context: &mut Outbox) {
         let link = self.links.allocate();
         self.links.pending = Some(PendingLink {
             id: link,
             opened: false,
         });
-        ctx.command(Command::OpenLink {
+        context.command(Command::OpenLink {
             link,
-            url: url.to_string(),
+            url: url.clone(),
         });
-        self.arm(Timer::HelloDeadline, ctx.now, self.config.hello_timeout);
+        context.arm(Timer::HelloDeadline, self.config.hello_timeout);
     }
 
     /// The pending link said `hello`: it becomes the active link.
-    pub(crate) fn promote_pending(&mut self, ctx: &mut Outbox) {
+    pub(crate) fn promote_pending(&mut self, context: &mut Outbox) {
         let Some(pending) = self.links.pending.take() else {
             return;
         };
         self.links.active = Some(ActiveLink {
             id: pending.id,
-            hello_at: ctx.now.mono,
+            hello_at: context.now().mono,
         });
-        self.timers.clear(Timer::HelloDeadline);
-        self.timers.clear(Timer::PongDeadline);
-        self.arm(Timer::PingDue, ctx.now, self.config.ping_interval);
+        context.timers.clear(Timer::HelloDeadline);
+        context.timers.clear(Timer::PongDeadline);
+        context.arm(Timer::PingDue, self.config.ping_interval);
     }
 
     /// The standby said `hello`: it becomes active, the old active link drains.
-    pub(crate) fn handover(&mut self, ctx: &mut Outbox) {
+    pub(crate) fn handover(&mut self, context: &mut Outbox) {
         if let Some(old) = self.links.active.take() {
-            self.end_active(old, ctx);
+            self.end_active(old, context);
             if let Some(previous) = self.links.draining.replace(old.id) {
-                self.close_link(previous, ctx);
+                self.close_link(previous, context);
             }
-            self.arm(Timer::DrainGrace, ctx.now, self.config.drain_grace);
+            context.arm(Timer::DrainGrace, self.config.drain_grace);
         }
-        self.promote_pending(ctx);
+        self.promote_pending(context);
         self.standby_backoff.reset();
-        self.timers.clear(Timer::StandbyRetry);
-        ctx.signal(Signal::Handover);
+        context.timers.clear(Timer::StandbyRetry);
+        context.signal(Signal::Handover);
     }
 
     /// Count the end of an active link's activity; a long-lived link resets the backoff.
-    fn end_active(&mut self, link: ActiveLink, ctx: &mut Outbox) {
-        let lifetime_ms = ctx.now.mono.since(link.hello_at);
+    fn end_active(&mut self, link: ActiveLink, context: &mut Outbox) {
+        let lifetime_ms = context.now().mono.since(link.hello_at);
         if lifetime_ms >= duration_ms(self.config.backoff_reset_after) {
             self.backoff.reset();
         }
-        self.timers.clear(Timer::PingDue);
-        self.timers.clear(Timer::PongDeadline);
-        ctx.signal(Signal::LinkEnded { lifetime_ms });
+        context.timers.clear(Timer::PingDue);
+        context.timers.clear(Timer::PongDeadline);
+        context.signal(Signal::LinkEnded { lifetime_ms });
     }
 
     /// The active link is gone (its socket already is, or is dropped now when `drop`): carry
     /// on with the
     /// standby if one is opening, with the in-flight call if one is out, else back off.
-    pub(crate) fn lose_active(&mut self, drop: bool, ctx: &mut Outbox) -> Outcome<State> {
+    pub(crate) fn lose_active(&mut self, drop: bool, context: &mut Outbox) -> Outcome<State> {
         if let Some(active) = self.links.active.take() {
-            self.end_active(active, ctx);
+            self.end_active(active, context);
             if drop {
-                ctx.command(Command::DropLink { link: active.id });
+                context.command(Command::DropLink { link: active.id });
             }
         }
         self.standby_wanted = false;
-        self.timers.clear(Timer::StandbyRetry);
+        context.timers.clear(Timer::StandbyRetry);
         if self.links.pending.is_some() {
-            Transition(State::authenticated())
+            Transition(State::Authenticated {})
         } else if self.in_flight.is_some() {
-            Transition(State::connecting())
+            Transition(State::Connecting {})
         } else {
-            self.schedule_reconnect(None, ctx)
+            self.schedule_reconnect(None, context)
         }
     }
 
@@ -114,53 +110,55 @@ impl Core {
     pub(crate) fn schedule_reconnect(
         &mut self,
         retry_after_ms: Option<u64>,
-        ctx: &mut Outbox,
+        context: &mut Outbox,
     ) -> Outcome<State> {
         let delay = self
             .backoff
             .next_delay_at_least(&mut self.rng, retry_after_ms.map(Duration::from_millis));
-        self.arm(Timer::ReconnectBackoff, ctx.now, delay);
-        ctx.signal(Signal::RetryScheduled {
+        context.arm(Timer::ReconnectBackoff, delay);
+        context.signal(Signal::RetryScheduled {
             machine: crate::socket::MACHINE_ID,
             delay_ms: duration_ms(delay),
         });
-        Transition(State::reconnecting())
+        Transition(State::Reconnecting {})
     }
 
     /// Unrecoverable: close everything, probe again later.
-    pub(crate) fn enter_error(&mut self, code: &str, ctx: &mut Outbox) -> Outcome<State> {
-        self.close_everything(ctx);
+    pub(crate) fn enter_error(&mut self, code: &str, context: &mut Outbox) -> Outcome<State> {
+        self.close_everything(context);
         self.in_flight = None;
-        self.clear_lifecycle_timers();
-        self.arm(Timer::Reprobe, ctx.now, self.config.reprobe_interval);
-        Transition(State::error(code.to_string()))
+        self.clear_lifecycle_timers(context);
+        context.arm(Timer::Reprobe, self.config.reprobe_interval);
+        Transition(State::Error {
+            code: code.to_string(),
+        })
     }
 
     /// `stop`: close everything; wait for the closes unless nothing is left.
-    pub(crate) fn stop_all(&mut self, ctx: &mut Outbox) -> Outcome<State> {
-        self.close_everything(ctx);
+    pub(crate) fn stop_all(&mut self, context: &mut Outbox) -> Outcome<State> {
+        self.close_everything(context);
         self.in_flight = None;
-        self.clear_lifecycle_timers();
+        self.clear_lifecycle_timers(context);
         if self.links.is_empty() {
-            Transition(State::disconnected())
+            Transition(State::Disconnected {})
         } else {
-            Transition(State::disconnecting())
+            Transition(State::Disconnecting {})
         }
     }
 
     /// After a process restart no link exists and no call is out: forget them without
     /// commands.
-    pub(crate) fn forget_everything(&mut self) {
+    pub(crate) fn forget_everything(&mut self, context: &mut Outbox) {
         self.links.active = None;
         self.links.pending = None;
         self.links.draining = None;
         self.links.closing = None;
-        self.timers.clear_all();
+        context.timers.clear_all();
         self.in_flight = None;
         self.standby_wanted = false;
     }
 
-    fn clear_lifecycle_timers(&mut self) {
+    fn clear_lifecycle_timers(&mut self, context: &mut Outbox) {
         for timer in [
             Timer::HelloDeadline,
             Timer::PingDue,
@@ -170,84 +168,84 @@ impl Core {
             Timer::DrainGrace,
             Timer::Reprobe,
         ] {
-            self.timers.clear(timer);
+            context.timers.clear(timer);
         }
     }
 
     /// Close every link; the active one last, so it is the one that gets the graceful close
     /// (only one link may be closing at a time; the others are dropped).
-    pub(crate) fn close_everything(&mut self, ctx: &mut Outbox) {
-        self.abandon_pending(ctx);
+    pub(crate) fn close_everything(&mut self, context: &mut Outbox) {
+        self.abandon_pending(context);
         if let Some(draining) = self.links.draining.take() {
-            self.close_link(draining, ctx);
+            self.close_link(draining, context);
         }
         if let Some(active) = self.links.active.take() {
-            self.end_active(active, ctx);
-            self.close_link(active.id, ctx);
+            self.end_active(active, context);
+            self.close_link(active.id, context);
         }
         self.standby_wanted = false;
-        self.timers.clear(Timer::StandbyRetry);
-        self.timers.clear(Timer::DrainGrace);
+        context.timers.clear(Timer::StandbyRetry);
+        context.timers.clear(Timer::DrainGrace);
     }
 
     /// Give up on the pending link: close it if its handshake completed, else drop it.
-    pub(crate) fn abandon_pending(&mut self, ctx: &mut Outbox) {
-        self.timers.clear(Timer::HelloDeadline);
+    pub(crate) fn abandon_pending(&mut self, context: &mut Outbox) {
+        context.timers.clear(Timer::HelloDeadline);
         if let Some(pending) = self.links.pending.take() {
             if pending.opened {
-                self.close_link(pending.id, ctx);
+                self.close_link(pending.id, context);
             } else {
-                ctx.command(Command::DropLink { link: pending.id });
+                context.command(Command::DropLink { link: pending.id });
             }
         }
     }
 
     /// Send a close frame on `link` (already taken out of its role); it becomes the closing
     /// link. A link already closing is dropped: at most one closes at a time.
-    fn close_link(&mut self, link: LinkId, ctx: &mut Outbox) {
+    fn close_link(&mut self, link: LinkId, context: &mut Outbox) {
         if let Some(previous) = self.links.closing.take() {
-            ctx.command(Command::DropLink { link: previous });
+            context.command(Command::DropLink { link: previous });
         }
-        ctx.command(Command::CloseLink { link });
+        context.command(Command::CloseLink { link });
         self.links.closing = Some(link);
-        self.arm(Timer::CloseGrace, ctx.now, self.config.close_grace);
+        context.arm(Timer::CloseGrace, self.config.close_grace);
     }
 
     /// A standby is wanted (Slack asked to leave the active link, or a retry is due).
-    pub(crate) fn want_standby(&mut self, ctx: &mut Outbox) {
+    pub(crate) fn want_standby(&mut self, context: &mut Outbox) {
         if self.links.pending.is_some() || self.in_flight.is_some() {
             self.standby_wanted = false;
             return;
         }
         self.standby_wanted = true;
-        if self.links.draining.is_some() || self.timers.is_armed(Timer::StandbyRetry) {
+        if self.links.draining.is_some() || context.timers.is_armed(Timer::StandbyRetry) {
             return; // at most two links open: wait for the drain, or for the retry
         }
         self.standby_wanted = false;
-        self.request_open(ctx);
+        self.request_open(context);
     }
 
     /// The standby could not be had: stay on the active link, retry after a backoff.
-    pub(crate) fn standby_failed(&mut self, retry_after_ms: Option<u64>, ctx: &mut Outbox) {
+    pub(crate) fn standby_failed(&mut self, retry_after_ms: Option<u64>, context: &mut Outbox) {
         let delay = self
             .standby_backoff
             .next_delay_at_least(&mut self.rng, retry_after_ms.map(Duration::from_millis));
-        self.arm(Timer::StandbyRetry, ctx.now, delay);
-        ctx.signal(Signal::RetryScheduled {
+        context.arm(Timer::StandbyRetry, delay);
+        context.signal(Signal::RetryScheduled {
             machine: crate::socket::MACHINE_ID,
             delay_ms: duration_ms(delay),
         });
     }
 
     /// The answer to a standby's `apps.connections.open`.
-    pub(crate) fn on_standby_open(&mut self, outcome: &OpenOutcome, ctx: &mut Outbox) {
+    pub(crate) fn on_standby_open(&mut self, outcome: &OpenOutcome, context: &mut Outbox) {
         match outcome {
-            OpenOutcome::Url(url) => self.open_pending(url, ctx),
+            OpenOutcome::Url(url) => self.open_pending(url, context),
             OpenOutcome::RateLimited { retry_after_ms } => {
-                self.standby_failed(*retry_after_ms, ctx)
+                self.standby_failed(*retry_after_ms, context)
             }
             OpenOutcome::Transient | OpenOutcome::Unrecoverable { .. } => {
-                self.standby_failed(None, ctx)
+                self.standby_failed(None, context)
             }
         }
     }
@@ -257,111 +255,107 @@ impl Core {
         &mut self,
         link: LinkId,
         reason: &DisconnectReason,
-        ctx: &mut Outbox,
+        context: &mut Outbox,
     ) -> Outcome<State> {
         let role = self.links.role(link);
         match (role, reason) {
             (Some(Role::Active | Role::Pending), DisconnectReason::LinkDisabled) => {
-                self.enter_error("link_disabled", ctx)
+                self.enter_error("link_disabled", context)
             }
             (Some(Role::Active), DisconnectReason::TooManyWebsockets) => {
-                self.close_everything(ctx);
+                self.close_everything(context);
                 // Abandon the standby's call too: `reconnecting` does not take answers, and a
                 // call left in flight would stop the backoff from ever calling again.
                 self.in_flight = None;
-                self.schedule_reconnect(None, ctx)
+                self.schedule_reconnect(None, context)
             }
             (Some(Role::Active), _) => {
-                self.want_standby(ctx);
+                self.want_standby(context);
                 Handled
             }
             (Some(Role::Pending), _) => {
-                self.abandon_pending(ctx);
-                self.standby_failed(None, ctx);
+                self.abandon_pending(context);
+                self.standby_failed(None, context);
                 Handled
             }
-            _ => self.ignore(ctx),
+            _ => self.ignore(context),
         }
     }
 
     /// Any frame on the active link proves it alive.
-    pub(crate) fn note_activity(&mut self, link: LinkId) {
+    pub(crate) fn note_activity(&mut self, link: LinkId, context: &mut Outbox) {
         if self.links.active.is_some_and(|a| a.id == link) {
-            self.timers.clear(Timer::PongDeadline);
+            context.timers.clear(Timer::PongDeadline);
         }
     }
 
     /// Count an input that has nothing to do in this state.
-    pub(crate) fn ignore(&mut self, ctx: &mut Outbox) -> Outcome<State> {
-        ctx.signal(Signal::Ignored {
-            machine: crate::socket::MACHINE_ID,
-            state: ctx.state,
-            input: ctx.event,
-        });
+    pub(crate) fn ignore(&mut self, context: &mut Outbox) -> Outcome<State> {
+        context.ignored();
         Handled
     }
 
     /// What every state does with link-level events its own handler did not take.
-    pub(crate) fn common(&mut self, event: &Event, ctx: &mut Outbox) -> Outcome<State> {
+    pub(crate) fn common(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
-            Event::Envelope(link, envelope) => self.on_envelope(*link, envelope, ctx),
-            Event::Rejected(_, reason) => ctx.signal(Signal::FrameRejected { reason: *reason }),
+            Event::Envelope(link, envelope) => self.on_envelope(*link, envelope, context),
+            Event::Rejected(_, reason) => context.signal(Signal::FrameRejected { reason: *reason }),
             Event::Pong(link) if self.links.role(*link).is_some() => {}
             Event::LinkOpened(link) => match &mut self.links.pending {
                 Some(p) if p.id == *link => p.opened = true,
-                _ => return self.ignore(ctx),
+                _ => return self.ignore(context),
             },
             // Only the states know what losing the active or pending link means; here only the
             // links on their way out are forgotten.
             Event::LinkDown(link) => match self.links.role(*link) {
                 Some(Role::Closing) => {
                     self.links.closing = None;
-                    self.timers.clear(Timer::CloseGrace);
+                    context.timers.clear(Timer::CloseGrace);
                 }
                 Some(Role::Draining) => {
                     self.links.draining = None;
-                    self.timers.clear(Timer::DrainGrace);
+                    context.timers.clear(Timer::DrainGrace);
                 }
-                _ => return self.ignore(ctx),
+                _ => return self.ignore(context),
             },
-            Event::Timer(Timer::PingDue) => self.ping_active(ctx),
+            Event::Timer(Timer::PingDue) => self.ping_active(context),
             Event::Timer(Timer::DrainGrace) => {
                 if let Some(draining) = self.links.draining.take() {
-                    self.close_link(draining, ctx);
+                    self.close_link(draining, context);
                 }
             }
             Event::Timer(Timer::CloseGrace) => {
                 if let Some(closing) = self.links.closing.take() {
-                    ctx.command(Command::DropLink { link: closing });
+                    context.command(Command::DropLink { link: closing });
                 }
             }
-            _ => return self.ignore(ctx),
+            _ => return self.ignore(context),
         }
         Handled
     }
 
-    fn ping_active(&mut self, ctx: &mut Outbox) {
+    fn ping_active(&mut self, context: &mut Outbox) {
         let Some(active) = self.links.active else {
             return;
         };
-        ctx.command(Command::Ping { link: active.id });
-        if !self.timers.is_armed(Timer::PongDeadline) {
-            self.arm(Timer::PongDeadline, ctx.now, self.config.pong_timeout);
+        context.command(Command::Ping { link: active.id });
+        if !context.timers.is_armed(Timer::PongDeadline) {
+            context.arm(Timer::PongDeadline, self.config.pong_timeout);
         }
-        self.arm(Timer::PingDue, ctx.now, self.config.ping_interval);
+        context.arm(Timer::PingDue, self.config.ping_interval);
     }
 
     /// Ack first, then dispatch unless the key was seen within the window.
-    fn on_envelope(&mut self, link: LinkId, envelope: &Envelope, ctx: &mut Outbox) {
+    fn on_envelope(&mut self, link: LinkId, envelope: &Envelope, context: &mut Outbox) {
         let kind = envelope.kind.label();
         match self.links.role(link) {
             None => {
-                self.ignore(ctx);
+                self.ignore(context);
                 return;
             }
             Some(Role::Closing) => {
                 let outcome = EnvelopeOutcome::Unackable;
-                ctx.signal(Signal::Envelope { kind, outcome });
+                context.signal(Signal::Envelope { kind, outcome });
                 return;
             }
             Some(Role::Pending) => {
@@ -372,17 +366,17 @@ impl Core {
             }
             Some(Role::Active | Role::Draining) => {}
         }
-        ctx.command(Command::Ack {
+        context.command(Command::Ack {
             link,
             envelope_id: envelope.envelope_id.clone(),
         });
         let key = envelope.dedupe_key();
-        let outcome = if self.dedupe.first_sight(&key, ctx.now.unix) {
-            ctx.command(Command::Remember {
+        let outcome = if self.dedupe.first_sight(&key, context.now().unix) {
+            context.command(Command::Remember {
                 key,
-                at_unix: ctx.now.unix,
+                at_unix: context.now().unix,
             });
-            ctx.command(Command::Dispatch {
+            context.command(Command::Dispatch {
                 link,
                 envelope: envelope.clone(),
             });
@@ -390,11 +384,6 @@ impl Core {
         } else {
             EnvelopeOutcome::Duplicate
         };
-        ctx.signal(Signal::Envelope { kind, outcome });
-    }
-
-    /// The earliest armed deadline.
-    pub(crate) fn next_deadline(&self) -> Option<Millis> {
-        self.timers.next().map(|(_, at)| at)
+        context.signal(Signal::Envelope { kind, outcome });
     }
 }

@@ -1,44 +1,19 @@
-//! The statig machine itself: states, superstates and their handlers.
+//! The states of the onboarding ledger (statig), each with its edges in its doc comment.
 //!
-//! Shared storage ([`Core`]) holds the ledger facts, the configuration and the RNG; the
+//! Shared storage ([`Storage`]) holds the ledger facts, the configuration and the RNG; the
 //! context ([`Outbox`]) holds what crosses the boundary during one input: the time, the
-//! outputs, the deadlines. Handlers push signals and stage commands; `after_transition` pushes
-//! the one [`Transition`] record; the wrapper appends the staged commands last, so a command
-//! never precedes the transition that it depends on. Entry and exit actions emit nothing.
+//! outputs, the deadlines. Handlers push signals and stage commands; `after_transition` records
+//! the one [`Transition`](crate::engine::Transition); the engine appends the staged commands
+//! last, so a command never precedes the transition that it depends on. Entry and exit actions
+//! emit nothing.
+#![allow(missing_docs)] // statig generates the State and Superstate enums.
 
-mod steps;
-
-use super::MACHINE_ID;
-use super::config::OnboardingConfig;
-use super::io::{CallId, Command, Input};
+use super::event::Event;
+use super::io::{CallId, Input};
+use super::storage::{Outbox, Storage};
 use super::timer::Timer;
-use crate::engine::{Backoff, Now, Output, Signal, TimerTable, Transition, UnixMs};
+use crate::engine::UnixMs;
 use statig::prelude::*;
-use std::collections::VecDeque;
-use std::time::Duration;
-
-/// The team part of the instance id before `auth.test` has named the team.
-pub(crate) const UNKNOWN_TEAM: &str = "-";
-
-/// What statig dispatches: an input, or a deadline the wrapper found expired.
-#[derive(Clone, Debug)]
-pub(crate) enum Event {
-    Input(Input),
-    Fired(Timer),
-}
-
-/// The persisted facts of one installer's ledger row (besides the state).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Ledger {
-    /// Posts attempted (each `PostIntro` emitted).
-    pub(crate) attempts: u32,
-    /// The last failure, for operators.
-    pub(crate) last_error: Option<String>,
-    /// The DM channel, once opened.
-    pub(crate) channel: Option<String>,
-    /// The intro's `ts`, once confirmed.
-    pub(crate) ts: Option<String>,
-}
 
 /// `pending`'s progress through `auth.test` and `conversations.open`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,108 +39,14 @@ pub(crate) enum Lookup {
     Reading(CallId),
 }
 
-/// Everything that crosses the boundary during one input, owned by the wrapper.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Outbox {
-    /// The time of the input being handled.
-    pub(crate) now: Now,
-    /// The name of the event being handled (the transition's `event`).
-    pub(crate) event: &'static str,
-    /// The leaf state when the event was dispatched (for `Signal::Ignored`).
-    pub(crate) state: &'static str,
-    /// Outputs ready for `poll_output`.
-    pub(crate) outputs: VecDeque<Output<Command>>,
-    /// Commands of the current event, appended after its transition.
-    staged: Vec<Command>,
-    /// Armed deadlines.
-    pub(crate) timers: TimerTable<Timer>,
-    /// Whether the bot can talk (the socket connected at least once in this process).
-    pub(crate) channel_ready: bool,
-}
-
-impl Outbox {
-    fn command(&mut self, command: Command) {
-        self.staged.push(command);
-    }
-
-    fn signal(&mut self, signal: Signal) {
-        self.outputs.push_back(Output::Signal(signal));
-    }
-
-    fn ignored(&mut self) {
-        let (state, input) = (self.state, self.event);
-        self.signal(Signal::Ignored {
-            machine: MACHINE_ID,
-            state,
-            input,
-        });
-    }
-
-    /// Move the current event's commands behind its transition.
-    pub(crate) fn flush_commands(&mut self) {
-        let staged = std::mem::take(&mut self.staged);
-        self.outputs.extend(staged.into_iter().map(Output::Command));
-    }
-}
-
-/// The machine's shared storage.
-#[derive(Clone, Debug)]
-pub(crate) struct Core {
-    pub(crate) config: OnboardingConfig,
-    pub(crate) installer: String,
-    pub(crate) team: Option<String>,
-    pub(crate) instance: String,
-    pub(crate) ledger: Ledger,
-    rng: fastrand::Rng,
-    next_call: u64,
-    /// Full-jitter backoff over consecutive failures; reset by any success.
-    backoff: Backoff,
-}
-
-impl Core {
-    pub(crate) fn new(
-        config: OnboardingConfig,
-        installer: &str,
-        team: Option<&str>,
-        ledger: Ledger,
-    ) -> Core {
-        let rng = fastrand::Rng::with_seed(config.seed);
-        let backoff = Backoff::new(config.backoff_base, config.backoff_cap);
-        Core {
-            instance: instance_id(team, installer),
-            config,
-            installer: installer.to_string(),
-            team: team.map(str::to_string),
-            ledger,
-            rng,
-            next_call: 1,
-            backoff,
-        }
-    }
-}
-
-/// At least 1 ms, so that a deadline armed at `now` is always in the future.
-fn future(delay: Duration) -> Duration {
-    delay.max(Duration::from_millis(1))
-}
-
-/// Whether `id` can be part of an instance id (non-empty, no `/`).
-pub(crate) fn valid_id(id: &str) -> bool {
-    !id.is_empty() && !id.contains('/') && id != UNKNOWN_TEAM
-}
-
-/// `<team_id>/<installer_user_id>`, with [`UNKNOWN_TEAM`] until the team is known.
-pub(crate) fn instance_id(team: Option<&str>, installer: &str) -> String {
-    format!("{}/{installer}", team.unwrap_or(UNKNOWN_TEAM))
-}
-
 #[state_machine(
     initial = "State::pending(Phase::Idle)",
+    before_dispatch = "Self::before_dispatch",
     after_transition = "Self::after_transition",
     state(derive(Clone, Debug, PartialEq, Eq)),
     superstate(derive(Debug))
 )]
-impl Core {
+impl Storage {
     /// Nothing sent: waiting for the channel to be ready, for `auth.test` (team unknown) or for
     /// `conversations.open`. No ledger row exists until the first transition out of here.
     /// - `channel_ready` (idle) => stays, calls `auth.test` (team unknown) or `conversations.open`
@@ -196,7 +77,7 @@ impl Core {
             {
                 self.on_auth(phase, context, outcome)
             }
-            Event::Fired(Timer::RetryAuth) if *phase == Phase::AuthRetry => {
+            Event::Timer(Timer::RetryAuth) if *phase == Phase::AuthRetry => {
                 *phase = Phase::Authenticating(self.call_auth(context));
                 Handled
             }
@@ -205,7 +86,7 @@ impl Core {
             }
             Event::Input(Input::Resumed) => {
                 context.timers.clear(Timer::RetryAuth);
-                *phase = match context.channel_ready {
+                *phase = match self.channel_ready {
                     true => self.start(context),
                     false => Phase::Idle,
                 };
@@ -255,7 +136,7 @@ impl Core {
         event: &Event,
     ) -> Outcome<State> {
         match event {
-            Event::Fired(Timer::RetrySend) => self.retry(context),
+            Event::Timer(Timer::RetrySend) => self.retry(context),
             Event::Input(Input::Resumed) => {
                 *retry_at = self.rearm_backoff(context, *retry_at);
                 Handled
@@ -284,7 +165,7 @@ impl Core {
         event: &Event,
     ) -> Outcome<State> {
         match event {
-            Event::Fired(Timer::RetryReconcile) if *lookup == Lookup::Waiting => {
+            Event::Timer(Timer::RetryReconcile) if *lookup == Lookup::Waiting => {
                 *lookup = self.look_up(context);
                 Handled
             }
@@ -345,7 +226,7 @@ impl Core {
         match event {
             Event::Input(Input::MarkComplete { channel, ts }) => self.stamp(channel, ts),
             Event::Input(Input::Reset) => self.reset(context),
-            Event::Fired(_) => Handled,
+            Event::Timer(_) => Handled,
             _ => {
                 context.ignored();
                 Handled
@@ -362,7 +243,7 @@ impl Core {
     fn settled(&mut self, context: &mut Outbox, event: &Event) -> Outcome<State> {
         match event {
             Event::Input(Input::Reset) => self.reset(context),
-            Event::Input(Input::Resumed) | Event::Fired(_) => Handled,
+            Event::Input(Input::Resumed) | Event::Timer(_) => Handled,
             _ => {
                 context.ignored();
                 Handled
@@ -386,31 +267,49 @@ impl Core {
     }
 }
 
-/// The `after_transition` hook: the only place a [`Transition`] is made.
-impl Core {
-    fn after_transition(&mut self, source: &State, target: &State, context: &mut Outbox) {
-        context
-            .outputs
-            .push_back(Output::Transition(Transition::new(
-                MACHINE_ID,
-                self.instance.clone(),
-                (source.name(), target.name()),
-                context.event,
-                context.now,
-            )));
+impl Storage {
+    /// Note `channel_ready` before any handler sees it (it stays true for this process).
+    fn before_dispatch(
+        &mut self,
+        _state: StateOrSuperstate<'_, State, Superstate>,
+        event: &Event,
+        _context: &mut Outbox,
+    ) {
+        if let Event::Input(Input::ChannelReady) = event {
+            self.channel_ready = true;
+        }
     }
+
+    /// The one path that records transitions, with the input's name captured by the engine.
+    fn after_transition(&mut self, source: &State, target: &State, context: &mut Outbox) {
+        context.transition(&self.instance, source.name(), target.name());
+    }
+}
+
+/// The leaf and superstate names (journal, metric labels, diagram nodes), written once; the
+/// `superstate = "..."` attributes above must match them, which the diagram test checks.
+pub(crate) mod names {
+    pub(crate) const PENDING: &str = "pending";
+    pub(crate) const SENDING: &str = "sending";
+    pub(crate) const BACKOFF: &str = "backoff";
+    pub(crate) const RECONCILING: &str = "reconciling";
+    pub(crate) const COMPLETE: &str = "complete";
+    pub(crate) const FAILED: &str = "failed";
+    pub(crate) const INCOMPLETE: &str = "incomplete";
+    pub(crate) const UNCONFIRMED: &str = "unconfirmed";
+    pub(crate) const SETTLED: &str = "settled";
 }
 
 impl State {
     /// The leaf state's name: the journal's `from`/`to`, the metric label, the diagram node.
     pub(crate) fn name(&self) -> &'static str {
         match self {
-            State::Pending { .. } => "pending",
-            State::Sending { .. } => "sending",
-            State::Backoff { .. } => "backoff",
-            State::Reconciling { .. } => "reconciling",
-            State::Complete {} => "complete",
-            State::Failed {} => "failed",
+            State::Pending { .. } => names::PENDING,
+            State::Sending { .. } => names::SENDING,
+            State::Backoff { .. } => names::BACKOFF,
+            State::Reconciling { .. } => names::RECONCILING,
+            State::Complete {} => names::COMPLETE,
+            State::Failed {} => names::FAILED,
         }
     }
 }

@@ -1,0 +1,153 @@
+//! The Socket Mode machine's own invariants.
+
+use crate::engine::Output;
+use crate::socket::Command;
+
+/// At most two links open or opening (the active one and a standby) and at most one closing.
+pub fn link_limits(open: usize, closing: usize) -> Result<(), String> {
+    if open <= 2 && closing <= 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "link limits: {open} open or opening, {closing} closing"
+        ))
+    }
+}
+
+/// Ack first: every `Dispatch` of one input's outputs comes right after the `Ack` of the
+/// same envelope on the same link and the `Remember` of its dedupe key.
+pub fn ack_then_remember_then_dispatch(outputs: &[Output<Command>]) -> Result<(), String> {
+    for (i, output) in outputs.iter().enumerate() {
+        let Output::Command(Command::Dispatch { link, envelope }) = output else {
+            continue;
+        };
+        let key = envelope.dedupe_key();
+        let in_order = matches!(
+            &outputs[..i],
+            [.., Output::Command(Command::Ack { link: l, envelope_id }), Output::Command(Command::Remember { key: k, .. })]
+                if l == link && *envelope_id == envelope.envelope_id && *k == key
+        );
+        if !in_order {
+            return Err(format!(
+                "Dispatch {key} not right after its ack and Remember"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A socket as a faithful shell holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Socket {
+    /// `OpenLink` received; the handshake has not completed.
+    Opening,
+    /// Open: frames may be written.
+    Open,
+    /// A close frame was written; nothing more may be.
+    Closing,
+}
+
+/// The sockets a faithful shell holds, rebuilt only from the inputs it delivered and the
+/// commands it got back, whatever the machine's internals say: a write goes only to an open
+/// socket, a drop only to a held one, and a link id is never issued twice in a process.
+#[derive(Clone, Debug, Default)]
+pub struct Sockets {
+    held: std::collections::BTreeMap<crate::socket::LinkId, Socket>,
+    issued: Vec<crate::socket::LinkId>,
+}
+
+impl Sockets {
+    /// The socket `link`, if held.
+    pub fn get(&self, link: &crate::socket::LinkId) -> Option<&Socket> {
+        self.held.get(link)
+    }
+
+    /// Every held socket.
+    pub fn held(&self) -> impl Iterator<Item = (crate::socket::LinkId, Socket)> + '_ {
+        self.held.iter().map(|(l, s)| (*l, *s))
+    }
+
+    /// How many sockets are held.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Whether no socket is held.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Every link id issued in this process, oldest first.
+    pub fn issued(&self) -> &[crate::socket::LinkId] {
+        &self.issued
+    }
+
+    /// Sockets open or opening, and sockets closing.
+    pub fn counts(&self) -> (usize, usize) {
+        let closing = self
+            .held
+            .values()
+            .filter(|s| **s == Socket::Closing)
+            .count();
+        (self.held.len() - closing, closing)
+    }
+
+    /// A frame arrived on `link`: a socket still opening has completed its handshake (the
+    /// driver's `LinkOpened` may be late).
+    pub fn frame_on(&mut self, link: crate::socket::LinkId) {
+        if let Some(s @ Socket::Opening) = self.held.get_mut(&link) {
+            *s = Socket::Open;
+        }
+    }
+
+    /// What delivering `input` tells the shell about its sockets. The machine handles the
+    /// input before any deadline due at its time, so nothing it writes afterwards may target
+    /// a socket the input closed.
+    pub fn observe(&mut self, input: &crate::socket::Input) {
+        use crate::socket::Input;
+        match input {
+            Input::LinkOpened { link }
+            | Input::Frame { link, .. }
+            | Input::FrameRejected { link, .. }
+            | Input::Pong { link } => self.frame_on(*link),
+            Input::LinkClosed { link } | Input::LinkError { link } => {
+                self.held.remove(link);
+            }
+            _ => {}
+        }
+    }
+
+    /// Carry out `command` on the sockets, or say why a shell could not.
+    pub fn command(&mut self, command: &Command) -> Result<(), String> {
+        match command {
+            Command::OpenLink { link, .. } => {
+                if self.issued.contains(link) {
+                    return Err(format!("link id {link} reused"));
+                }
+                self.issued.push(*link);
+                self.held.insert(*link, Socket::Opening);
+            }
+            Command::Ack { link, .. } => self.writable(*link, "Ack")?,
+            Command::Ping { link } => self.writable(*link, "Ping")?,
+            Command::CloseLink { link } => {
+                self.writable(*link, "CloseLink")?;
+                self.held.insert(*link, Socket::Closing);
+            }
+            // The guard drops a held socket; only a socket that was not held is an error.
+            Command::DropLink { link } if self.held.remove(link).is_none() => {
+                return Err(format!("DropLink on {link}, which the shell does not hold"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn writable(&self, link: crate::socket::LinkId, what: &str) -> Result<(), String> {
+        match self.held.get(&link) {
+            Some(Socket::Open) => Ok(()),
+            other => Err(format!(
+                "{what} on {link}, which the shell holds as {other:?}"
+            )),
+        }
+    }
+}

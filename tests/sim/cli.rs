@@ -1,0 +1,69 @@
+//! `phantom-fsm sim` tells a client which tokens it accepts, right after `api_url=`.
+
+use crate::common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_prints_the_tokens_it_accepts_after_api_url() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-fsm"))
+        .args([
+            "sim",
+            "--rate",
+            "0",
+            "--app-token",
+            "xapp-1-TEST-1-custom",
+            "--bot-token",
+            "xoxb-custom-sim",
+            "--retry-scale",
+            "0.01",
+            "--ghost-ttl",
+            "5",
+            "--history-page-limit",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("phantom-fsm sim starts");
+    let stdout = child.stdout.take().unwrap();
+    // Read every line until the process ends (a closed pipe would stop the simulator).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines: Result<Vec<String>, _> = (0..4).map(|_| rx.recv_timeout(WAIT)).collect();
+    let Ok(lines) = lines else {
+        let _ = child.kill();
+        panic!("no start lines");
+    };
+    let api_url = lines[0]
+        .strip_prefix("api_url=")
+        .expect("first line")
+        .to_string();
+    assert!(lines[1].starts_with("control_url="), "{lines:?}");
+    assert_eq!(
+        lines[2],
+        "app_token=xapp-1-TEST-1-custom bot_token=xoxb-custom-sim"
+    );
+    assert!(lines[3].contains("retry_scale=0.01"), "{lines:?}");
+    assert!(lines[3].contains("history_page_limit=3"), "{lines:?}");
+    let reply = post(
+        format!("{api_url}auth.test"),
+        Some("xoxb-custom-sim".into()),
+        Body::Empty,
+    )
+    .await;
+    let refused = post(
+        format!("{api_url}auth.test"),
+        Some(phantom_fsm::sim::DEFAULT_BOT_TOKEN.into()),
+        Body::Empty,
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(reply.json()["ok"], true, "{reply:?}");
+    assert_eq!(refused.json()["error"], "invalid_auth");
+}
