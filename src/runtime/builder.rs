@@ -437,3 +437,44 @@ impl RuntimeHandle {
         self.state.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_token() {
+        let builder = Runtime::builder()
+            .app_token("xapp-1-A1-1-appsecret")
+            .bot_token("xoxb-1-2-botsecret");
+        let text = format!("{builder:?}");
+        assert!(
+            !text.contains("appsecret") && !text.contains("botsecret"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = builder.data_dir(dir.path().join("d")).build().unwrap();
+        let text = format!("{runtime:?}");
+        assert!(
+            !text.contains("appsecret") && !text.contains("botsecret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn settings_are_checked_before_the_data_dir_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("d");
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let error = Runtime::builder()
+            .app_token("xapp-1")
+            .data_dir(&data)
+            .listen(Some(busy.local_addr().unwrap()))
+            .build()
+            .unwrap_err();
+        assert_eq!(error.flag(), Some("--listen"));
+        let error = Runtime::builder().data_dir(&data).build().unwrap_err();
+        assert_eq!(error.flag(), Some("--app-token"));
+        assert!(!data.exists());
+    }
+}
