@@ -16,3 +16,5 @@ mod lifecycle;
 mod secrets;
 #[path = "runtime/traffic.rs"]
 mod traffic;
+#[path = "runtime/wss.rs"]
+mod wss;
