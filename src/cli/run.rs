@@ -66,7 +66,11 @@ pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    tokio.block_on(serve(runtime))
+    let result = tokio.block_on(serve(runtime));
+    // An `apps.connections.open` call may still sit on the blocking pool (a reply that never
+    // comes): the driver gave up on it, and exiting must not wait for its HTTP timeout.
+    tokio.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
 }
 
 fn build(args: &RunArgs) -> Result<Runtime, CliError> {

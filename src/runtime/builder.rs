@@ -350,6 +350,10 @@ impl Runtime {
     /// Connect and serve until [`RuntimeHandle::shutdown`]; then stop through `disconnecting`
     /// (close frames sent, each with its grace), flush the store, stop the HTTP server and
     /// return.
+    ///
+    /// An `apps.connections.open` call still waiting for its reply is abandoned; its thread on
+    /// tokio's blocking pool ends with the HTTP client's timeout. Shut the tokio runtime down
+    /// with `shutdown_timeout` if the process should not wait for it (`phantom-fsm run` does).
     pub async fn run(self) -> Result<(), RuntimeError> {
         let stop = self.handle.stop.subscribe();
         let (http_stop, http_task) = self.serve_http()?;

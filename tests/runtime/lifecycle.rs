@@ -133,3 +133,26 @@ async fn json_logs_are_one_object_a_line() {
         assert!(v["fields"]["message"].is_string(), "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_unanswered_open_call_still_exits_promptly() {
+    let sim = quiet_sim().await;
+    sim.hold_next(
+        "apps.connections.open",
+        1,
+        phantom_fsm::sim::Hold::UntilReleased,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut proc = Proc::run(&sim, dir.path(), &[]).await;
+    proc.wait_state("connecting", WAIT).await;
+    let asked = tokio::time::Instant::now();
+    proc.terminate();
+    let status = proc.exit_within(Duration::from_secs(4)).await;
+    assert_eq!(status.code(), Some(0), "{}", proc.output());
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+}
