@@ -134,7 +134,7 @@ async fn run(
                 if end { return; }
             }
             op = ops.recv(), if ops_open => match op {
-                Some(op) => write(&mut sink, op, &settings.telemetry, link).await,
+                Some(op) => write_batch(&mut sink, op, &mut ops, &settings.telemetry, link).await,
                 None => ops_open = false,
             },
         }
@@ -162,29 +162,58 @@ fn read_event(frame: Frame) -> Option<LinkEvent> {
     }
 }
 
-async fn write<S>(sink: &mut S, op: LinkOp, telemetry: &Telemetry, link: LinkId)
-where
+/// Most writes queued into one flush.
+const BATCH: usize = 256;
+
+/// Write `first` and whatever else is already queued (up to [`BATCH`]), then flush once: under
+/// load, many acks share one syscall. Each ack counts as written once the flush succeeded.
+async fn write_batch<S>(
+    sink: &mut S,
+    first: LinkOp,
+    ops: &mut mpsc::UnboundedReceiver<LinkOp>,
+    telemetry: &Telemetry,
+    link: LinkId,
+) where
     S: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
-    let result = match op {
-        LinkOp::Ack {
-            text,
-            received,
-            written,
-        } => {
-            let result = sink.send(Message::text(text)).await;
-            if result.is_ok() {
+    let mut written = Vec::new();
+    let mut next = Some(first);
+    let mut result = Ok(());
+    let mut queued = 0;
+    while let Some(op) = next.take() {
+        queued += 1;
+        let message = match op {
+            LinkOp::Ack {
+                text,
+                received,
+                written: done,
+            } => {
+                written.push((received, done));
+                Message::text(text)
+            }
+            LinkOp::Ping => Message::Ping(Default::default()),
+            LinkOp::Close => Message::Close(None),
+        };
+        result = sink.feed(message).await;
+        if result.is_err() {
+            break;
+        }
+        if queued < BATCH {
+            next = ops.try_recv().ok();
+        }
+    }
+    if result.is_ok() {
+        result = sink.flush().await;
+    }
+    match result {
+        Ok(()) => {
+            for (received, done) in written {
                 let latency_us = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
                 telemetry.observe_signal(&Signal::Acked { latency_us });
-                let _ = written.send(());
+                let _ = done.send(());
             }
-            result
         }
-        LinkOp::Ping => sink.send(Message::Ping(Default::default())).await,
-        LinkOp::Close => sink.send(Message::Close(None)).await,
-    };
-    if let Err(error) = result {
         // A write after our close frame, or on a dead socket: the read side reports the end.
-        tracing::debug!(%link, %error, "link write failed");
+        Err(error) => tracing::debug!(%link, %error, "link write failed"),
     }
 }

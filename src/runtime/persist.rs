@@ -16,8 +16,8 @@ use super::status::StatusBoard;
 use crate::engine::{Snapshot, Transition, UnixMs};
 use crate::store::{Store, StoreError, StoreOp};
 use crate::telemetry::Telemetry;
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -36,13 +36,22 @@ const SYNC_EVERY: Duration = Duration::from_secs(5);
 
 enum Msg {
     Rows(Vec<(Transition, Snapshot)>),
-    Remember(String, UnixMs),
+    /// The key buffer went from empty to not empty: start the group window.
+    KeysPending,
+    /// The key buffer holds [`GROUP_MAX`] keys: commit now.
+    KeysFull,
     Flush(oneshot::Sender<()>),
 }
+
+/// Keys waiting for their group commit. The driver appends under the lock (uncontended: no
+/// syscall) and wakes the writer only for the first key of a batch and at [`GROUP_MAX`], not
+/// once per key.
+type KeyBuffer = Arc<Mutex<Vec<(String, UnixMs)>>>;
 
 /// The handle the driver writes through. Dropping it ends the thread after a final flush.
 pub(crate) struct Persister {
     tx: mpsc::Sender<Msg>,
+    pending: KeyBuffer,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -58,11 +67,14 @@ impl Persister {
     /// Start the writer thread for `store`.
     pub(crate) fn spawn(store: Arc<Store>, sinks: Sinks) -> std::io::Result<Persister> {
         let (tx, rx) = mpsc::channel();
+        let pending = KeyBuffer::default();
+        let buffer = pending.clone();
         let thread = std::thread::Builder::new()
             .name("phantom-store".into())
-            .spawn(move || Writer::new(store, sinks).run(rx))?;
+            .spawn(move || Writer::new(store, sinks, buffer).run(rx))?;
         Ok(Persister {
             tx,
+            pending,
             thread: Some(thread),
         })
     }
@@ -76,7 +88,19 @@ impl Persister {
 
     /// Remember a dedupe key (group-committed).
     pub(crate) fn remember(&self, key: String, at: UnixMs) {
-        let _ = self.tx.send(Msg::Remember(key, at));
+        let len = {
+            let mut pending = lock(&self.pending);
+            pending.push((key, at));
+            pending.len()
+        };
+        let wake = match len {
+            1 => Some(Msg::KeysPending),
+            GROUP_MAX => Some(Msg::KeysFull),
+            _ => None,
+        };
+        if let Some(msg) = wake {
+            let _ = self.tx.send(msg);
+        }
     }
 
     /// Commit everything buffered and sync to disk; resolves when done.
@@ -99,9 +123,18 @@ impl Drop for Persister {
     }
 }
 
+fn lock(buffer: &KeyBuffer) -> std::sync::MutexGuard<'_, Vec<(String, UnixMs)>> {
+    // A panic while holding it leaves plain keys behind, still worth writing.
+    buffer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 struct Writer {
     store: Arc<Store>,
     sinks: Sinks,
+    pending: KeyBuffer,
+    /// Keys taken from `pending` and not yet written (kept for a retry after a failure).
     keys: Vec<(String, UnixMs)>,
     first_key: Option<Instant>,
     last_prune: Instant,
@@ -111,10 +144,11 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(store: Arc<Store>, sinks: Sinks) -> Writer {
+    fn new(store: Arc<Store>, sinks: Sinks, pending: KeyBuffer) -> Writer {
         Writer {
             store,
             sinks,
+            pending,
             keys: Vec::new(),
             first_key: None,
             last_prune: Instant::now(),
@@ -131,13 +165,10 @@ impl Writer {
             };
             match msg {
                 Ok(Msg::Rows(rows)) => self.write_rows(&rows),
-                Ok(Msg::Remember(key, at)) => {
-                    self.keys.push((key, at));
+                Ok(Msg::KeysPending) => {
                     self.first_key.get_or_insert_with(Instant::now);
-                    if self.keys.len() >= GROUP_MAX {
-                        self.write_keys();
-                    }
                 }
+                Ok(Msg::KeysFull) => self.write_keys(),
                 Ok(Msg::Flush(reply)) => {
                     self.flush();
                     let _ = reply.send(());
@@ -186,6 +217,7 @@ impl Writer {
 
     fn write_keys(&mut self) {
         self.first_key = None;
+        self.keys.append(&mut lock(&self.pending));
         if self.keys.is_empty() {
             return;
         }
