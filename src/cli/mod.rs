@@ -3,6 +3,7 @@
 mod diagram;
 mod journal;
 mod ledger;
+mod run;
 #[cfg(feature = "sim")]
 mod sim;
 
@@ -10,6 +11,30 @@ use clap::{Parser, Subcommand};
 
 /// An error shown to the operator as `phantom-fsm: <message>` with exit status 1.
 pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A bad setting: shown as `phantom-fsm: <flag>: <message>` with exit status 2.
+#[derive(Debug)]
+pub(crate) struct UsageError {
+    flag: &'static str,
+    message: String,
+}
+
+impl UsageError {
+    pub(crate) fn new(flag: &'static str, message: impl Into<String>) -> UsageError {
+        UsageError {
+            flag,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.flag, self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// phantom-fsm: Slack Socket Mode and onboarding state machines.
 #[derive(Debug, Parser)]
@@ -21,6 +46,8 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Hold the Socket Mode connection and serve /metrics, /health, /debug/state.
+    Run(run::RunArgs),
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
     Diagram(diagram::DiagramArgs),
     /// Run the Slack simulator (Web API + Socket Mode) on 127.0.0.1.
@@ -35,6 +62,7 @@ enum Command {
 /// Run the parsed command line.
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Run(args) => run::run(args),
         Command::Diagram(args) => diagram::run(args),
         #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),

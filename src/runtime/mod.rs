@@ -1,14 +1,36 @@
 //! The tokio shell around the pure machines: it owns the clock, the sockets and the disk, feeds
 //! the machines their inputs, and drains their outputs to the observers (metrics, status,
-//! journal).
+//! journal, logs).
 //!
+//! - [`Runtime`]: the embedding API (one tenant's Socket Mode connection, store, metrics and
+//!   HTTP server), built with [`Runtime::builder`];
+//! - [`EventHandler`]: what the embedder implements to receive envelopes;
+//! - [`ConnectionOpener`]: how `apps.connections.open` is called (the built-in [`SlackOpener`]
+//!   over [`crate::slack::SlackClient`], or a token source of your own);
 //! - [`StatusBoard`]: what `/health` and `/debug/state` report, fed from the drained outputs;
 //! - [`serve`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
+//!
+//! Inside: a driver task per runtime owns the socket machine and waits on one resettable sleep
+//! for its next deadline; each WebSocket link is a task; each handler call is a task; the store
+//! is written by one thread (dedupe keys group-committed); `apps.connections.open` runs on the
+//! blocking pool. See `docs/operations.md`.
 
+mod builder;
+mod clock;
+mod driver;
+mod error;
+mod handler;
 mod http;
+mod link;
+mod opener;
+mod persist;
 mod status;
 
+pub use builder::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeBuilder, RuntimeHandle};
+pub use error::RuntimeError;
+pub use handler::{Delivery, EventHandler, HandlerError, HandlerFn, NoopHandler, handler_fn};
 pub use http::{HttpConfig, HttpState, router, serve};
+pub use opener::{ConnectionOpener, SlackOpener};
 pub use status::{
     Channels, DebugState, Health, HealthStatus, JOURNAL_TAIL, MachineView, OnboardingHealth,
     STORE_ERROR_GRACE, SlackHealth, StatusBoard, SystemClock,

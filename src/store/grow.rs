@@ -7,7 +7,7 @@
 
 use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
 use super::{Dbs, Store};
-use heed::{RoTxn, RwTxn, WithTls};
+use heed::{RoTxn, RwTxn, WithoutTls};
 use std::sync::PoisonError;
 
 /// Map sizes are multiples of 64 KiB, a multiple of every page size LMDB runs with.
@@ -48,7 +48,7 @@ impl Store {
     /// Run `f` in a read transaction, adopting a map another process grew.
     pub(crate) fn read<T>(
         &self,
-        mut f: impl FnMut(&Dbs, &RoTxn<'_, WithTls>) -> KindResult<T>,
+        mut f: impl FnMut(&Dbs, &RoTxn<'_, WithoutTls>) -> KindResult<T>,
     ) -> Result<T, StoreError> {
         loop {
             let outcome = {

@@ -51,7 +51,7 @@ pub use seen::kept_seen_time;
 pub use snapshots::StoredSnapshot;
 
 use heed::types::{Bytes, U64};
-use heed::{Database, Env};
+use heed::{Database, Env, WithoutTls};
 use lock::DirLock;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -123,7 +123,9 @@ pub(crate) struct Dbs {
 /// [`Store::open`] of the same dir fails with [`StoreErrorKind::Held`] until the first store is
 /// dropped or its process exits. [`Store::open_read_only`] never conflicts.
 pub struct Store {
-    env: Env,
+    /// Read transactions take no per-thread reader slot (`WithoutTls`), so the tokio blocking
+    /// pool can never exhaust LMDB's readers.
+    env: Env<WithoutTls>,
     dbs: Dbs,
     /// Every transaction holds this shared; growing the map holds it exclusively, because LMDB
     /// may only remap while no transaction of this process is open.

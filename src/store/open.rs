@@ -4,7 +4,7 @@ use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
 use super::grow::round_map_size;
 use super::lock::DirLock;
 use super::{Dbs, Store, StoreConfig, db};
-use heed::{CommitOrAbort, Env, EnvFlags, EnvOpenOptions};
+use heed::{CommitOrAbort, Env, EnvFlags, EnvOpenOptions, WithoutTls};
 use std::path::Path;
 use std::sync::RwLock;
 
@@ -41,7 +41,7 @@ fn open_writer(mut config: StoreConfig) -> KindResult<Store> {
     config.map_size = round_map_size(config.map_size);
     create_private_dir(&config.dir)?;
     let lock = DirLock::acquire(&config.dir)?;
-    let mut options = EnvOpenOptions::new();
+    let mut options = EnvOpenOptions::new().read_txn_without_tls();
     options.map_size(config.map_size).max_dbs(MAX_DBS);
     // SAFETY: NO_META_SYNC keeps LMDB's integrity (data pages are synced before the meta page
     // is written); an OS crash may undo the last commit unless it was followed by
@@ -78,7 +78,7 @@ fn open_writer(mut config: StoreConfig) -> KindResult<Store> {
 
 fn open_reader(dir: &Path) -> KindResult<Store> {
     check_existing_store(dir)?;
-    let mut options = EnvOpenOptions::new();
+    let mut options = EnvOpenOptions::new().read_txn_without_tls();
     options.max_dbs(MAX_DBS);
     // SAFETY: READ_ONLY only restricts this handle; the writer's own flags are unaffected.
     unsafe { options.flags(EnvFlags::READ_ONLY) };
@@ -119,7 +119,7 @@ fn open_reader(dir: &Path) -> KindResult<Store> {
     })
 }
 
-fn open_env(options: &EnvOpenOptions, dir: &Path) -> KindResult<Env> {
+fn open_env(options: &EnvOpenOptions<WithoutTls>, dir: &Path) -> KindResult<Env<WithoutTls>> {
     // SAFETY: the map is only modified through LMDB; the writer lock keeps a second writer
     // process out, and this process opens each dir once (heed refuses a second open).
     unsafe { options.open(dir) }.map_err(|e| match e {

@@ -63,6 +63,18 @@ impl Store {
         self.write(StoreOp::SeenWrite, |dbs, wtxn| put(dbs, wtxn, key, at_unix))
     }
 
+    /// Persist many dedupe keys in one transaction (the runtime's group commit: an ack never
+    /// waits for this). Committed without waiting for the disk.
+    pub fn remember_batch(&self, keys: &[(String, UnixMs)]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.write(StoreOp::SeenWrite, |dbs, wtxn| {
+            keys.iter()
+                .try_for_each(|(key, at)| put(dbs, wtxn, key, *at))
+        })
+    }
+
     /// Every key first seen less than `ttl` before `now_unix`, oldest first. Corrupt values
     /// are skipped and logged with their key.
     pub fn load_unexpired(

@@ -186,3 +186,35 @@ fn corrupt_values_are_reported_with_their_database_and_key() {
         "complete"
     );
 }
+
+/// Reads take no per-thread reader slot (heed's `WithoutTls`): more live threads than LMDB's
+/// 126 reader slots can each read, as tokio's blocking pool may. With per-thread slots the
+/// 127th thread fails with `MDB_READERS_FULL`.
+#[test]
+fn more_live_reader_threads_than_reader_slots() {
+    use std::sync::{Arc, Barrier, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        phantom_fsm::store::Store::open(phantom_fsm::store::StoreConfig::new(dir.path().join("d")))
+            .unwrap(),
+    );
+    const THREADS: usize = 200;
+    let alive = Arc::new(Barrier::new(THREADS));
+    let one_at_a_time = Arc::new(Mutex::new(()));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (store, alive, lock) = (store.clone(), alive.clone(), one_at_a_time.clone());
+            std::thread::spawn(move || {
+                let read = {
+                    let _turn = lock.lock().unwrap();
+                    store.journal_tail(1, None).map(|_| ())
+                };
+                alive.wait(); // every thread stays alive until all have read
+                read
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().expect("a read on every thread");
+    }
+}

@@ -1,0 +1,173 @@
+//! `phantom-fsm run`: hold the Socket Mode connection, serve `/metrics`, `/health` and
+//! `/debug/state`, stop cleanly on SIGTERM/SIGINT.
+//!
+//! The first stdout line is `listen=ADDR` (the bound address; useful with port 0); logs go to
+//! stderr (`RUST_LOG`, `--log-format pretty|json`). A bad setting is one line naming the flag,
+//! exit status 2, with nothing written.
+
+use super::{CliError, UsageError};
+use clap::{Args, ValueEnum};
+use phantom_fsm::runtime::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeError};
+use phantom_fsm::slack::{GatewayError, HttpOptions, MetadataGateway, Secret, SecretName};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Slack's Web API base URL (with or without the trailing slash).
+    #[arg(long, env = "SLACK_API_URL", default_value = DEFAULT_API_URL)]
+    slack_api_url: String,
+    /// The app-level token (xapp-...), for apps.connections.open.
+    #[arg(long, env = "SLACK_APP_TOKEN", hide_env_values = true, value_parser = secret)]
+    app_token: Option<Secret>,
+    /// The bot token (xoxb-...).
+    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true, value_parser = secret)]
+    bot_token: Option<Secret>,
+    /// The installer's Slack user id (U...): enables the onboarding intro DM.
+    #[arg(long, env = "SLACK_INSTALLER_USER_ID")]
+    installer_user_id: Option<String>,
+    /// The LMDB data dir (created 0700).
+    #[arg(long, env = "PHANTOM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Where /metrics, /health and /debug/state are served.
+    #[arg(long, env = "PHANTOM_LISTEN", default_value = "127.0.0.1:9464")]
+    listen: SocketAddr,
+    /// The metadata gateway: missing tokens are read from GET {base}/secrets/{name}.
+    #[arg(long, env = "METADATA_BASE_URL")]
+    metadata_base_url: Option<String>,
+    /// Ask Slack for 360 s link lifetimes, to rehearse handovers.
+    #[arg(long)]
+    debug_reconnects: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "pretty")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(s.trim()))
+}
+
+pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
+    init_logging(args.log_format);
+    let runtime = build(&args)?;
+    if let Some(installer) = &args.installer_user_id {
+        tracing::info!(
+            installer = installer.as_str(),
+            "onboarding is not driven by this build yet: /health reports \"onboarding\":\"disabled\""
+        );
+    }
+    // One thread: the binary's tasks (driver, links, HTTP) are all short and async, the store
+    // has its own thread and Web API calls use the blocking pool. Measured against the
+    // simulator, this halves CPU per envelope and ack latency compared with the multi-thread
+    // scheduler (no cross-thread wake-ups), on the small VMs a tenant runs on. An embedder with
+    // CPU-heavy handlers brings its own multi-thread runtime.
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = tokio.block_on(serve(runtime));
+    // An `apps.connections.open` call may still sit on the blocking pool (a reply that never
+    // comes): the driver gave up on it, and exiting must not wait for its HTTP timeout.
+    tokio.shutdown_timeout(std::time::Duration::from_millis(200));
+    result
+}
+
+fn build(args: &RunArgs) -> Result<Runtime, CliError> {
+    let app = token(
+        args,
+        SecretName::SlackAppToken,
+        &args.app_token,
+        "--app-token",
+    )?;
+    let bot = token(
+        args,
+        SecretName::SlackBotToken,
+        &args.bot_token,
+        "--bot-token",
+    )?;
+    let builder = Runtime::builder()
+        .api_url(args.slack_api_url.clone())
+        .app_token(app.expose())
+        .bot_token(bot.expose())
+        .data_dir(args.data_dir.clone())
+        .listen(Some(args.listen))
+        .debug_reconnects(args.debug_reconnects);
+    builder.build().map_err(|e| match e.flag() {
+        Some(flag) => UsageError::new(flag, e.to_string()).into(),
+        None => e.into(),
+    })
+}
+
+/// A token from its flag or env var, else from the metadata gateway, else a usage error.
+fn token(
+    args: &RunArgs,
+    name: SecretName,
+    given: &Option<Secret>,
+    flag: &'static str,
+) -> Result<Secret, CliError> {
+    if let Some(token) = given.as_ref().filter(|t| !t.expose().is_empty()) {
+        return Ok(token.clone());
+    }
+    let missing = || {
+        let env = if flag == "--app-token" {
+            "SLACK_APP_TOKEN"
+        } else {
+            "SLACK_BOT_TOKEN"
+        };
+        UsageError::new(flag, format!("missing (set {flag} or {env})"))
+    };
+    let Some(base) = &args.metadata_base_url else {
+        return Err(missing().into());
+    };
+    let gateway = MetadataGateway::new(base, &HttpOptions::default())
+        .map_err(|e| UsageError::new("--metadata-base-url", e.to_string()))?;
+    match gateway.fetch(name) {
+        Ok(token) => Ok(token),
+        Err(GatewayError::Unknown { .. }) => Err(missing().into()),
+        Err(e) => Err(UsageError::new("--metadata-base-url", e.to_string()).into()),
+    }
+}
+
+async fn serve(runtime: Runtime) -> Result<(), CliError> {
+    if let Some(addr) = runtime.http_addr() {
+        println!("listen={addr}");
+        std::io::stdout().flush()?;
+    }
+    let handle = runtime.handle();
+    tokio::spawn(async move {
+        stopped().await;
+        tracing::info!("stop requested: disconnecting");
+        handle.shutdown();
+    });
+    runtime.run().await.map_err(|e: RuntimeError| e.into())
+}
+
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Pretty => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

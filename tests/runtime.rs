@@ -1,0 +1,20 @@
+//! End-to-end tests of the runtime: the real `phantom-fsm run` binary (and the embedding API)
+//! against the in-process Slack simulator on 127.0.0.1, with faults. Every wait is bounded and
+//! polls `/metrics`, `/health` or the simulator's log.
+
+#[path = "runtime/common.rs"]
+mod common;
+#[path = "runtime/config.rs"]
+mod config;
+#[path = "runtime/embed.rs"]
+mod embed;
+#[path = "runtime/faults.rs"]
+mod faults;
+#[path = "runtime/lifecycle.rs"]
+mod lifecycle;
+#[path = "runtime/secrets.rs"]
+mod secrets;
+#[path = "runtime/traffic.rs"]
+mod traffic;
+#[path = "runtime/wss.rs"]
+mod wss;
