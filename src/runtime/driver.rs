@@ -57,6 +57,8 @@ pub(crate) struct Parts {
     pub(crate) board: StatusBoard,
     pub(crate) persister: Persister,
     pub(crate) state: Arc<watch::Sender<&'static str>>,
+    /// Bumped when the embedder's tokens changed (the sender lives as long as the driver).
+    pub(crate) tokens: Arc<watch::Sender<u64>>,
     pub(crate) links: LinkSettings,
     pub(crate) events: tokio::sync::mpsc::Receiver<DriverEvent>,
     pub(crate) debug_reconnects: bool,
@@ -97,6 +99,7 @@ impl Driver {
         let sleep = tokio::time::sleep_until(Instant::now());
         tokio::pin!(sleep);
         let mut stop_by: Option<Instant> = None;
+        let mut tokens = self.parts.tokens.subscribe();
         loop {
             if stop_by.is_some() && self.machine.state_name() == "disconnected" {
                 break;
@@ -113,6 +116,10 @@ impl Driver {
                     self.input(self.parts.clock.now(), Input::Stop);
                 }
                 Some(event) = self.parts.events.recv() => self.on_event(event),
+                Ok(()) = tokens.changed() => {
+                    tracing::info!("new tokens");
+                    self.input(self.parts.clock.now(), Input::NewTokens);
+                }
                 () = &mut sleep, if deadline.is_some() => {
                     self.input(self.parts.clock.now(), Input::Timeout);
                 }
