@@ -285,12 +285,7 @@ impl Driver {
     }
 
     fn link_url(&self, url: LinkUrl) -> String {
-        let url = url.expose().to_string();
-        if !self.parts.debug_reconnects {
-            return url;
-        }
-        let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}debug_reconnects=true")
+        link_url(url.expose(), self.parts.debug_reconnects)
     }
 
     fn open_connection(&mut self, request: RequestId) {
@@ -326,6 +321,16 @@ impl Driver {
     }
 }
 
+/// The URL to open: as Slack gave it, or with `debug_reconnects=true` added (Slack then cuts
+/// links after 360 s, to rehearse handovers).
+fn link_url(url: &str, debug_reconnects: bool) -> String {
+    if !debug_reconnects {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}debug_reconnects=true")
+}
+
 fn report_handler_end(done: Result<(), tokio::task::JoinError>) {
     if let Err(error) = done
         && error.is_panic()
@@ -353,5 +358,22 @@ fn log_signal(signal: &Signal) {
             tracing::debug!(kind, outcome = outcome.as_str(), "envelope");
         }
         other => tracing::debug!(?other, "signal"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_reconnects_is_added_to_the_query() {
+        let url = "wss://wss-primary.slack.com/link/?ticket=t&app_id=A1";
+        assert_eq!(super::link_url(url, false), url);
+        assert_eq!(
+            super::link_url(url, true),
+            "wss://wss-primary.slack.com/link/?ticket=t&app_id=A1&debug_reconnects=true"
+        );
+        assert_eq!(
+            super::link_url("ws://127.0.0.1:1/link", true),
+            "ws://127.0.0.1:1/link?debug_reconnects=true"
+        );
     }
 }
