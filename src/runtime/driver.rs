@@ -18,7 +18,7 @@ use super::opener::ConnectionOpener;
 use super::persist::Persister;
 use super::status::StatusBoard;
 use crate::engine::{Machine as _, Now, Output, Signal, Snapshot, Transition};
-use crate::socket::wire::{Envelope, encode_ack};
+use crate::socket::wire::{self, Envelope, ServerFrame, encode_ack};
 use crate::socket::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, SocketMode};
 use crate::telemetry::Telemetry;
 use std::collections::HashMap;
@@ -75,11 +75,15 @@ pub(crate) struct Driver {
     dispatches: JoinSet<()>,
     /// Read time of the input being handled: the receipt time of the envelopes it carries.
     received: Instant,
+    /// The machine's frame limit (frames are decoded here, so hello and disconnect are logged).
+    max_frame_bytes: usize,
 }
 
 impl Driver {
     pub(crate) fn new(machine: SocketMode, parts: Parts) -> Driver {
+        let max_frame_bytes = machine.config().max_frame_bytes;
         Driver {
+            max_frame_bytes,
             machine,
             parts,
             links: HashMap::new(),
@@ -155,8 +159,14 @@ impl Driver {
                         self.input(now, Input::LinkOpened { link });
                     }
                     LinkEvent::Text(text) => {
-                        self.machine.handle_text(now, link, &text);
-                        self.drain();
+                        let input = match wire::decode_text(&text, self.max_frame_bytes) {
+                            Ok(frame) => {
+                                log_frame(link, &frame);
+                                Input::Frame { link, frame }
+                            }
+                            Err(reason) => Input::FrameRejected { link, reason },
+                        };
+                        self.input(now, input);
                     }
                     LinkEvent::Rejected(reason) => {
                         self.input(now, Input::FrameRejected { link, reason });
@@ -329,6 +339,27 @@ fn link_url(url: &str, debug_reconnects: bool) -> String {
     }
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}debug_reconnects=true")
+}
+
+/// Slack's connection facts (`num_connections` grows with ghost links) and its
+/// requests to move, one line each; envelopes are not logged.
+fn log_frame(link: LinkId, frame: &ServerFrame) {
+    match frame {
+        ServerFrame::Hello(hello) => tracing::info!(
+            %link,
+            num_connections = hello.num_connections,
+            approximate_connection_time = hello.approximate_connection_time,
+            host = hello.host.as_deref(),
+            "hello"
+        ),
+        ServerFrame::Disconnect(d) => tracing::info!(
+            %link,
+            reason = d.reason.as_str(),
+            host = d.host.as_deref(),
+            "disconnect requested by Slack"
+        ),
+        ServerFrame::Envelope(_) => {}
+    }
 }
 
 fn report_handler_end(done: Result<(), tokio::task::JoinError>) {
