@@ -1,6 +1,6 @@
-//! A tenant runtime embedding phantom-fsm: count mentions, print each envelope, stop on Ctrl-C
-//! (or after `--seconds N`). Without `SLACK_API_URL` it starts an in-process simulator that
-//! sends one envelope a second, so it runs anywhere:
+//! A tenant runtime embedding phantom-fsm: print each envelope and each socket state, stop on
+//! Ctrl-C (or after `--seconds N`). Without `SLACK_API_URL` it starts an in-process simulator
+//! that sends an envelope a second, so it runs anywhere:
 //!
 //! ```text
 //! cargo run --example embed -- --seconds 5
@@ -8,22 +8,27 @@
 //! ```
 
 use phantom_fsm::runtime::{Runtime, handler_fn};
-use phantom_fsm::sim::{SimConfig, SimHandle};
+use phantom_fsm::sim::SimHandle;
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seconds: Option<u64> = std::env::args()
-        .skip_while(|a| a != "--seconds")
-        .nth(1)
-        .and_then(|s| s.parse().ok());
-    let (sim, api_url, token) = match std::env::var("SLACK_API_URL") {
-        Ok(url) => (None, url, std::env::var("SLACK_APP_TOKEN")?),
-        Err(_) => {
-            let sim = SimHandle::start(SimConfig::default()).await?;
-            let (url, token) = (sim.api_url(), sim.app_token().to_string());
-            (Some(sim), url, token)
-        }
+    let args: Vec<String> = std::env::args().collect();
+    let seconds = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1));
+    let seconds: Option<u64> = seconds.and_then(|s| s.parse().ok());
+    let sim = match std::env::var("SLACK_API_URL") {
+        Ok(_) => None,
+        Err(_) => Some(SimHandle::start(Default::default()).await?),
+    };
+    let (api_url, token) = match &sim {
+        Some(sim) => (sim.api_url(), sim.app_token().to_string()),
+        None => (
+            std::env::var("SLACK_API_URL")?,
+            std::env::var("SLACK_APP_TOKEN")?,
+        ),
     };
     let data = tempfile::tempdir()?;
     let runtime = Runtime::builder()
@@ -40,8 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }))
         .build()?;
-    let handle = runtime.handle();
-    let mut state = handle.state();
+    let (handle, mut state) = (runtime.handle(), runtime.handle().state());
     tokio::spawn(async move {
         while state.changed().await.is_ok() {
             println!("socket: {}", *state.borrow());
@@ -54,7 +58,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         handle.shutdown();
     });
-    runtime.run().await?;
-    drop(sim);
-    Ok(())
+    Ok(runtime.run().await?)
 }

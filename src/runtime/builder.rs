@@ -175,6 +175,7 @@ impl RuntimeBuilder {
         let machine = restore(&store, socket, &clock)?;
         let (stop, _) = watch::channel(false);
         let (state, _) = watch::channel(machine.state_name());
+        let (tokens, _) = watch::channel(0);
         Ok(Runtime {
             machine,
             store: Arc::new(store),
@@ -190,6 +191,7 @@ impl RuntimeBuilder {
             handle: RuntimeHandle {
                 stop: Arc::new(stop),
                 state: Arc::new(state),
+                tokens: Arc::new(tokens),
             },
         })
     }
@@ -384,6 +386,7 @@ impl Runtime {
             board: self.board,
             persister,
             state: self.handle.state.clone(),
+            tokens: self.handle.tokens.clone(),
             links,
             events,
             debug_reconnects: self.debug_reconnects,
@@ -426,6 +429,8 @@ impl Runtime {
 pub struct RuntimeHandle {
     stop: Arc<watch::Sender<bool>>,
     state: Arc<watch::Sender<&'static str>>,
+    /// Bumped by [`RuntimeHandle::tokens_changed`].
+    tokens: Arc<watch::Sender<u64>>,
 }
 
 impl RuntimeHandle {
@@ -439,6 +444,13 @@ impl RuntimeHandle {
     /// `connected`, `reconnecting`, `disconnecting`, `error`), updated on every transition.
     pub fn state(&self) -> watch::Receiver<&'static str> {
         self.state.subscribe()
+    }
+
+    /// Tell the runtime that its tokens changed (your [`ConnectionOpener`] now hands out new
+    /// ones): a machine in `error` (e.g. after `invalid_auth`) tries again at once instead of
+    /// at its next 5-minute re-probe.
+    pub fn tokens_changed(&self) {
+        self.tokens.send_modify(|generation| *generation += 1);
     }
 }
 

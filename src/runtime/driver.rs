@@ -18,7 +18,7 @@ use super::opener::ConnectionOpener;
 use super::persist::Persister;
 use super::status::StatusBoard;
 use crate::engine::{Machine as _, Now, Output, Signal, Snapshot, Transition};
-use crate::socket::wire::{Envelope, encode_ack};
+use crate::socket::wire::{self, Envelope, ServerFrame, encode_ack};
 use crate::socket::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, SocketMode};
 use crate::telemetry::Telemetry;
 use std::collections::HashMap;
@@ -57,6 +57,8 @@ pub(crate) struct Parts {
     pub(crate) board: StatusBoard,
     pub(crate) persister: Persister,
     pub(crate) state: Arc<watch::Sender<&'static str>>,
+    /// Bumped when the embedder's tokens changed (the sender lives as long as the driver).
+    pub(crate) tokens: Arc<watch::Sender<u64>>,
     pub(crate) links: LinkSettings,
     pub(crate) events: tokio::sync::mpsc::Receiver<DriverEvent>,
     pub(crate) debug_reconnects: bool,
@@ -73,11 +75,15 @@ pub(crate) struct Driver {
     dispatches: JoinSet<()>,
     /// Read time of the input being handled: the receipt time of the envelopes it carries.
     received: Instant,
+    /// The machine's frame limit (frames are decoded here, so hello and disconnect are logged).
+    max_frame_bytes: usize,
 }
 
 impl Driver {
     pub(crate) fn new(machine: SocketMode, parts: Parts) -> Driver {
+        let max_frame_bytes = machine.config().max_frame_bytes;
         Driver {
+            max_frame_bytes,
             machine,
             parts,
             links: HashMap::new(),
@@ -97,6 +103,7 @@ impl Driver {
         let sleep = tokio::time::sleep_until(Instant::now());
         tokio::pin!(sleep);
         let mut stop_by: Option<Instant> = None;
+        let mut tokens = self.parts.tokens.subscribe();
         loop {
             if stop_by.is_some() && self.machine.state_name() == "disconnected" {
                 break;
@@ -113,6 +120,10 @@ impl Driver {
                     self.input(self.parts.clock.now(), Input::Stop);
                 }
                 Some(event) = self.parts.events.recv() => self.on_event(event),
+                Ok(()) = tokens.changed() => {
+                    tracing::info!("new tokens");
+                    self.input(self.parts.clock.now(), Input::NewTokens);
+                }
                 () = &mut sleep, if deadline.is_some() => {
                     self.input(self.parts.clock.now(), Input::Timeout);
                 }
@@ -148,8 +159,14 @@ impl Driver {
                         self.input(now, Input::LinkOpened { link });
                     }
                     LinkEvent::Text(text) => {
-                        self.machine.handle_text(now, link, &text);
-                        self.drain();
+                        let input = match wire::decode_text(&text, self.max_frame_bytes) {
+                            Ok(frame) => {
+                                log_frame(link, &frame);
+                                Input::Frame { link, frame }
+                            }
+                            Err(reason) => Input::FrameRejected { link, reason },
+                        };
+                        self.input(now, input);
                     }
                     LinkEvent::Rejected(reason) => {
                         self.input(now, Input::FrameRejected { link, reason });
@@ -278,12 +295,7 @@ impl Driver {
     }
 
     fn link_url(&self, url: LinkUrl) -> String {
-        let url = url.expose().to_string();
-        if !self.parts.debug_reconnects {
-            return url;
-        }
-        let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}debug_reconnects=true")
+        link_url(url.expose(), self.parts.debug_reconnects)
     }
 
     fn open_connection(&mut self, request: RequestId) {
@@ -319,6 +331,37 @@ impl Driver {
     }
 }
 
+/// The URL to open: as Slack gave it, or with `debug_reconnects=true` added (Slack then cuts
+/// links after 360 s, to rehearse handovers).
+fn link_url(url: &str, debug_reconnects: bool) -> String {
+    if !debug_reconnects {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}debug_reconnects=true")
+}
+
+/// Slack's connection facts (`num_connections` grows with ghost links) and its
+/// requests to move, one line each; envelopes are not logged.
+fn log_frame(link: LinkId, frame: &ServerFrame) {
+    match frame {
+        ServerFrame::Hello(hello) => tracing::info!(
+            %link,
+            num_connections = hello.num_connections,
+            approximate_connection_time = hello.approximate_connection_time,
+            host = hello.host.as_deref(),
+            "hello"
+        ),
+        ServerFrame::Disconnect(d) => tracing::info!(
+            %link,
+            reason = d.reason.as_str(),
+            host = d.host.as_deref(),
+            "disconnect requested by Slack"
+        ),
+        ServerFrame::Envelope(_) => {}
+    }
+}
+
 fn report_handler_end(done: Result<(), tokio::task::JoinError>) {
     if let Err(error) = done
         && error.is_panic()
@@ -346,5 +389,22 @@ fn log_signal(signal: &Signal) {
             tracing::debug!(kind, outcome = outcome.as_str(), "envelope");
         }
         other => tracing::debug!(?other, "signal"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_reconnects_is_added_to_the_query() {
+        let url = "wss://wss-primary.slack.com/link/?ticket=t&app_id=A1";
+        assert_eq!(super::link_url(url, false), url);
+        assert_eq!(
+            super::link_url(url, true),
+            "wss://wss-primary.slack.com/link/?ticket=t&app_id=A1&debug_reconnects=true"
+        );
+        assert_eq!(
+            super::link_url("ws://127.0.0.1:1/link", true),
+            "ws://127.0.0.1:1/link?debug_reconnects=true"
+        );
     }
 }

@@ -288,3 +288,63 @@ async fn a_huge_retry_after_waits_without_overflow_and_still_stops() {
         .unwrap();
     assert_eq!(*state.borrow(), "disconnected");
 }
+
+/// A token source whose token is revoked until it is rotated, then opens links on the sim.
+struct Rotating {
+    sim_api: String,
+    app_token: String,
+    rotated: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl phantom_fsm::runtime::ConnectionOpener for Rotating {
+    fn open_connection(&self) -> phantom_fsm::socket::OpenOutcome {
+        if !self.rotated.load(std::sync::atomic::Ordering::SeqCst) {
+            return phantom_fsm::socket::OpenOutcome::Unrecoverable {
+                code: "token_revoked".into(),
+            };
+        }
+        let client = phantom_fsm::slack::SlackClient::new(&self.sim_api, &Default::default())
+            .expect("client");
+        let token = phantom_fsm::slack::Secret::new(self.app_token.clone());
+        match client.open_connection(&token) {
+            Ok(url) => phantom_fsm::socket::OpenOutcome::Url(url.expose().into()),
+            Err(e) => phantom_fsm::socket::OpenOutcome::from(&e),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_tokens_leave_error_at_once() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rotated = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runtime = Runtime::builder()
+        .connection_opener(Rotating {
+            sim_api: sim.api_url(),
+            app_token: sim.app_token().into(),
+            rotated: rotated.clone(),
+        })
+        .data_dir(dir.path().join("data"))
+        .build()
+        .unwrap();
+    let handle = runtime.handle();
+    let mut state = handle.state();
+    let task = tokio::spawn(runtime.run());
+    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "error"))
+        .await
+        .unwrap()
+        .unwrap();
+    rotated.store(true, std::sync::atomic::Ordering::SeqCst);
+    handle.tokens_changed();
+    // Well before the 5-minute re-probe.
+    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "connected"))
+        .await
+        .expect("connected after the rotation")
+        .unwrap();
+    handle.shutdown();
+    tokio::time::timeout(WAIT, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

@@ -59,7 +59,14 @@ async fn a_restart_journals_restarted_and_logs_one_line_per_transition() {
     let data = dir.path().join("data");
     let mut first = Proc::run(&sim, &data, &[]).await;
     first.wait_state("connected", WAIT).await;
-    // kill -9: the snapshot says `connected`.
+    // The journal is written off the hot path: wait until `connected` is on disk, then kill -9.
+    eventually("connected journaled", WAIT, || async {
+        let store = Store::open_read_only(&data).ok()?;
+        let rows = store.journal_tail(1, None).ok()?;
+        let last = rows.last()?.row()?.clone();
+        (last.to == "connected").then_some(())
+    })
+    .await;
     first.kill();
     let proc = Proc::run(&sim, &data, &[]).await;
     proc.wait_state("connected", WAIT).await;

@@ -108,7 +108,15 @@ async fn handover(reason: &str) {
         Some(0.0),
         "a handover is not a reconnect"
     );
-    assert!(proc.output().contains("handover"), "{}", proc.output());
+    let out = proc.output();
+    assert!(out.contains("handover"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "disconnect requested by Slack link=link#1 reason=\"{reason}\""
+        )),
+        "{out}"
+    );
+    assert!(out.contains("hello link=link#2 num_connections="), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
