@@ -18,3 +18,6 @@ mod restore;
 
 #[path = "socket/wire.rs"]
 mod wire;
+
+#[path = "socket/slack_faults.rs"]
+mod slack_faults;

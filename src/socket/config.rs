@@ -15,6 +15,9 @@ pub struct SocketConfig {
     pub drain_grace: Duration,
     /// How long to wait for the peer to answer a close frame before dropping (default 2 s).
     pub close_grace: Duration,
+    /// How long an `apps.connections.open` call may go unanswered before it counts as a
+    /// transient failure (default 15 s).
+    pub open_timeout: Duration,
     /// Backoff base (default 1 s).
     pub backoff_base: Duration,
     /// Backoff cap (default 30 s).
@@ -41,6 +44,7 @@ impl Default for SocketConfig {
             pong_timeout: Duration::from_secs(5),
             drain_grace: Duration::from_secs(1),
             close_grace: Duration::from_secs(2),
+            open_timeout: Duration::from_secs(15),
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(30),
             backoff_reset_after: Duration::from_secs(60),

@@ -168,6 +168,13 @@ impl SocketMode {
         self.storage().in_flight
     }
 
+    /// Whether a `start` arrived while stopping and is kept for when the links are gone (for
+    /// checks and exploration).
+    #[doc(hidden)]
+    pub fn restart_wanted(&self) -> bool {
+        self.storage().restart_wanted
+    }
+
     fn storage(&self) -> &Storage {
         self.d.sm.inner()
     }

@@ -43,7 +43,7 @@ pub use wire::{
 #[doc(hidden)]
 pub use dedupe::DedupeWindow;
 #[doc(hidden)]
-pub use links::{ActiveLink, Links, PendingLink};
+pub use links::{ActiveLink, ClosingLink, Links, PendingLink};
 
 use states::names;
 

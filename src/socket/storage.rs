@@ -28,6 +28,9 @@ pub(crate) struct Storage {
     pub(crate) standby_backoff: Backoff,
     /// A handover was asked for but must wait (a link is still draining).
     pub(crate) standby_wanted: bool,
+    /// A `start` or `new_tokens` arrived while `disconnecting`: start again once the links are
+    /// gone.
+    pub(crate) restart_wanted: bool,
     pub(crate) dedupe: DedupeWindow,
 }
 
@@ -42,6 +45,7 @@ impl Storage {
             backoff: Backoff::new(config.backoff_base, config.backoff_cap),
             standby_backoff: Backoff::new(config.backoff_base, config.backoff_cap),
             standby_wanted: false,
+            restart_wanted: false,
             dedupe: DedupeWindow::new(duration_ms(config.dedupe_ttl), config.dedupe_capacity),
             config,
         }

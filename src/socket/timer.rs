@@ -12,13 +12,17 @@ pub enum Timer {
     PongDeadline,
     /// When to ping the active link next (every 5 s).
     PingDue,
+    /// When the in-flight `apps.connections.open` call counts as failed (transient) if it has
+    /// not been answered (15 s after it): the machine never waits on the HTTP client's timeout.
+    OpenDeadline,
     /// When to call `apps.connections.open` again from `reconnecting`.
     ReconnectBackoff,
     /// When to try again to open a standby link after one failed (stays `connected`).
     StandbyRetry,
     /// When the replaced link stops acking and gets its close frame (1 s after the handover).
     DrainGrace,
-    /// When to drop the closing link whose peer never answered the close frame (2 s).
+    /// When to drop the closing links whose peer never answered the close frame (2 s after
+    /// each close frame; armed at the earliest of them).
     CloseGrace,
     /// When to probe again from `error` (5 min).
     Reprobe,
@@ -29,6 +33,7 @@ impl TimerKind for Timer {
         Timer::HelloDeadline,
         Timer::PongDeadline,
         Timer::PingDue,
+        Timer::OpenDeadline,
         Timer::ReconnectBackoff,
         Timer::StandbyRetry,
         Timer::DrainGrace,
@@ -45,6 +50,7 @@ impl TimerKind for Timer {
             Timer::HelloDeadline => "hello_deadline",
             Timer::PingDue => "ping_due",
             Timer::PongDeadline => "pong_deadline",
+            Timer::OpenDeadline => "open_deadline",
             Timer::ReconnectBackoff => "reconnect_backoff",
             Timer::StandbyRetry => "standby_retry",
             Timer::DrainGrace => "drain_grace",

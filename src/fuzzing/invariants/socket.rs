@@ -3,9 +3,11 @@
 use crate::engine::Output;
 use crate::socket::Command;
 
-/// At most two links open or opening (the active one and a standby) and at most one closing.
+/// At most two links open or opening (the active one and a standby). Closing links are not
+/// capped here: each is bounded by its own close grace (a link dropped early to keep a cap
+/// would stay registered at Slack as a ghost), which [`close_graces`] checks.
 pub fn link_limits(open: usize, closing: usize) -> Result<(), String> {
-    if open <= 2 && closing <= 1 {
+    if open <= 2 {
         Ok(())
     } else {
         Err(format!(
@@ -15,18 +17,35 @@ pub fn link_limits(open: usize, closing: usize) -> Result<(), String> {
 }
 
 /// Ack first: every `Dispatch` of one input's outputs comes right after the `Ack` of the
-/// same envelope on the same link and the `Remember` of its dedupe key.
+/// same envelope on the same link and the `Remember` of its dedupe key. The one exception is
+/// an envelope read on a link already closing (`unackable`): its ack is tried on the active
+/// link (`Ack` on another link), or there is none to try (no `Ack` at all); it is still
+/// remembered, then dispatched, and its `unackable` signal follows.
 pub fn ack_then_remember_then_dispatch(outputs: &[Output<Command>]) -> Result<(), String> {
     for (i, output) in outputs.iter().enumerate() {
         let Output::Command(Command::Dispatch { link, envelope }) = output else {
             continue;
         };
         let key = envelope.dedupe_key();
-        let in_order = matches!(
-            &outputs[..i],
-            [.., Output::Command(Command::Ack { link: l, envelope_id }), Output::Command(Command::Remember { key: k, .. })]
-                if l == link && *envelope_id == envelope.envelope_id && *k == key
+        let unackable = matches!(
+            outputs.get(i + 1),
+            Some(Output::Signal(crate::engine::Signal::Envelope {
+                outcome: crate::engine::EnvelopeOutcome::Unackable,
+                ..
+            }))
         );
+        let in_order = match &outputs[..i] {
+            [
+                ..,
+                Output::Command(Command::Ack {
+                    link: l,
+                    envelope_id,
+                }),
+                Output::Command(Command::Remember { key: k, .. }),
+            ] => *envelope_id == envelope.envelope_id && *k == key && (l == link || unackable),
+            [.., Output::Command(Command::Remember { key: k, .. })] => *k == key && unackable,
+            _ => false,
+        };
         if !in_order {
             return Err(format!(
                 "Dispatch {key} not right after its ack and Remember"
@@ -149,5 +168,29 @@ impl Sockets {
                 "{what} on {link}, which the shell holds as {other:?}"
             )),
         }
+    }
+}
+
+/// Every closing link has its own close grace, no longer than `grace` from `now`, and the
+/// `CloseGrace` deadline is armed at the earliest of them (none armed when none closes).
+pub fn close_graces(
+    links: &crate::socket::Links,
+    close_grace_at: Option<crate::engine::Millis>,
+    now: crate::engine::Millis,
+    grace: std::time::Duration,
+) -> Result<(), String> {
+    if close_grace_at != links.next_drop() {
+        return Err(format!(
+            "close grace armed at {close_grace_at:?}, earliest closing link ends at {:?}",
+            links.next_drop()
+        ));
+    }
+    let latest = now.after(grace.max(std::time::Duration::from_millis(1)));
+    match links.closing.iter().find(|c| c.drop_at > latest) {
+        Some(c) => Err(format!(
+            "{} closes until {:?}, past {latest:?}",
+            c.id, c.drop_at
+        )),
+        None => Ok(()),
     }
 }

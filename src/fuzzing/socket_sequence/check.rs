@@ -90,8 +90,22 @@ impl Harness {
                 self.ensure(*at_unix == self.now.unix, || {
                     format!("Remember {key} stamped {at_unix:?}")
                 });
+                // Right after its ack, or first for an envelope read on a closing link while no
+                // active link can carry its ack.
+                let unackable = matches!(
+                    next,
+                    [
+                        Output::Command(Command::Dispatch { .. }),
+                        Output::Signal(Signal::Envelope {
+                            outcome: EnvelopeOutcome::Unackable,
+                            ..
+                        }),
+                        ..
+                    ]
+                );
                 self.ensure(
-                    matches!(prev.last(), Some(Output::Command(Command::Ack { .. }))),
+                    matches!(prev.last(), Some(Output::Command(Command::Ack { .. })))
+                        || (unackable && self.m.links().active.is_none()),
                     || format!("Remember {key} not right after its ack"),
                 );
                 self.shell.remember(key, *at_unix);
@@ -133,7 +147,7 @@ impl Harness {
             next,
             [
                 Output::Signal(Signal::Envelope {
-                    outcome: EnvelopeOutcome::Duplicate,
+                    outcome: EnvelopeOutcome::Duplicate | EnvelopeOutcome::Unackable,
                     ..
                 }),
                 ..
@@ -270,10 +284,10 @@ impl Harness {
             expected.push((p.id, ok));
         }
         if let Some(d) = l.draining {
-            expected.push((d, vec![Socket::Open]));
+            expected.push((d.id, vec![Socket::Open]));
         }
-        if let Some(c) = l.closing {
-            expected.push((c, vec![Socket::Closing]));
+        for c in &l.closing {
+            expected.push((c.id, vec![Socket::Closing]));
         }
         self.ensure(expected.len() == self.shell.sockets.len(), || {
             "the machine and the shell disagree on the set of sockets".to_string()
@@ -343,7 +357,15 @@ impl Harness {
             ),
             (
                 "a closing link <=> close grace",
-                l.closing.is_some() == t.is_armed(Timer::CloseGrace),
+                l.closing.is_empty() != t.is_armed(Timer::CloseGrace),
+            ),
+            (
+                "a call in flight <=> open deadline",
+                in_flight == t.is_armed(Timer::OpenDeadline),
+            ),
+            (
+                "a kept start => disconnecting",
+                !self.m.restart_wanted() || state == "disconnecting",
             ),
             (
                 "idle and disconnecting => only a closing link",
@@ -355,11 +377,20 @@ impl Harness {
             ),
             (
                 "disconnecting => a closing link",
-                state != "disconnecting" || l.closing.is_some(),
+                state != "disconnecting" || !l.closing.is_empty(),
             ),
         ];
         for (fact, holds) in facts {
             self.ensure(holds, || format!("broken: {fact}"));
+        }
+        let graces = invariants::socket::close_graces(
+            l,
+            t.get(Timer::CloseGrace),
+            self.now.mono,
+            self.config.close_grace,
+        );
+        if let Err(e) = graces {
+            self.fail(&e);
         }
     }
 

@@ -227,8 +227,8 @@ impl Harness {
         let mut known: Vec<LinkId> = [l.active.map(|a| a.id), l.pending.map(|p| p.id)]
             .into_iter()
             .flatten()
-            .chain(l.draining)
-            .chain(l.closing)
+            .chain(l.draining.map(|d| d.id))
+            .chain(l.closing.iter().map(|c| c.id))
             .collect();
         known.sort();
         let used = self.shell.sockets.issued();
