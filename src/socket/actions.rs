@@ -72,6 +72,7 @@ impl Storage {
         self.links.active = Some(ActiveLink {
             id: pending.id,
             hello_at: context.now().mono,
+            counted: false,
         });
         context.timers.clear(Timer::HelloDeadline);
         context.timers.clear(Timer::PongDeadline);
@@ -101,7 +102,9 @@ impl Storage {
         }
         context.timers.clear(Timer::PingDue);
         context.timers.clear(Timer::PongDeadline);
-        context.signal(Signal::LinkEnded { lifetime_ms });
+        if !link.counted {
+            context.signal(Signal::LinkEnded { lifetime_ms });
+        }
     }
 
     /// The active link is gone (its socket already is, or is ended now as `end` says): carry
@@ -123,7 +126,10 @@ impl Storage {
             // open, so it carries on as the active link. Slack had asked it to leave, so a new
             // standby is wanted at once.
             context.timers.clear(Timer::DrainGrace);
-            self.links.active = Some(draining);
+            self.links.active = Some(ActiveLink {
+                counted: true,
+                ..draining
+            });
             context.timers.clear(Timer::PongDeadline);
             context.arm(Timer::PingDue, self.config.ping_interval);
             self.want_standby(context);

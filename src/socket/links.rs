@@ -30,6 +30,9 @@ pub struct ActiveLink {
     pub id: LinkId,
     /// When its `hello` arrived.
     pub hello_at: Millis,
+    /// Its end was already counted (`LinkEnded`) at a handover, and it became the active link
+    /// again because its successor died while it drained: it is not counted twice.
+    pub counted: bool,
 }
 
 /// The link awaiting `hello`.

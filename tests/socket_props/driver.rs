@@ -83,7 +83,7 @@ impl<const P: u8> StateMachineTest for Driver<P> {
         } else {
             Some(before)
         };
-        check_outputs(model, first, &input, &outputs);
+        check_outputs(model, first, &input, &outputs, &sut.links);
         for call in &model.expect.abandoned {
             if let Some(request) = sut.calls.get(call) {
                 sut.shell.abandoned(*request);
@@ -198,11 +198,11 @@ fn known_links(m: &SocketMode) -> Vec<LinkId> {
     [
         l.active.map(|a| a.id),
         l.pending.map(|p| p.id),
-        l.draining,
-        l.closing,
+        l.draining.map(|d| d.id),
     ]
     .into_iter()
     .flatten()
+    .chain(l.closing.iter().map(|c| c.id))
     .collect()
 }
 

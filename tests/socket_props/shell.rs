@@ -20,8 +20,11 @@ pub(crate) struct Shell {
     dispatched: HashMap<String, u64>,
     /// The `seen_events` table: key -> first seen.
     pub(crate) persisted: BTreeMap<String, UnixMs>,
-    /// Links that were active since the process started, and how many `LinkEnded` came out.
-    ever_active: BTreeSet<LinkId>,
+    /// The active link after the last step, the links that stopped being active since the
+    /// process started (a drained link may become active again, and is counted once), and how
+    /// many `LinkEnded` came out.
+    last_active: Option<LinkId>,
+    stopped: BTreeSet<LinkId>,
     link_ended: usize,
 }
 
@@ -123,12 +126,13 @@ impl Shell {
             held, known,
             "links held by the shell vs known to the machine"
         );
-        if let Some(link) = active {
-            self.ever_active.insert(link);
+        if let Some(last) = self.last_active.filter(|l| Some(*l) != active) {
+            self.stopped.insert(last);
         }
-        let ended = self.ever_active.len() - usize::from(active.is_some());
+        self.last_active = active;
         assert_eq!(
-            self.link_ended, ended,
+            self.link_ended,
+            self.stopped.len(),
             "LinkEnded signals vs links that said hello and stopped being active"
         );
     }

@@ -211,7 +211,7 @@ impl Harness {
             .collect();
         let after = self.m.links().active.map(|a| a.id);
         let expected: Vec<u64> = before
-            .filter(|b| after != Some(b.id))
+            .filter(|b| after != Some(b.id) && !b.counted)
             .map(|b| self.now.mono.since(b.hello_at))
             .into_iter()
             .collect();
