@@ -339,10 +339,15 @@ impl Storage {
         }
     }
 
-    /// Any frame on the active link proves it alive.
+    /// Any frame on the active link proves it alive; any frame on the pending link proves its
+    /// handshake completed even if `link_opened` is late (so giving it up sends a close frame:
+    /// a link dropped without one stays registered at Slack as a ghost).
     pub(crate) fn note_activity(&mut self, link: LinkId, context: &mut Outbox) {
         if self.links.active.is_some_and(|a| a.id == link) {
             context.timers.clear(Timer::PongDeadline);
+        }
+        if let Some(p) = self.links.pending.as_mut().filter(|p| p.id == link) {
+            p.opened = true;
         }
     }
 
@@ -410,13 +415,7 @@ impl Storage {
                 self.on_unackable(link, envelope, context);
                 return;
             }
-            Some(Role::Pending) => {
-                // A frame proves the handshake completed even if `link_opened` is late.
-                if let Some(p) = &mut self.links.pending {
-                    p.opened = true;
-                }
-            }
-            Some(Role::Active | Role::Draining) => {}
+            Some(Role::Active | Role::Pending | Role::Draining) => {}
         }
         context.command(Command::Ack {
             link,

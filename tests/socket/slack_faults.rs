@@ -316,3 +316,18 @@ fn an_envelope_read_while_stopping_still_reaches_its_handler() {
     );
     assert_eq!(outcomes(&outs), vec![EnvelopeOutcome::Unackable]);
 }
+
+// Found by the new "no ghost" invariant -----------------------------------------------------
+
+#[test]
+fn a_standby_that_sent_a_frame_is_closed_not_dropped_when_given_up() {
+    // `link_opened` is late: the frame proves the handshake completed, so the link must get a
+    // close frame (dropped without one, it would stay registered at Slack as a ghost).
+    let mut d = Driver::new();
+    let old = d.connect();
+    d.disconnect(old, DisconnectReason::Warning);
+    let new = d.accept_url();
+    let outs = d.disconnect(new, DisconnectReason::RefreshRequested);
+    assert_eq!(commands(&outs), vec![Command::CloseLink { link: new }]);
+    assert_eq!(d.state(), "connected");
+}

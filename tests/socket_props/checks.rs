@@ -128,10 +128,11 @@ fn check_envelope(
     }
     let dispatched = matches!(
         fate,
-        EnvFate::Acked { dispatched: true } | EnvFate::Unackable {
-            dispatched: true,
-            ..
-        }
+        EnvFate::Acked { dispatched: true }
+            | EnvFate::Unackable {
+                dispatched: true,
+                ..
+            }
     );
     assert_eq!(
         dispatches.len(),

@@ -50,13 +50,13 @@ impl Tally {
                 "draining link active again",
                 before.draining.is_some() && m.active.map(|a| a.0) == before.draining.map(|d| d.0),
             ),
-            (
-                "start kept while disconnecting",
-                m.restart_wanted,
-            ),
+            ("start kept while disconnecting", m.restart_wanted),
             (
                 "open deadline",
-                e.transitions.iter().any(|t| t.1 == "open_deadline") || (before.in_flight.is_some() && m.in_flight.is_none() && e.abandoned.contains(&before.in_flight.unwrap_or(0))),
+                e.transitions.iter().any(|t| t.1 == "open_deadline")
+                    || (before.in_flight.is_some()
+                        && m.in_flight.is_none()
+                        && e.abandoned.contains(&before.in_flight.unwrap_or(0))),
             ),
             ("two closing links", m.closing.len() >= 2),
             (

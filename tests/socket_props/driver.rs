@@ -56,6 +56,7 @@ impl<const P: u8> StateMachineTest for Driver<P> {
     fn apply(mut sut: Sut, model: &Model, step: Step) -> Sut {
         let now = Now::fake(model.now);
         let before = sut.m.state_name();
+        let active_before = sut.m.links().active.map(|a| a.id);
         let input = match &step {
             Step::Restart => {
                 sut.restart(now, &model.t);
@@ -76,7 +77,8 @@ impl<const P: u8> StateMachineTest for Driver<P> {
         if let Some(input) = &input {
             sut.shell.delivered(input);
         }
-        sut.shell.outputs(model.now, &outputs);
+        let grace = Duration::from_millis(model.t.close_grace);
+        sut.shell.outputs(model.now, active_before, grace, &outputs);
         sut.learn_ids(model, &outputs);
         let first = if matches!(step, Step::Restart) {
             None

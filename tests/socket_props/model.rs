@@ -124,7 +124,9 @@ pub(crate) enum EnvFate {
         dispatched: bool,
         ack_on: Option<u32>,
     },
-    Acked { dispatched: bool },
+    Acked {
+        dispatched: bool,
+    },
 }
 
 /// The outputs one step must produce, as far as the invariants look at them.
@@ -334,6 +336,10 @@ impl Model {
             let frame = !matches!(input, LinkIn::Opened | LinkIn::Closed | LinkIn::Error);
             if frame && self.role(*tag) == Some(Role::Active) {
                 self.timers.remove(&Tm::Pong); // any frame proves the active link alive
+            }
+            if frame && self.role(*tag) == Some(Role::Pending) {
+                // Any frame proves the handshake completed: giving the link up closes it.
+                self.pending = self.pending.map(|(t, _)| (t, true));
             }
         }
         let from = self.state;
@@ -592,11 +598,7 @@ impl Model {
     /// frame is sent) the ack can only be tried on the active link, but nothing read is
     /// dropped: it is dispatched on first sight all the same.
     fn on_envelope(&mut self, tag: u32, env: &Env) {
-        let role = self.role(tag);
-        if role == Some(Role::Pending) {
-            self.pending = self.pending.map(|(t, _)| (t, true));
-        }
-        let fate = match role {
+        let fate = match self.role(tag) {
             None => EnvFate::Ignored,
             Some(Role::Closing) => EnvFate::Unackable {
                 dispatched: self.first_sight(env),

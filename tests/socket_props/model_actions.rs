@@ -187,7 +187,8 @@ impl Model {
     /// A close frame, and its own grace: a link dropped early stays a ghost at Slack.
     pub(super) fn close_link(&mut self, tag: u32) {
         self.expect.closes.push(tag);
-        self.closing.push((tag, self.now + self.t.close_grace.max(1)));
+        self.closing
+            .push((tag, self.now + self.t.close_grace.max(1)));
         self.arm_close();
     }
 

@@ -49,9 +49,28 @@ impl Shell {
     }
 
     /// Check and record one step's outputs, in order.
-    pub(crate) fn outputs(&mut self, now_ms: u64, outputs: &[Output<Command>]) {
+    /// `active` is the active link before the step: the only open link that may be dropped
+    /// without a close (it was found dead).
+    pub(crate) fn outputs(
+        &mut self,
+        now_ms: u64,
+        active: Option<LinkId>,
+        grace: std::time::Duration,
+        outputs: &[Output<Command>],
+    ) {
+        let now = phantom_fsm::engine::Millis(now_ms);
         for output in outputs {
             match output {
+                Output::Command(Command::DropLink { link }) => {
+                    if let Err(e) = self.sockets.drop_allowed(*link, now, grace, active) {
+                        panic!("{e}: {:?}", self.sockets);
+                    }
+                    self.command(now_ms, &Command::DropLink { link: *link });
+                }
+                Output::Command(c @ Command::CloseLink { link }) => {
+                    self.command(now_ms, c);
+                    self.sockets.closed(*link, now);
+                }
                 Output::Command(c) => self.command(now_ms, c),
                 Output::Signal(phantom_fsm::engine::Signal::LinkEnded { .. }) => {
                     self.link_ended += 1

@@ -73,6 +73,8 @@ pub enum Socket {
 pub struct Sockets {
     held: std::collections::BTreeMap<crate::socket::LinkId, Socket>,
     issued: Vec<crate::socket::LinkId>,
+    /// When each closing socket got its close frame.
+    closed_at: std::collections::BTreeMap<crate::socket::LinkId, crate::engine::Millis>,
 }
 
 impl Sockets {
@@ -134,6 +136,42 @@ impl Sockets {
             }
             _ => {}
         }
+    }
+
+    /// Whether dropping `link` at `now` leaves no ghost registered at Slack: a socket whose
+    /// handshake never completed, a closing one whose close `grace` has run out, or an open one
+    /// that already failed (`failed`: the active link the machine just found dead). Call it
+    /// before [`command`](Self::command) carries the drop out.
+    pub fn drop_allowed(
+        &self,
+        link: crate::socket::LinkId,
+        now: crate::engine::Millis,
+        grace: std::time::Duration,
+        failed: Option<crate::socket::LinkId>,
+    ) -> Result<(), String> {
+        match self.held.get(&link) {
+            None | Some(Socket::Opening) => Ok(()),
+            Some(Socket::Open) if failed == Some(link) => Ok(()),
+            Some(Socket::Open) => Err(format!(
+                "{link} dropped while open and alive: it stays a ghost at Slack"
+            )),
+            Some(Socket::Closing) => {
+                let closed = self.closed_at.get(&link).copied().unwrap_or(now);
+                let until = closed.after(grace.max(std::time::Duration::from_millis(1)));
+                if now >= until {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{link} dropped at {now:?}, before its close grace ends at {until:?}"
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Record when the close frame of `link` was written (with [`command`](Self::command)).
+    pub fn closed(&mut self, link: crate::socket::LinkId, now: crate::engine::Millis) {
+        self.closed_at.insert(link, now);
     }
 
     /// Carry out `command` on the sockets, or say why a shell could not.

@@ -115,7 +115,22 @@ impl Harness {
                 self.sockets_carry_out(c);
                 self.ensure(scan == "connected", || format!("Ping in {scan}"));
             }
-            Command::CloseLink { .. } | Command::DropLink { .. } => self.sockets_carry_out(c),
+            Command::CloseLink { link } => {
+                self.sockets_carry_out(c);
+                self.shell.sockets.closed(*link, self.now.mono);
+            }
+            Command::DropLink { link } => {
+                let failed = self.active_before;
+                let grace = self.config.close_grace;
+                let allowed = self
+                    .shell
+                    .sockets
+                    .drop_allowed(*link, self.now.mono, grace, failed);
+                if let Err(e) = allowed {
+                    self.fail(&e);
+                }
+                self.sockets_carry_out(c);
+            }
         }
     }
 

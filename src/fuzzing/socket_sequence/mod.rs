@@ -127,6 +127,9 @@ struct Harness {
     preloaded: u64,
     /// The envelope carried by the input being handled, if any.
     envelope: Option<crate::socket::wire::Envelope>,
+    /// The active link before the input being handled (the only open link that may be
+    /// dropped without a close: it was found dead).
+    active_before: Option<LinkId>,
     summary: Summary,
 }
 
@@ -142,6 +145,7 @@ impl Harness {
             restart_seq: 0,
             preloaded: 0,
             envelope: None,
+            active_before: None,
             summary: Summary::default(),
         }
     }
@@ -316,6 +320,7 @@ impl Harness {
 
     fn after_input(&mut self, before: Before) {
         let outputs = self.m.drain();
+        self.active_before = before.active.map(|a| a.id);
         self.check_outputs(before.state, &outputs);
         self.check_link_ended(before.active, &outputs);
         self.check_state();
