@@ -3,14 +3,14 @@
 //! [`Outbox`] (the statig `context`).
 
 use super::states::State;
+use crate::engine::Signal;
 use crate::engine::time::duration_ms;
-use crate::engine::{EnvelopeOutcome, Signal};
 use crate::socket::event::Event;
 use crate::socket::io::{Command, LinkId, LinkUrl, OpenOutcome, RequestId};
 use crate::socket::links::{ActiveLink, ClosingLink, PendingLink, Role};
 use crate::socket::storage::{Outbox, Storage};
 use crate::socket::timer::Timer;
-use crate::socket::wire::{DisconnectReason, Envelope};
+use crate::socket::wire::DisconnectReason;
 use statig::prelude::*;
 use std::time::Duration;
 
@@ -191,6 +191,7 @@ impl Storage {
         self.links.pending = None;
         self.links.draining = None;
         self.links.closing.clear();
+        self.acks.clear();
         context.timers.clear_all();
         self.in_flight = None;
         self.standby_wanted = false;
@@ -241,7 +242,9 @@ impl Storage {
     /// Send a close frame on `link` (already taken out of its role); it joins the closing links
     /// with its own grace. Links already closing keep theirs: a link dropped without the close
     /// handshake stays registered at Slack for minutes and counts toward the link cap.
-    fn close_link(&mut self, link: LinkId, context: &mut Outbox) {
+    pub(crate) fn close_link(&mut self, link: LinkId, context: &mut Outbox) {
+        // Our close frame ends writing on it: deferred acks of its envelopes go out first.
+        self.flush_deferred_acks(link, context);
         context.command(Command::CloseLink { link });
         let grace = self.config.close_grace.max(Duration::from_millis(1));
         let drop_at = context.now().mono.after(grace);
@@ -387,6 +390,13 @@ impl Storage {
                 }
             }
             Event::Timer(Timer::CloseGrace) => self.drop_expired_closing(context),
+            Event::Respond(envelope_id, payload) => self.on_response(envelope_id, payload, context),
+            Event::Completed(envelope_id) => {
+                if !self.acks.unfinished.remove(envelope_id) {
+                    return self.ignore(context);
+                }
+            }
+            Event::Timer(Timer::AckDeadline) => self.ack_overdue(context),
             _ => return self.ignore(context),
         }
         Handled
@@ -401,67 +411,5 @@ impl Storage {
             context.arm(Timer::PongDeadline, self.config.pong_timeout);
         }
         context.arm(Timer::PingDue, self.config.ping_interval);
-    }
-
-    /// Ack first, then dispatch unless the key was seen within the window.
-    fn on_envelope(&mut self, link: LinkId, envelope: &Envelope, context: &mut Outbox) {
-        let kind = envelope.kind.label();
-        match self.links.role(link) {
-            None => {
-                self.ignore(context);
-                return;
-            }
-            Some(Role::Closing) => {
-                self.on_unackable(link, envelope, context);
-                return;
-            }
-            Some(Role::Active | Role::Pending | Role::Draining) => {}
-        }
-        context.command(Command::Ack {
-            link,
-            envelope_id: envelope.envelope_id.clone(),
-        });
-        let key = envelope.dedupe_key();
-        let outcome = if self.dedupe.first_sight(&key, context.now().unix) {
-            context.command(Command::Remember {
-                key,
-                at_unix: context.now().unix,
-            });
-            context.command(Command::Dispatch {
-                link,
-                envelope: envelope.clone(),
-            });
-            EnvelopeOutcome::Dispatched
-        } else {
-            EnvelopeOutcome::Duplicate
-        };
-        context.signal(Signal::Envelope { kind, outcome });
-    }
-
-    /// An envelope read on a link whose close frame is sent: it cannot be acked there, but it
-    /// is still remembered and dispatched (Slack never retries slash commands and interactions;
-    /// an `events_api` retry then lands as an acked duplicate), and the ack is tried on the
-    /// active link.
-    fn on_unackable(&mut self, link: LinkId, envelope: &Envelope, context: &mut Outbox) {
-        if let Some(active) = self.links.active {
-            context.command(Command::Ack {
-                link: active.id,
-                envelope_id: envelope.envelope_id.clone(),
-            });
-        }
-        let key = envelope.dedupe_key();
-        if self.dedupe.first_sight(&key, context.now().unix) {
-            context.command(Command::Remember {
-                key,
-                at_unix: context.now().unix,
-            });
-            context.command(Command::Dispatch {
-                link,
-                envelope: envelope.clone(),
-            });
-        }
-        let kind = envelope.kind.label();
-        let outcome = EnvelopeOutcome::Unackable;
-        context.signal(Signal::Envelope { kind, outcome });
     }
 }

@@ -32,6 +32,20 @@ pub struct SocketConfig {
     pub dedupe_capacity: usize,
     /// Largest accepted text frame in bytes (default 1 MiB).
     pub max_frame_bytes: usize,
+    /// The embedder registered a responder: envelopes with `accepts_response_payload` are
+    /// dispatched first and acked with the handler's [`Input::Respond`] (default off).
+    ///
+    /// [`Input::Respond`]: super::Input::Respond
+    pub responder: bool,
+    /// How long after receipt a deferred ack waits for the handler's response before it goes
+    /// out without one (default 2.5 s; Slack's limit is 3 s).
+    pub ack_deadline: Duration,
+    /// Unfinished dispatches beyond which a new `events_api` envelope is shed: neither acked
+    /// nor dispatched, so Slack re-delivers it later (default 1,000).
+    pub max_pending: usize,
+    /// Ask Slack for short (360 s) link lifetimes to rehearse handovers: adds
+    /// `debug_reconnects=true` to every link URL (default off).
+    pub debug_reconnects: bool,
     /// Seed of the jitter RNG (the shell passes a random seed; tests pass a fixed one).
     pub seed: u64,
 }
@@ -52,6 +66,10 @@ impl Default for SocketConfig {
             dedupe_ttl: Duration::from_secs(3600),
             dedupe_capacity: 100_000,
             max_frame_bytes: super::wire::DEFAULT_MAX_FRAME_BYTES,
+            responder: false,
+            ack_deadline: Duration::from_millis(2_500),
+            max_pending: 1_000,
+            debug_reconnects: false,
             seed: 0x5eed,
         }
     }

@@ -1,5 +1,6 @@
 //! The statig shared storage of the Socket Mode machine, and its outbox type.
 
+use super::acks::AckBook;
 use super::config::SocketConfig;
 use super::dedupe::DedupeWindow;
 use super::io::{Command, RequestId};
@@ -32,6 +33,8 @@ pub(crate) struct Storage {
     /// gone.
     pub(crate) restart_wanted: bool,
     pub(crate) dedupe: DedupeWindow,
+    /// Deferred acks, late responses, unfinished dispatches.
+    pub(crate) acks: AckBook,
 }
 
 impl Storage {
@@ -46,6 +49,7 @@ impl Storage {
             standby_backoff: Backoff::new(config.backoff_base, config.backoff_cap),
             standby_wanted: false,
             restart_wanted: false,
+            acks: AckBook::default(),
             dedupe: DedupeWindow::new(duration_ms(config.dedupe_ttl), config.dedupe_capacity),
             config,
         }

@@ -5,6 +5,10 @@ use crate::engine::TimerKind;
 /// Named deadlines of the Socket Mode machine. At most one of each is armed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
+    /// When the oldest deferred ack goes out without the handler's response (2.5 s after the
+    /// envelope's receipt; armed at the earliest of them). First in tie-break order: an ack
+    /// due at the same instant as a link's drop goes out before it.
+    AckDeadline,
     /// When to give up on the pending link's `hello` (10 s after the open command).
     HelloDeadline,
     /// When the active link is dead if no frame of any kind arrived since the first unanswered
@@ -30,6 +34,7 @@ pub enum Timer {
 
 impl TimerKind for Timer {
     const ALL: &'static [Timer] = &[
+        Timer::AckDeadline,
         Timer::HelloDeadline,
         Timer::PongDeadline,
         Timer::PingDue,
@@ -56,6 +61,7 @@ impl TimerKind for Timer {
             Timer::DrainGrace => "drain_grace",
             Timer::CloseGrace => "close_grace",
             Timer::Reprobe => "reprobe",
+            Timer::AckDeadline => "ack_deadline",
         }
     }
 }

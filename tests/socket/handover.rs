@@ -60,7 +60,8 @@ fn old_link_acks_and_dispatches_during_drain_then_is_closed_then_dropped() {
         commands(&outs)[0],
         Command::Ack {
             link: old,
-            envelope_id: "late-on-old".into()
+            envelope_id: "late-on-old".into(),
+            payload: None
         }
     );
     assert!(matches!(commands(&outs)[2], Command::Dispatch { link, .. } if link == old));
@@ -75,7 +76,8 @@ fn old_link_acks_and_dispatches_during_drain_then_is_closed_then_dropped() {
         commands(&outs)[0],
         Command::Ack {
             link: standby,
-            envelope_id: "after-close".into()
+            envelope_id: "after-close".into(),
+            payload: None
         }
     );
     assert!(matches!(

@@ -253,7 +253,8 @@ fn the_draining_link_becomes_active_again_when_the_new_one_dies() {
             commands(&outs)[0],
             Command::Ack {
                 link: old,
-                envelope_id: "on-revived".into()
+                envelope_id: "on-revived".into(),
+                payload: None
             }
         );
         assert!(d.m.timers().is_armed(Timer::PingDue));
@@ -274,7 +275,8 @@ fn an_envelope_on_a_closing_link_is_dispatched_and_its_ack_tried_on_the_active_l
         cmds[0],
         Command::Ack {
             link: new,
-            envelope_id: "slash-on-closing".into()
+            envelope_id: "slash-on-closing".into(),
+            payload: None
         }
     );
     assert!(matches!(&cmds[1], Command::Remember { key, .. } if key == "env:slash-on-closing"));
@@ -294,7 +296,8 @@ fn an_envelope_on_a_closing_link_is_dispatched_and_its_ack_tried_on_the_active_l
         commands(&outs),
         vec![Command::Ack {
             link: new,
-            envelope_id: "ev-retry".into()
+            envelope_id: "ev-retry".into(),
+            payload: None
         }]
     );
     assert_eq!(outcomes(&outs), vec![EnvelopeOutcome::Duplicate]);

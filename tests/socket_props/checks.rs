@@ -116,6 +116,7 @@ fn check_envelope(
         let Output::Command(Command::Ack {
             link: l,
             envelope_id,
+            payload: None,
         }) = &outputs[*i]
         else {
             unreachable!()

@@ -82,7 +82,7 @@ impl Shell {
         if let Err(e) = invariants::socket::link_limits(open, closing) {
             panic!("{e}: {:?}", self.sockets);
         }
-        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs) {
+        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs, false) {
             panic!("{e}");
         }
     }

@@ -17,11 +17,15 @@ pub fn link_limits(open: usize, closing: usize) -> Result<(), String> {
 }
 
 /// Ack first: every `Dispatch` of one input's outputs comes right after the `Ack` of the
-/// same envelope on the same link and the `Remember` of its dedupe key. The one exception is
-/// an envelope read on a link already closing (`unackable`): its ack is tried on the active
-/// link (`Ack` on another link), or there is none to try (no `Ack` at all); it is still
-/// remembered, then dispatched, and its `unackable` signal follows.
-pub fn ack_then_remember_then_dispatch(outputs: &[Output<Command>]) -> Result<(), String> {
+/// same envelope on the same link and the `Remember` of its dedupe key. Two exceptions: an
+/// envelope read on a link already closing (`unackable`) has its ack tried on the active link
+/// (`Ack` on another link), or none when there is no active link; and with a `responder`, an
+/// envelope that `accepts_response_payload` is remembered and dispatched with no ack yet (its
+/// ack waits for the handler's response).
+pub fn ack_then_remember_then_dispatch(
+    outputs: &[Output<Command>],
+    responder: bool,
+) -> Result<(), String> {
     for (i, output) in outputs.iter().enumerate() {
         let Output::Command(Command::Dispatch { link, envelope }) = output else {
             continue;
@@ -34,12 +38,22 @@ pub fn ack_then_remember_then_dispatch(outputs: &[Output<Command>]) -> Result<()
                 ..
             }))
         );
+        let deferred = responder && envelope.accepts_response_payload;
+        let acked_here = outputs[..i].iter().any(|o| {
+            matches!(o, Output::Command(Command::Ack { envelope_id, .. })
+                if *envelope_id == envelope.envelope_id)
+        });
         let in_order = match &outputs[..i] {
+            _ if deferred => {
+                !acked_here
+                    && matches!(&outputs[..i], [.., Output::Command(Command::Remember { key: k, .. })] if *k == key)
+            }
             [
                 ..,
                 Output::Command(Command::Ack {
                     link: l,
                     envelope_id,
+                    ..
                 }),
                 Output::Command(Command::Remember { key: k, .. }),
             ] => *envelope_id == envelope.envelope_id && *k == key && (l == link || unackable),
