@@ -21,3 +21,6 @@ mod wire;
 
 #[path = "socket/slack_faults.rs"]
 mod slack_faults;
+
+#[path = "socket/delivery.rs"]
+mod delivery;

@@ -123,9 +123,16 @@ impl Storage {
 
     /// `link` is about to get our close frame: the deferred acks of its envelopes go out now,
     /// without a payload, while it can still be written.
+    /// (The caller has already taken `link` out of its role, so it is written to directly.)
     pub(crate) fn flush_deferred_acks(&mut self, link: LinkId, context: &mut Outbox) {
         for awaiting in self.acks.take_where(|a| a.link == link) {
-            self.ack_without_response(awaiting, context);
+            context.command(Command::Ack {
+                link,
+                envelope_id: awaiting.envelope_id.clone(),
+                payload: None,
+            });
+            self.acks
+                .acked_without_response(awaiting.envelope_id, awaiting.kind);
         }
         self.arm_ack_deadline(context);
     }
