@@ -50,6 +50,22 @@ pub enum Signal {
         /// Input name.
         input: &'static str,
     },
+    /// A `hello` frame's facts about the app's links (gauge
+    /// `phantom_slack_socket_server_connections`, logs).
+    ServerHello {
+        /// `num_connections`: Slack's count of the app's registered links, this one included;
+        /// ghosts of links dropped without a close handshake count too.
+        num_connections: Option<u32>,
+        /// `debug_info.approximate_connection_time`: seconds until Slack refreshes the link.
+        approximate_connection_time_s: Option<u64>,
+        /// `debug_info.host`.
+        host: Option<String>,
+    },
+    /// A `disconnect` frame's `debug_info.host`, for logs.
+    ServerDisconnect {
+        /// `debug_info.host`.
+        host: Option<String>,
+    },
     /// A retry was scheduled (reconnect backoff, onboarding retry), for logs.
     RetryScheduled {
         /// Machine id.

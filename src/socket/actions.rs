@@ -57,10 +57,11 @@ impl Storage {
             id: link,
             opened: false,
         });
-        context.command(Command::OpenLink {
-            link,
-            url: url.clone(),
-        });
+        let url = match self.config.debug_reconnects {
+            true => url.with_debug_reconnects(),
+            false => url.clone(),
+        };
+        context.command(Command::OpenLink { link, url });
         context.arm(Timer::HelloDeadline, self.config.hello_timeout);
     }
 

@@ -34,6 +34,13 @@ impl LinkUrl {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The URL with `debug_reconnects=true` added to its query: Slack then refreshes the link
+    /// after about 360 s, to rehearse handovers against real Slack.
+    pub fn with_debug_reconnects(&self) -> LinkUrl {
+        let separator = if self.0.contains('?') { '&' } else { '?' };
+        LinkUrl(format!("{}{separator}debug_reconnects=true", self.0))
+    }
 }
 
 impl From<String> for LinkUrl {

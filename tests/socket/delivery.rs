@@ -198,3 +198,70 @@ fn a_completion_nobody_waits_for_is_counted_ignored() {
         }]
     ));
 }
+
+// Connection facts ---------------------------------------------------------------------------
+
+#[test]
+fn hello_and_disconnect_facts_are_signalled() {
+    use phantom_fsm::socket::{Disconnect, DisconnectReason, Hello, ServerFrame};
+    let mut d = Driver::new();
+    d.input(Input::Start);
+    let link = d.accept_url();
+    let hello = Hello {
+        num_connections: Some(4),
+        host: Some("applink-7".into()),
+        approximate_connection_time: Some(18_060),
+        ..Hello::default()
+    };
+    let outs = d.frame(link, ServerFrame::Hello(hello));
+    assert!(signals(&outs).contains(&Signal::ServerHello {
+        num_connections: Some(4),
+        approximate_connection_time_s: Some(18_060),
+        host: Some("applink-7".into()),
+    }));
+    let outs = d.frame(
+        link,
+        ServerFrame::Disconnect(Disconnect {
+            reason: DisconnectReason::Warning,
+            host: Some("applink-7".into()),
+        }),
+    );
+    assert!(signals(&outs).contains(&Signal::ServerDisconnect {
+        host: Some("applink-7".into()),
+    }));
+}
+
+#[test]
+fn debug_reconnects_asks_slack_for_short_links_on_every_url() {
+    for (url, expected) in [
+        (
+            "wss://x.invalid/link/?ticket=t",
+            "wss://x.invalid/link/?ticket=t&debug_reconnects=true",
+        ),
+        (
+            "wss://x.invalid/link/",
+            "wss://x.invalid/link/?debug_reconnects=true",
+        ),
+    ] {
+        let mut d = Driver::with(SocketConfig {
+            debug_reconnects: true,
+            ..SocketConfig::default()
+        });
+        d.input(Input::Start);
+        let outs = d.answer(phantom_fsm::socket::OpenOutcome::Url(url.into()));
+        let opened = commands(&outs).into_iter().find_map(|c| match c {
+            Command::OpenLink { url, .. } => Some(url.expose().to_string()),
+            _ => None,
+        });
+        assert_eq!(opened.as_deref(), Some(expected));
+    }
+    // Off by default: the URL is used as given.
+    let mut d = Driver::new();
+    d.input(Input::Start);
+    let outs = d.answer(phantom_fsm::socket::OpenOutcome::Url(
+        "wss://x.invalid/?t=1".into(),
+    ));
+    assert!(commands(&outs).iter().any(
+        |c| matches!(c, Command::OpenLink { url, .. } if url.expose() == "wss://x.invalid/?t=1")
+    ));
+}
