@@ -173,6 +173,12 @@ impl SocketMode {
         self.storage().in_flight
     }
 
+    /// Deferred acks and unfinished dispatches (for checks).
+    #[doc(hidden)]
+    pub fn acks(&self) -> &super::acks::AckBook {
+        &self.storage().acks
+    }
+
     /// Whether a `start` arrived while stopping and is kept for when the links are gone (for
     /// checks and exploration).
     #[doc(hidden)]

@@ -10,6 +10,7 @@ use crate::socket::wire::Envelope;
 use crate::socket::{
     Command, DEFAULT_INSTANCE, LinkId, MACHINE_ID, STATE_NAMES, SocketConfig, SocketMode, Timer,
 };
+use std::time::Duration;
 
 type Out = Output<Command>;
 
@@ -111,9 +112,17 @@ impl Harness {
                         ..
                     ]
                 );
+                // Or first for an envelope whose ack waits for its handler's response.
+                let deferred = self.config.responder
+                    && matches!(
+                        next.first(),
+                        Some(Output::Command(Command::Dispatch { envelope, .. }))
+                            if envelope.accepts_response_payload
+                    );
                 self.ensure(
                     matches!(prev.last(), Some(Output::Command(Command::Ack { .. })))
-                        || (unackable && self.m.links().active.is_none()),
+                        || (unackable && self.m.links().active.is_none())
+                        || deferred,
                     || format!("Remember {key} not right after its ack"),
                 );
                 self.shell.remember(key, *at_unix);
@@ -156,10 +165,38 @@ impl Harness {
     fn check_ack(&mut self, scan: &'static str, c: &Command, id: &str, next: &[Out]) {
         self.sockets_carry_out(c);
         self.ensure(!NO_ACK_STATES.contains(&scan), || format!("Ack in {scan}"));
-        self.ensure(
-            self.envelope.as_ref().is_some_and(|e| e.envelope_id == id),
-            || format!("Ack {id} for no envelope of this input"),
+        let this_input = self.envelope.as_ref().is_some_and(|e| e.envelope_id == id);
+        let immediate = matches!(
+            next,
+            [
+                Output::Command(Command::Remember { .. }),
+                Output::Command(Command::Dispatch { .. }),
+                ..
+            ] | [
+                Output::Signal(Signal::Envelope {
+                    outcome: EnvelopeOutcome::Duplicate | EnvelopeOutcome::Unackable,
+                    ..
+                }),
+                ..
+            ]
         );
+        // A deferred ack (the handler's response, its deadline, or its link about to close)
+        // settles exactly one envelope dispatched before its ack.
+        if !(this_input && immediate) && self.owed.remove(id).is_some() {
+            if matches!(
+                c,
+                Command::Ack {
+                    payload: Some(_),
+                    ..
+                }
+            ) {
+                self.summary.acks_with_payload += 1;
+            }
+            return;
+        }
+        self.ensure(this_input, || {
+            format!("Ack {id} for no envelope of this input and none owed")
+        });
         let dispatched = matches!(
             next,
             [
@@ -230,6 +267,15 @@ impl Harness {
         self.dispatched.insert(key, record);
         self.dispatch_seq += 1;
         self.summary.dispatched += 1;
+        let acked = prev.iter().any(|o| {
+            matches!(o, Output::Command(Command::Ack { envelope_id, .. })
+                if *envelope_id == envelope.envelope_id)
+        });
+        if !acked && self.config.responder && envelope.accepts_response_payload {
+            self.owed
+                .insert(envelope.envelope_id.clone(), self.now.mono);
+        }
+        self.unfinished.insert(envelope.envelope_id.clone());
     }
 
     /// An active link that stops being the active one is counted once (`LinkEnded`, the
@@ -275,6 +321,23 @@ impl Harness {
                 self.summary.duplicates += 1;
             }
             Signal::Handover => self.summary.handovers += 1,
+            Signal::Envelope {
+                outcome: EnvelopeOutcome::Shed,
+                kind,
+            } => {
+                // Only events Slack re-delivers are refused, and only while the handlers are
+                // behind; acked and dispatched ones are never shed (`check_ack`).
+                self.ensure(*kind == "events_api", || format!("{kind} shed"));
+                let behind = self.unfinished.len() >= self.config.max_pending;
+                self.ensure(behind, || {
+                    format!("shed with {} unfinished", self.unfinished.len())
+                });
+                self.summary.shed += 1;
+            }
+            Signal::Envelope {
+                outcome: EnvelopeOutcome::LateResponse,
+                ..
+            } => self.summary.late_responses += 1,
             _ => {}
         }
     }
@@ -282,7 +345,7 @@ impl Harness {
     /// Invariants of the state after every step: one known leaf state, no deadline in the
     /// past, link limits, the shell and the machine agreeing on every socket, and each
     /// state holding exactly what it needs to make progress.
-    pub(super) fn check_state(&self) {
+    pub(super) fn check_state(&mut self) {
         let state = self.m.state_name();
         self.ensure(STATE_NAMES.contains(&state), || {
             format!("unknown state {state}")
@@ -298,6 +361,49 @@ impl Harness {
         }
         self.check_sockets_agree();
         self.check_state_needs(state);
+        self.check_deliveries();
+    }
+
+    /// Every envelope dispatched before its ack is acked by its deadline (at most
+    /// `ack_deadline` after receipt, within Slack's 3 s) with a deadline armed to wake for it;
+    /// one the machine gives up on had no writable link to be acked on. The shell's unfinished
+    /// dispatches are the machine's.
+    fn check_deliveries(&mut self) {
+        let acks = self.m.acks();
+        let armed = self.m.timers().get(Timer::AckDeadline);
+        let limit = self.config.ack_deadline;
+        let mut gone = Vec::new();
+        for (id, receipt) in &self.owed {
+            let latest = receipt.after(limit.max(Duration::from_millis(1)));
+            match acks.awaiting.iter().find(|a| a.envelope_id == *id) {
+                Some(a) => {
+                    self.ensure(a.ack_by <= latest && self.now.mono < a.ack_by, || {
+                        format!(
+                            "{id} received at {receipt:?} awaits its ack until {:?}",
+                            a.ack_by
+                        )
+                    });
+                    self.ensure(armed.is_some_and(|at| at <= a.ack_by), || {
+                        format!("{id} awaits its ack with the ack deadline at {armed:?}")
+                    });
+                }
+                None => gone.push(id.clone()),
+            }
+        }
+        for id in gone {
+            // Not acked, yet no longer awaited: only when nothing could carry its ack.
+            let writable = self.shell.sockets.held().any(|(_, s)| s == Socket::Open);
+            self.ensure(self.m.links().active.is_none() || !writable, || {
+                format!("{id} dropped from the deferred acks without an ack")
+            });
+            self.owed.remove(&id);
+        }
+        self.ensure(acks.unfinished == self.unfinished, || {
+            format!(
+                "unfinished dispatches: machine {:?}, shell {:?}",
+                acks.unfinished, self.unfinished
+            )
+        });
     }
 
     /// The machine knows exactly the sockets the shell holds, in compatible roles: no leaked
@@ -395,6 +501,18 @@ impl Harness {
             (
                 "a call in flight <=> open deadline",
                 in_flight == t.is_armed(Timer::OpenDeadline),
+            ),
+            (
+                "a call or a link to wait on => a deadline",
+                !(in_flight
+                    || l.pending.is_some()
+                    || !l.closing.is_empty()
+                    || !self.m.acks().awaiting.is_empty())
+                    || self.m.poll_timeout().is_some(),
+            ),
+            (
+                "an ack awaited <=> ack deadline",
+                self.m.acks().awaiting.is_empty() != t.is_armed(Timer::AckDeadline),
             ),
             (
                 "a kept start => disconnecting",
