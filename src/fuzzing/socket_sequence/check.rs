@@ -502,14 +502,13 @@ impl Harness {
                 "a call in flight <=> open deadline",
                 in_flight == t.is_armed(Timer::OpenDeadline),
             ),
-            (
-                "a call or a link to wait on => a deadline",
-                !(in_flight
+            ("a call or a link to wait on => a deadline", {
+                let waiting = in_flight
                     || l.pending.is_some()
                     || !l.closing.is_empty()
-                    || !self.m.acks().awaiting.is_empty())
-                    || self.m.poll_timeout().is_some(),
-            ),
+                    || !self.m.acks().awaiting.is_empty();
+                !waiting || self.m.poll_timeout().is_some()
+            }),
             (
                 "an ack awaited <=> ack deadline",
                 self.m.acks().awaiting.is_empty() != t.is_armed(Timer::AckDeadline),
