@@ -472,3 +472,49 @@ fn link_urls_are_redacted_in_every_debug() {
     };
     assert_eq!(url.expose(), secret, "the shell still gets the whole URL");
 }
+
+/// A pong on a link the machine knows is bookkeeping, not an ignored input; on a link it does
+/// not know, it is counted as ignored.
+#[test]
+fn a_pong_on_a_known_link_is_not_counted_as_ignored() {
+    let mut d = Driver::new();
+    let link = d.connect();
+    let outs = d.input(Input::Pong { link });
+    assert!(outs.is_empty(), "{outs:?}");
+    let outs = d.input(Input::Pong { link: LinkId(99) });
+    assert!(matches!(
+        signals(&outs)[..],
+        [Signal::Ignored { input: "pong", .. }]
+    ));
+}
+
+/// A restart forgets every link, call, deadline and deferred ack: a restored machine in any
+/// state resumes idle, with nothing armed and nothing owed.
+#[test]
+fn a_restart_forgets_links_calls_deadlines_and_deferred_acks() {
+    let mut d = Driver::with(SocketConfig {
+        responder: true,
+        ..SocketConfig::default()
+    });
+    let old = d.connect();
+    d.envelope(old, slash("owed"));
+    d.disconnect(old, DisconnectReason::Warning);
+    let new = d.accept_url();
+    d.hello(new);
+    d.disconnect(new, DisconnectReason::Warning);
+    d.advance(1_000); // `old` closes; a standby call is out
+    assert!(!d.m.links().closing.is_empty() && d.m.in_flight().is_some());
+    let outs = d.input(Input::Resumed);
+    assert_eq!(d.state(), "disconnected");
+    assert!(
+        commands(&outs).is_empty(),
+        "a restart repeats no side effect"
+    );
+    assert!(d.m.links().is_empty());
+    assert!(d.m.in_flight().is_none());
+    assert_eq!(d.m.poll_timeout(), None);
+    assert!(d.m.acks().awaiting.is_empty() && d.m.acks().unfinished.is_empty());
+    // And nothing from before comes back: a start opens a new call, not the old link.
+    let outs = d.input(Input::Start);
+    assert!(has_open_call(&outs));
+}
