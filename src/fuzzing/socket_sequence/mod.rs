@@ -249,7 +249,6 @@ impl Harness {
             }
             Step::Completed { envelope } => {
                 let envelope_id = self.envelope_id(envelope, false);
-                self.unfinished.remove(&envelope_id);
                 self.deliver(Input::Completed { envelope_id });
             }
         }
@@ -335,6 +334,10 @@ impl Harness {
 
     fn deliver(&mut self, input: Input) {
         self.note_time();
+        // A handler's end, however the step made it (`Completed` or a raw input).
+        if let Input::Completed { envelope_id } = &input {
+            self.unfinished.remove(envelope_id);
+        }
         self.envelope = match &input {
             Input::Frame {
                 frame: crate::socket::wire::ServerFrame::Envelope(e),
