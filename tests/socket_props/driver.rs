@@ -107,6 +107,8 @@ impl<const P: u8> StateMachineTest for Driver<P> {
         let in_flight = model.in_flight.map(|c| sut.calls[&c]);
         assert_eq!(m.in_flight(), in_flight, "call in flight");
         check_state(m, &sut.links, model);
+        phantom_fsm::fuzzing::invariants::socket::a_deadline_when_waiting(m)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

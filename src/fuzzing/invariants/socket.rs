@@ -246,3 +246,51 @@ pub fn close_graces(
         None => Ok(()),
     }
 }
+
+/// Every envelope dispatched before its ack (`owed`: envelope id and receipt time) is still
+/// awaited by the machine with an ack deadline at most `limit` after its receipt and after
+/// `now`, and the `AckDeadline` (`armed`) wakes the shell for it: so it is acked within
+/// Slack's 3 s. Returns the owed ids the machine no longer awaits (acked in this step, or given
+/// up for want of a link: the caller decides which).
+pub fn deferred_acks(
+    owed: &std::collections::BTreeMap<String, crate::engine::Millis>,
+    awaiting: &[crate::socket::AwaitingAck],
+    armed: Option<crate::engine::Millis>,
+    now: crate::engine::Millis,
+    limit: std::time::Duration,
+) -> Result<Vec<String>, String> {
+    let mut gone = Vec::new();
+    for (id, receipt) in owed {
+        let latest = receipt.after(limit.max(std::time::Duration::from_millis(1)));
+        let Some(a) = awaiting.iter().find(|a| a.envelope_id == *id) else {
+            gone.push(id.clone());
+            continue;
+        };
+        if a.ack_by > latest || now >= a.ack_by {
+            return Err(format!(
+                "{id} received at {receipt:?} awaits its ack until {:?} at {now:?}",
+                a.ack_by
+            ));
+        }
+        if armed.is_none_or(|at| at > a.ack_by) {
+            return Err(format!(
+                "{id} awaits its ack with the ack deadline at {armed:?}"
+            ));
+        }
+    }
+    Ok(gone)
+}
+
+/// Nothing is awaited without a deadline to wake for it: a call in flight, a pending or closing
+/// link, or a deferred ack.
+pub fn a_deadline_when_waiting(m: &crate::socket::SocketMode) -> Result<(), String> {
+    let l = m.links();
+    let waiting = m.in_flight().is_some()
+        || l.pending.is_some()
+        || !l.closing.is_empty()
+        || !m.acks().awaiting.is_empty();
+    if waiting && m.poll_timeout().is_none() {
+        return Err("waiting on a call, a link or an ack with no deadline armed".to_string());
+    }
+    Ok(())
+}

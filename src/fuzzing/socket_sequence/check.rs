@@ -10,7 +10,6 @@ use crate::socket::wire::Envelope;
 use crate::socket::{
     Command, DEFAULT_INSTANCE, LinkId, MACHINE_ID, STATE_NAMES, SocketConfig, SocketMode, Timer,
 };
-use std::time::Duration;
 
 type Out = Output<Command>;
 
@@ -372,23 +371,11 @@ impl Harness {
         let acks = self.m.acks();
         let armed = self.m.timers().get(Timer::AckDeadline);
         let limit = self.config.ack_deadline;
-        let mut gone = Vec::new();
-        for (id, receipt) in &self.owed {
-            let latest = receipt.after(limit.max(Duration::from_millis(1)));
-            match acks.awaiting.iter().find(|a| a.envelope_id == *id) {
-                Some(a) => {
-                    self.ensure(a.ack_by <= latest && self.now.mono < a.ack_by, || {
-                        format!(
-                            "{id} received at {receipt:?} awaits its ack until {:?}",
-                            a.ack_by
-                        )
-                    });
-                    self.ensure(armed.is_some_and(|at| at <= a.ack_by), || {
-                        format!("{id} awaits its ack with the ack deadline at {armed:?}")
-                    });
-                }
-                None => gone.push(id.clone()),
-            }
+        let now = self.now.mono;
+        let gone = invariants::socket::deferred_acks(&self.owed, &acks.awaiting, armed, now, limit)
+            .unwrap_or_else(|e| self.fail(&e));
+        if let Err(e) = invariants::socket::a_deadline_when_waiting(&self.m) {
+            self.fail(&e);
         }
         for id in gone {
             // Not acked, yet no longer awaited: only when nothing could carry its ack.
@@ -502,13 +489,6 @@ impl Harness {
                 "a call in flight <=> open deadline",
                 in_flight == t.is_armed(Timer::OpenDeadline),
             ),
-            ("a call or a link to wait on => a deadline", {
-                let waiting = in_flight
-                    || l.pending.is_some()
-                    || !l.closing.is_empty()
-                    || !self.m.acks().awaiting.is_empty();
-                !waiting || self.m.poll_timeout().is_some()
-            }),
             (
                 "an ack awaited <=> ack deadline",
                 self.m.acks().awaiting.is_empty() != t.is_armed(Timer::AckDeadline),
