@@ -18,3 +18,9 @@ mod restore;
 
 #[path = "socket/wire.rs"]
 mod wire;
+
+#[path = "socket/slack_faults.rs"]
+mod slack_faults;
+
+#[path = "socket/delivery.rs"]
+mod delivery;

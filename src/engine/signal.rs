@@ -50,6 +50,22 @@ pub enum Signal {
         /// Input name.
         input: &'static str,
     },
+    /// A `hello` frame's facts about the app's links (gauge
+    /// `phantom_slack_socket_server_connections`, logs).
+    ServerHello {
+        /// `num_connections`: Slack's count of the app's registered links, this one included;
+        /// ghosts of links dropped without a close handshake count too.
+        num_connections: Option<u32>,
+        /// `debug_info.approximate_connection_time`: seconds until Slack refreshes the link.
+        approximate_connection_time_s: Option<u64>,
+        /// `debug_info.host`.
+        host: Option<String>,
+    },
+    /// A `disconnect` frame's `debug_info.host`, for logs.
+    ServerDisconnect {
+        /// `debug_info.host`.
+        host: Option<String>,
+    },
     /// A retry was scheduled (reconnect backoff, onboarding retry), for logs.
     RetryScheduled {
         /// Machine id.
@@ -67,14 +83,27 @@ pub enum EnvelopeOutcome {
     Dispatched,
     /// Acked, and not dispatched: its key was seen within the dedupe window.
     Duplicate,
-    /// It arrived on a link that can no longer carry an ack (close frame already sent); not
-    /// dispatched, since Slack re-delivers what it does not see acked.
+    /// It arrived on a link that can no longer carry an ack (close frame already sent): still
+    /// dispatched on first sight (Slack never retries slash commands and interactions), its ack
+    /// tried on the active link.
     Unackable,
+    /// An `events_api` envelope neither acked nor dispatched because `max_pending` dispatches
+    /// are unfinished: Slack re-delivers it later.
+    Shed,
+    /// The handler's response came after the envelope's `AckDeadline`: it was acked without
+    /// it, and the response is dropped.
+    LateResponse,
 }
 
 impl EnvelopeOutcome {
     /// Every value, in label order.
-    pub const ALL: [EnvelopeOutcome; 3] = [Self::Dispatched, Self::Duplicate, Self::Unackable];
+    pub const ALL: [EnvelopeOutcome; 5] = [
+        Self::Dispatched,
+        Self::Duplicate,
+        Self::Unackable,
+        Self::Shed,
+        Self::LateResponse,
+    ];
 
     /// The metric label value.
     pub fn as_str(self) -> &'static str {
@@ -82,6 +111,8 @@ impl EnvelopeOutcome {
             Self::Dispatched => "dispatched",
             Self::Duplicate => "duplicate",
             Self::Unackable => "unackable",
+            Self::Shed => "shed",
+            Self::LateResponse => "late_response",
         }
     }
 }

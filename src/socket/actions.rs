@@ -3,16 +3,27 @@
 //! [`Outbox`] (the statig `context`).
 
 use super::states::State;
+use crate::engine::Signal;
 use crate::engine::time::duration_ms;
-use crate::engine::{EnvelopeOutcome, Signal};
 use crate::socket::event::Event;
 use crate::socket::io::{Command, LinkId, LinkUrl, OpenOutcome, RequestId};
-use crate::socket::links::{ActiveLink, PendingLink, Role};
+use crate::socket::links::{ActiveLink, ClosingLink, PendingLink, Role};
 use crate::socket::storage::{Outbox, Storage};
 use crate::socket::timer::Timer;
-use crate::socket::wire::{DisconnectReason, Envelope};
+use crate::socket::wire::DisconnectReason;
 use statig::prelude::*;
 use std::time::Duration;
+
+/// How the active link ends when the machine gives it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LinkEnd {
+    /// Its socket is already gone (closed or failed).
+    Gone,
+    /// Dead (no frame after a ping): drop the socket.
+    Drop,
+    /// Alive but told to go (`too_many_websockets`): close it with its grace.
+    Close,
+}
 
 impl Storage {
     /// Ask for a URL (unless a call is already in flight) and enter `connecting`.
@@ -29,6 +40,14 @@ impl Storage {
         let request = RequestId(self.next_request);
         self.in_flight = Some(request);
         context.command(Command::OpenConnection { request });
+        context.arm(Timer::OpenDeadline, self.config.open_timeout);
+    }
+
+    /// The in-flight call is answered, timed out or abandoned: its deadline goes with it, and a
+    /// late answer no longer matches.
+    pub(crate) fn settle_call(&mut self, context: &mut Outbox) {
+        self.in_flight = None;
+        context.timers.clear(Timer::OpenDeadline);
     }
 
     /// Open a new pending link to `url` and arm its hello deadline.
@@ -38,10 +57,11 @@ impl Storage {
             id: link,
             opened: false,
         });
-        context.command(Command::OpenLink {
-            link,
-            url: url.clone(),
-        });
+        let url = match self.config.debug_reconnects {
+            true => url.with_debug_reconnects(),
+            false => url.clone(),
+        };
+        context.command(Command::OpenLink { link, url });
         context.arm(Timer::HelloDeadline, self.config.hello_timeout);
     }
 
@@ -53,6 +73,7 @@ impl Storage {
         self.links.active = Some(ActiveLink {
             id: pending.id,
             hello_at: context.now().mono,
+            counted: false,
         });
         context.timers.clear(Timer::HelloDeadline);
         context.timers.clear(Timer::PongDeadline);
@@ -63,8 +84,8 @@ impl Storage {
     pub(crate) fn handover(&mut self, context: &mut Outbox) {
         if let Some(old) = self.links.active.take() {
             self.end_active(old, context);
-            if let Some(previous) = self.links.draining.replace(old.id) {
-                self.close_link(previous, context);
+            if let Some(previous) = self.links.draining.replace(old) {
+                self.close_link(previous.id, context);
             }
             context.arm(Timer::DrainGrace, self.config.drain_grace);
         }
@@ -82,21 +103,39 @@ impl Storage {
         }
         context.timers.clear(Timer::PingDue);
         context.timers.clear(Timer::PongDeadline);
-        context.signal(Signal::LinkEnded { lifetime_ms });
+        if !link.counted {
+            context.signal(Signal::LinkEnded { lifetime_ms });
+        }
     }
 
-    /// The active link is gone (its socket already is, or is dropped now when `drop`): carry
-    /// on with the
+    /// The active link is gone (its socket already is, or is ended now as `end` says): carry
+    /// on with the link still draining if there is one (it still works: no gap), with the
     /// standby if one is opening, with the in-flight call if one is out, else back off.
-    pub(crate) fn lose_active(&mut self, drop: bool, context: &mut Outbox) -> Outcome<State> {
+    pub(crate) fn lose_active(&mut self, end: LinkEnd, context: &mut Outbox) -> Outcome<State> {
         if let Some(active) = self.links.active.take() {
             self.end_active(active, context);
-            if drop {
-                context.command(Command::DropLink { link: active.id });
+            match end {
+                LinkEnd::Gone => {}
+                LinkEnd::Drop => context.command(Command::DropLink { link: active.id }),
+                LinkEnd::Close => self.close_link(active.id, context),
             }
         }
         self.standby_wanted = false;
         context.timers.clear(Timer::StandbyRetry);
+        if let Some(draining) = self.links.draining.take() {
+            // The replaced link was only draining because a newer one said `hello`; it is still
+            // open, so it carries on as the active link. Slack had asked it to leave, so a new
+            // standby is wanted at once.
+            context.timers.clear(Timer::DrainGrace);
+            self.links.active = Some(ActiveLink {
+                counted: true,
+                ..draining
+            });
+            context.timers.clear(Timer::PongDeadline);
+            context.arm(Timer::PingDue, self.config.ping_interval);
+            self.want_standby(context);
+            return Handled;
+        }
         if self.links.pending.is_some() {
             Transition(State::Authenticated {})
         } else if self.in_flight.is_some() {
@@ -126,7 +165,7 @@ impl Storage {
     /// Unrecoverable: close everything, probe again later.
     pub(crate) fn enter_error(&mut self, code: &str, context: &mut Outbox) -> Outcome<State> {
         self.close_everything(context);
-        self.in_flight = None;
+        self.settle_call(context);
         self.clear_lifecycle_timers(context);
         context.arm(Timer::Reprobe, self.config.reprobe_interval);
         Transition(State::Error {
@@ -137,7 +176,7 @@ impl Storage {
     /// `stop`: close everything; wait for the closes unless nothing is left.
     pub(crate) fn stop_all(&mut self, context: &mut Outbox) -> Outcome<State> {
         self.close_everything(context);
-        self.in_flight = None;
+        self.settle_call(context);
         self.clear_lifecycle_timers(context);
         if self.links.is_empty() {
             Transition(State::Disconnected {})
@@ -152,10 +191,12 @@ impl Storage {
         self.links.active = None;
         self.links.pending = None;
         self.links.draining = None;
-        self.links.closing = None;
+        self.links.closing.clear();
+        self.acks.clear();
         context.timers.clear_all();
         self.in_flight = None;
         self.standby_wanted = false;
+        self.restart_wanted = false;
     }
 
     fn clear_lifecycle_timers(&mut self, context: &mut Outbox) {
@@ -172,12 +213,11 @@ impl Storage {
         }
     }
 
-    /// Close every link; the active one last, so it is the one that gets the graceful close
-    /// (only one link may be closing at a time; the others are dropped).
+    /// Close every link; each gets its own close grace.
     pub(crate) fn close_everything(&mut self, context: &mut Outbox) {
         self.abandon_pending(context);
         if let Some(draining) = self.links.draining.take() {
-            self.close_link(draining, context);
+            self.close_link(draining.id, context);
         }
         if let Some(active) = self.links.active.take() {
             self.end_active(active, context);
@@ -200,15 +240,39 @@ impl Storage {
         }
     }
 
-    /// Send a close frame on `link` (already taken out of its role); it becomes the closing
-    /// link. A link already closing is dropped: at most one closes at a time.
-    fn close_link(&mut self, link: LinkId, context: &mut Outbox) {
-        if let Some(previous) = self.links.closing.take() {
-            context.command(Command::DropLink { link: previous });
-        }
+    /// Send a close frame on `link` (already taken out of its role); it joins the closing links
+    /// with its own grace. Links already closing keep theirs: a link dropped without the close
+    /// handshake stays registered at Slack for minutes and counts toward the link cap.
+    pub(crate) fn close_link(&mut self, link: LinkId, context: &mut Outbox) {
+        // Our close frame ends writing on it: deferred acks of its envelopes go out first.
+        self.flush_deferred_acks(link, context);
         context.command(Command::CloseLink { link });
-        self.links.closing = Some(link);
-        context.arm(Timer::CloseGrace, self.config.close_grace);
+        let grace = self.config.close_grace.max(Duration::from_millis(1));
+        let drop_at = context.now().mono.after(grace);
+        self.links.closing.push(ClosingLink { id: link, drop_at });
+        self.arm_close_grace(context);
+    }
+
+    /// Arm `CloseGrace` at the earliest close grace still running, or disarm it.
+    fn arm_close_grace(&mut self, context: &mut Outbox) {
+        match self.links.next_drop() {
+            Some(at) => context.timers.set(Timer::CloseGrace, at),
+            None => context.timers.clear(Timer::CloseGrace),
+        }
+    }
+
+    /// Drop every closing link whose grace has ended by now.
+    fn drop_expired_closing(&mut self, context: &mut Outbox) {
+        let now = context.now().mono;
+        let (expired, kept) = std::mem::take(&mut self.links.closing)
+            .into_iter()
+            .partition(|c| c.drop_at <= now);
+        self.links.closing = kept;
+        let expired: Vec<ClosingLink> = expired;
+        for link in expired {
+            context.command(Command::DropLink { link: link.id });
+        }
+        self.arm_close_grace(context);
     }
 
     /// A standby is wanted (Slack asked to leave the active link, or a retry is due).
@@ -262,12 +326,9 @@ impl Storage {
             (Some(Role::Active | Role::Pending), DisconnectReason::LinkDisabled) => {
                 self.enter_error("link_disabled", context)
             }
+            // Slack ends this link only (it counts one too many); the others are healthy.
             (Some(Role::Active), DisconnectReason::TooManyWebsockets) => {
-                self.close_everything(context);
-                // Abandon the standby's call too: `reconnecting` does not take answers, and a
-                // call left in flight would stop the backoff from ever calling again.
-                self.in_flight = None;
-                self.schedule_reconnect(None, context)
+                self.lose_active(LinkEnd::Close, context)
             }
             (Some(Role::Active), _) => {
                 self.want_standby(context);
@@ -282,10 +343,15 @@ impl Storage {
         }
     }
 
-    /// Any frame on the active link proves it alive.
+    /// Any frame on the active link proves it alive; any frame on the pending link proves its
+    /// handshake completed even if `link_opened` is late (so giving it up sends a close frame:
+    /// a link dropped without one stays registered at Slack as a ghost).
     pub(crate) fn note_activity(&mut self, link: LinkId, context: &mut Outbox) {
         if self.links.active.is_some_and(|a| a.id == link) {
             context.timers.clear(Timer::PongDeadline);
+        }
+        if let Some(p) = self.links.pending.as_mut().filter(|p| p.id == link) {
+            p.opened = true;
         }
     }
 
@@ -309,8 +375,8 @@ impl Storage {
             // links on their way out are forgotten.
             Event::LinkDown(link) => match self.links.role(*link) {
                 Some(Role::Closing) => {
-                    self.links.closing = None;
-                    context.timers.clear(Timer::CloseGrace);
+                    self.links.remove(*link);
+                    self.arm_close_grace(context);
                 }
                 Some(Role::Draining) => {
                     self.links.draining = None;
@@ -321,14 +387,17 @@ impl Storage {
             Event::Timer(Timer::PingDue) => self.ping_active(context),
             Event::Timer(Timer::DrainGrace) => {
                 if let Some(draining) = self.links.draining.take() {
-                    self.close_link(draining, context);
+                    self.close_link(draining.id, context);
                 }
             }
-            Event::Timer(Timer::CloseGrace) => {
-                if let Some(closing) = self.links.closing.take() {
-                    context.command(Command::DropLink { link: closing });
+            Event::Timer(Timer::CloseGrace) => self.drop_expired_closing(context),
+            Event::Respond(envelope_id, payload) => self.on_response(envelope_id, payload, context),
+            Event::Completed(envelope_id) => {
+                if !self.acks.unfinished.remove(envelope_id) {
+                    return self.ignore(context);
                 }
             }
+            Event::Timer(Timer::AckDeadline) => self.ack_overdue(context),
             _ => return self.ignore(context),
         }
         Handled
@@ -343,47 +412,5 @@ impl Storage {
             context.arm(Timer::PongDeadline, self.config.pong_timeout);
         }
         context.arm(Timer::PingDue, self.config.ping_interval);
-    }
-
-    /// Ack first, then dispatch unless the key was seen within the window.
-    fn on_envelope(&mut self, link: LinkId, envelope: &Envelope, context: &mut Outbox) {
-        let kind = envelope.kind.label();
-        match self.links.role(link) {
-            None => {
-                self.ignore(context);
-                return;
-            }
-            Some(Role::Closing) => {
-                let outcome = EnvelopeOutcome::Unackable;
-                context.signal(Signal::Envelope { kind, outcome });
-                return;
-            }
-            Some(Role::Pending) => {
-                // A frame proves the handshake completed even if `link_opened` is late.
-                if let Some(p) = &mut self.links.pending {
-                    p.opened = true;
-                }
-            }
-            Some(Role::Active | Role::Draining) => {}
-        }
-        context.command(Command::Ack {
-            link,
-            envelope_id: envelope.envelope_id.clone(),
-        });
-        let key = envelope.dedupe_key();
-        let outcome = if self.dedupe.first_sight(&key, context.now().unix) {
-            context.command(Command::Remember {
-                key,
-                at_unix: context.now().unix,
-            });
-            context.command(Command::Dispatch {
-                link,
-                envelope: envelope.clone(),
-            });
-            EnvelopeOutcome::Dispatched
-        } else {
-            EnvelopeOutcome::Duplicate
-        };
-        context.signal(Signal::Envelope { kind, outcome });
     }
 }

@@ -1,7 +1,7 @@
 //! The machine's internal events: the public [`Input`]s, with `Timeout` expanded into one event
 //! per expired named timer (so a transition records *which* deadline caused it).
 
-use super::io::{Input, LinkId, OpenOutcome, RequestId};
+use super::io::{AckPayload, Input, LinkId, OpenOutcome, RequestId};
 use super::timer::Timer;
 use super::wire::{DisconnectReason, Envelope, ServerFrame};
 use crate::engine::FrameRejectReason;
@@ -38,6 +38,10 @@ pub(crate) enum Event {
     Rejected(LinkId, FrameRejectReason),
     /// [`Input::Pong`].
     Pong(LinkId),
+    /// [`Input::Respond`].
+    Respond(String, AckPayload),
+    /// [`Input::Completed`].
+    Completed(String),
     /// A named deadline expired.
     Timer(Timer),
 }
@@ -60,6 +64,11 @@ impl Event {
             },
             Input::FrameRejected { link, reason } => Event::Rejected(link, reason),
             Input::Pong { link } => Event::Pong(link),
+            Input::Respond {
+                envelope_id,
+                payload,
+            } => Event::Respond(envelope_id, payload),
+            Input::Completed { envelope_id } => Event::Completed(envelope_id),
             Input::Timeout => return None,
         })
     }

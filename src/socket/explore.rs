@@ -39,11 +39,11 @@ fn known_links(m: &SocketMode) -> Vec<LinkId> {
     let mut ids: Vec<LinkId> = [
         links.active.map(|a| a.id),
         links.pending.map(|p| p.id),
-        links.draining,
-        links.closing,
+        links.draining.map(|d| d.id),
     ]
     .into_iter()
     .flatten()
+    .chain(links.closing.iter().map(|c| c.id))
     .collect();
     ids.sort();
     ids
@@ -94,14 +94,16 @@ fn link_inputs(link: LinkId) -> Vec<Input> {
 pub(crate) fn key(m: &SocketMode) -> String {
     let l = m.links();
     format!(
-        "{} active={} pending={} opened={} draining={} closing={} in_flight={} timers={:?}",
+        "{} active={} pending={} opened={} draining={} closing={} in_flight={} restart={} \
+         timers={:?}",
         m.state_name(),
         l.active.is_some(),
         l.pending.is_some(),
         l.pending.is_some_and(|p| p.opened),
         l.draining.is_some(),
-        l.closing.is_some(),
+        l.closing.len().min(2),
         m.in_flight().is_some(),
+        m.restart_wanted(),
         expiry_order(m),
     )
 }

@@ -34,6 +34,13 @@ impl LinkUrl {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The URL with `debug_reconnects=true` added to its query: Slack then refreshes the link
+    /// after about 360 s, to rehearse handovers against real Slack.
+    pub fn with_debug_reconnects(&self) -> LinkUrl {
+        let separator = if self.0.contains('?') { '&' } else { '?' };
+        LinkUrl(format!("{}{separator}debug_reconnects=true", self.0))
+    }
 }
 
 impl From<String> for LinkUrl {
@@ -55,6 +62,19 @@ impl std::fmt::Debug for LinkUrl {
         let scheme = self.0.split_once("://").map_or("?", |(scheme, _)| scheme);
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
         write!(f, "LinkUrl({scheme}://{host}/<redacted>)")
+    }
+}
+
+/// The handler's answer carried in an ack (`{"envelope_id":..,"payload":..}`): options of an
+/// external select, a modal's `response_action`, a slash command's reply.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AckPayload(pub serde_json::Value);
+
+#[cfg(feature = "fuzzing")]
+impl<'a> arbitrary::Arbitrary<'a> for AckPayload {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let text: String = u.arbitrary()?;
+        Ok(AckPayload(serde_json::json!({ "text": text })))
     }
 }
 
@@ -169,6 +189,20 @@ pub enum Input {
         /// Which link.
         link: LinkId,
     },
+    /// The handler's response to an envelope dispatched before its ack (responder mode): sent
+    /// in the ack if its `AckDeadline` has not passed, else counted `late_response` and dropped.
+    Respond {
+        /// The envelope answered.
+        envelope_id: String,
+        /// The response.
+        payload: AckPayload,
+    },
+    /// The handler of a dispatched envelope finished (with success or not): it no longer counts
+    /// toward `max_pending`.
+    Completed {
+        /// The envelope whose handler finished.
+        envelope_id: String,
+    },
     /// Time passed: fire every expired deadline.
     Timeout,
 }
@@ -196,6 +230,8 @@ impl InputName for Input {
             },
             Input::FrameRejected { .. } => "frame_rejected",
             Input::Pong { .. } => "pong",
+            Input::Respond { .. } => "respond",
+            Input::Completed { .. } => "completed",
             Input::Timeout => "timeout",
         }
     }
@@ -226,12 +262,15 @@ pub enum Command {
         /// The URL from `apps.connections.open` (a secret: its `Debug` shows the host only).
         url: LinkUrl,
     },
-    /// Write `{"envelope_id":..}` on the link, now.
+    /// Write `{"envelope_id":..}` (with `"payload"` when there is one) on the link, now
+    /// ([`encode_ack_with`](super::encode_ack_with)).
     Ack {
-        /// The link the envelope came in on.
+        /// The link the envelope came in on (or the active link, when that one is closing).
         link: LinkId,
         /// The id to ack.
         envelope_id: String,
+        /// The handler's response, for an envelope dispatched before its ack.
+        payload: Option<AckPayload>,
     },
     /// Write a ping control frame.
     Ping {
@@ -248,7 +287,9 @@ pub enum Command {
         /// Which link.
         link: LinkId,
     },
-    /// Hand the envelope to the runtime's handler (after its ack).
+    /// Hand the envelope to the runtime's handler (after its ack, or before it for an envelope
+    /// whose ack waits for the handler's [`Input::Respond`]). Report the handler's end with
+    /// [`Input::Completed`].
     Dispatch {
         /// The link it came in on.
         link: LinkId,

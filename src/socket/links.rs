@@ -2,9 +2,10 @@
 //!
 //! Roles bound what can be open at once: an `active` link (has said `hello`), a `pending` one
 //! (opening, awaiting `hello`: the first link, or a standby during a handover), a `draining`
-//! one (replaced by a handover; still acks for the drain grace) and one `closing` (close frame
-//! sent; dropped after the close grace). At most two of active/pending/draining coexist: a
-//! standby is not opened while a link drains.
+//! one (replaced by a handover; still acks for the drain grace) and any number `closing` (close
+//! frame sent; each dropped after its own close grace, so no link is left registered at Slack
+//! as a "ghost" because another close came right after it). At most two of
+//! active/pending/draining coexist: a standby is not opened while a link drains.
 
 use super::io::LinkId;
 use crate::engine::Millis;
@@ -29,6 +30,9 @@ pub struct ActiveLink {
     pub id: LinkId,
     /// When its `hello` arrived.
     pub hello_at: Millis,
+    /// Its end was already counted (`LinkEnded`) at a handover, and it became the active link
+    /// again because its successor died while it drained: it is not counted twice.
+    pub counted: bool,
 }
 
 /// The link awaiting `hello`.
@@ -40,6 +44,15 @@ pub struct PendingLink {
     pub opened: bool,
 }
 
+/// A link whose close frame was sent, and when it is dropped if the peer never closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClosingLink {
+    /// Its id.
+    pub id: LinkId,
+    /// End of its close grace.
+    pub drop_at: Millis,
+}
+
 /// Every link the machine knows, by role.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Links {
@@ -48,10 +61,11 @@ pub struct Links {
     pub active: Option<ActiveLink>,
     /// The link awaiting `hello`.
     pub pending: Option<PendingLink>,
-    /// The link replaced by a handover, draining.
-    pub draining: Option<LinkId>,
-    /// The link whose close frame was sent.
-    pub closing: Option<LinkId>,
+    /// The link replaced by a handover, draining (with when its `hello` arrived, should it
+    /// become active again).
+    pub draining: Option<ActiveLink>,
+    /// The links whose close frame was sent, oldest first.
+    pub closing: Vec<ClosingLink>,
 }
 
 impl Links {
@@ -67,9 +81,9 @@ impl Links {
             Some(Role::Active)
         } else if self.pending.is_some_and(|p| p.id == link) {
             Some(Role::Pending)
-        } else if self.draining == Some(link) {
+        } else if self.draining.is_some_and(|d| d.id == link) {
             Some(Role::Draining)
-        } else if self.closing == Some(link) {
+        } else if self.closing.iter().any(|c| c.id == link) {
             Some(Role::Closing)
         } else {
             None
@@ -85,7 +99,12 @@ impl Links {
 
     /// Whether no link at all is known.
     pub fn is_empty(&self) -> bool {
-        self.open_count() == 0 && self.closing.is_none()
+        self.open_count() == 0 && self.closing.is_empty()
+    }
+
+    /// The earliest end of a close grace.
+    pub fn next_drop(&self) -> Option<Millis> {
+        self.closing.iter().map(|c| c.drop_at).min()
     }
 
     /// Forget `link` in whatever role it had; returns the role.
@@ -95,7 +114,7 @@ impl Links {
             Role::Active => self.active = None,
             Role::Pending => self.pending = None,
             Role::Draining => self.draining = None,
-            Role::Closing => self.closing = None,
+            Role::Closing => self.closing.retain(|c| c.id != link),
         }
         Some(role)
     }

@@ -102,6 +102,11 @@ impl SocketMode {
 
     /// Handle `input`, received at `now`: the input first, then every deadline due by `now`.
     pub fn handle(&mut self, now: Now, input: Input) {
+        if let Input::Frame { frame, .. } = &input
+            && let Some(facts) = server_facts(frame)
+        {
+            self.d.out.signal(facts);
+        }
         self.d.step(now, input);
     }
 
@@ -168,8 +173,38 @@ impl SocketMode {
         self.storage().in_flight
     }
 
+    /// Deferred acks and unfinished dispatches (for checks).
+    #[doc(hidden)]
+    pub fn acks(&self) -> &super::acks::AckBook {
+        &self.storage().acks
+    }
+
+    /// Whether a `start` arrived while stopping and is kept for when the links are gone (for
+    /// checks and exploration).
+    #[doc(hidden)]
+    pub fn restart_wanted(&self) -> bool {
+        self.storage().restart_wanted
+    }
+
     fn storage(&self) -> &Storage {
         self.d.sm.inner()
+    }
+}
+
+/// What a `hello` or `disconnect` frame says about the app's links at Slack: signals whatever
+/// the state (they are Slack's view, not the machine's).
+fn server_facts(frame: &wire::ServerFrame) -> Option<crate::engine::Signal> {
+    use crate::engine::Signal;
+    match frame {
+        wire::ServerFrame::Hello(h) => Some(Signal::ServerHello {
+            num_connections: h.num_connections,
+            approximate_connection_time_s: h.approximate_connection_time,
+            host: h.host.clone(),
+        }),
+        wire::ServerFrame::Disconnect(d) => Some(Signal::ServerDisconnect {
+            host: d.host.clone(),
+        }),
+        wire::ServerFrame::Envelope(_) => None,
     }
 }
 

@@ -15,11 +15,13 @@
 //! policies the states call, `storage.rs` the shared storage, `timer.rs` the named deadlines,
 //! `io.rs` inputs and commands, `event.rs` what statig dispatches, `explore.rs` the diagram
 //! exploration, `config.rs`; and here `wire.rs` (frames), `links.rs` (links by role),
-//! `dedupe.rs` (the dedupe window).
+//! `dedupe.rs` (the dedupe window), `acks.rs` (deferred acks and unfinished dispatches).
 
+pub(crate) mod acks;
 mod actions;
 pub(crate) mod config;
 pub(crate) mod dedupe;
+mod delivery;
 mod event;
 mod explore;
 pub(crate) mod io;
@@ -31,19 +33,23 @@ pub(crate) mod timer;
 pub(crate) mod wire;
 
 pub use config::SocketConfig;
-pub use io::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES};
+pub use io::{
+    AckPayload, Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, UNRECOVERABLE_OPEN_CODES,
+};
 pub use machine::{DEFAULT_INSTANCE, SocketMode};
 pub use timer::Timer;
 pub use wire::{
     DEFAULT_MAX_FRAME_BYTES, Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello,
-    ServerFrame, decode_binary, decode_text, encode_ack,
+    ServerFrame, decode_binary, decode_text, encode_ack, encode_ack_with,
 };
 
 // Internals that the property tests and fuzz checks compare against a model; not API.
 #[doc(hidden)]
+pub use acks::{AckBook, AwaitingAck};
+#[doc(hidden)]
 pub use dedupe::DedupeWindow;
 #[doc(hidden)]
-pub use links::{ActiveLink, Links, PendingLink};
+pub use links::{ActiveLink, ClosingLink, Links, PendingLink};
 
 use states::names;
 

@@ -7,6 +7,7 @@
 //! is deferred by the leaf states to their top superstate, which calls [`Storage::common`].
 #![allow(missing_docs)] // statig generates the State and Superstate enums.
 
+use super::actions::LinkEnd;
 use super::event::Event;
 use super::io::OpenOutcome;
 use super::links::Role;
@@ -65,13 +66,13 @@ impl Storage {
 
     /// Calling `apps.connections.open`.
     /// - `open_ok` => [`authenticated`]
-    /// - `open_rate_limited`, `open_transient` => [`reconnecting`]
+    /// - `open_rate_limited`, `open_transient`, `open_deadline` => [`reconnecting`]
     /// - `open_unrecoverable` => [`error`]
     #[state(superstate = "linking")]
     fn connecting(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
             Event::Open { request, outcome } if self.in_flight == Some(*request) => {
-                self.in_flight = None;
+                self.settle_call(context);
                 match outcome {
                     OpenOutcome::Url(url) => {
                         self.open_pending(url, context);
@@ -83,6 +84,10 @@ impl Storage {
                     OpenOutcome::Transient => self.schedule_reconnect(None, context),
                     OpenOutcome::Unrecoverable { code } => self.enter_error(code, context),
                 }
+            }
+            Event::Timer(Timer::OpenDeadline) => {
+                self.settle_call(context);
+                self.schedule_reconnect(None, context)
             }
             _ => Super,
         }
@@ -139,9 +144,10 @@ impl Storage {
 
     /// A link has said `hello`; envelopes flow. Handovers to a standby link happen here without
     /// leaving the state.
-    /// - `link_closed`, `link_error`, `pong_deadline` (active link) => [`authenticated`] when a
-    ///   standby is opening, [`connecting`] when its URL is being fetched, else [`reconnecting`]
-    /// - `disconnect_too_many_websockets` => [`reconnecting`]
+    /// - `link_closed`, `link_error`, `pong_deadline`, `disconnect_too_many_websockets` (active
+    ///   link) => stays when a link is still draining (it becomes active again),
+    ///   [`authenticated`] when a standby is opening, [`connecting`] when its URL is being
+    ///   fetched, else [`reconnecting`]
     /// - `disconnect_link_disabled` => [`error`]
     #[state(superstate = "running")]
     fn connected(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
@@ -152,14 +158,19 @@ impl Storage {
             }
             Event::Disconnect(link, reason) => self.on_connected_disconnect(*link, reason, context),
             Event::Open { request, outcome } if self.in_flight == Some(*request) => {
-                self.in_flight = None;
+                self.settle_call(context);
                 self.on_standby_open(outcome, context);
                 Handled
             }
-            Event::LinkDown(link) if self.links.role(*link) == Some(Role::Active) => {
-                self.lose_active(false, context)
+            Event::Timer(Timer::OpenDeadline) => {
+                self.settle_call(context);
+                self.standby_failed(None, context);
+                Handled
             }
-            Event::Timer(Timer::PongDeadline) => self.lose_active(true, context),
+            Event::LinkDown(link) if self.links.role(*link) == Some(Role::Active) => {
+                self.lose_active(LinkEnd::Gone, context)
+            }
+            Event::Timer(Timer::PongDeadline) => self.lose_active(LinkEnd::Drop, context),
             Event::LinkDown(link) if self.links.role(*link) == Some(Role::Pending) => {
                 self.links.remove(*link);
                 context.timers.clear(Timer::HelloDeadline);
@@ -201,23 +212,34 @@ impl Storage {
         }
     }
 
-    /// Stopping: close frames sent, waiting for the peer to close or `close_grace`.
-    /// - `link_closed`, `link_error` (last link), `close_grace` => [`disconnected`]
+    /// Stopping: close frames sent, waiting for the peer to close or `close_grace`. A `start`
+    /// or `new_tokens` meanwhile is kept: the machine starts again once the links are gone.
+    /// - `link_closed`, `link_error` (last link), `close_grace` => [`disconnected`], or
+    ///   [`connecting`] when a start was kept
     /// - `restarted` => [`disconnected`]
     #[state]
     fn disconnecting(&mut self, event: &Event, context: &mut Outbox) -> Outcome<State> {
         match event {
-            Event::Stop => Handled,
+            Event::Stop => {
+                self.restart_wanted = false;
+                Handled
+            }
+            Event::Start | Event::NewTokens => {
+                self.restart_wanted = true;
+                Handled
+            }
             Event::Resumed => {
                 self.forget_everything(context);
                 Transition(State::disconnected())
             }
             Event::LinkDown(_) | Event::Timer(Timer::CloseGrace) => {
                 let outcome = self.common(event, context);
-                if self.links.is_empty() {
-                    Transition(State::disconnected())
-                } else {
+                if !self.links.is_empty() {
                     outcome
+                } else if std::mem::take(&mut self.restart_wanted) {
+                    self.start_open(context)
+                } else {
+                    Transition(State::disconnected())
                 }
             }
             _ => self.common(event, context),

@@ -1,5 +1,6 @@
 //! The statig shared storage of the Socket Mode machine, and its outbox type.
 
+use super::acks::AckBook;
 use super::config::SocketConfig;
 use super::dedupe::DedupeWindow;
 use super::io::{Command, RequestId};
@@ -28,7 +29,12 @@ pub(crate) struct Storage {
     pub(crate) standby_backoff: Backoff,
     /// A handover was asked for but must wait (a link is still draining).
     pub(crate) standby_wanted: bool,
+    /// A `start` or `new_tokens` arrived while `disconnecting`: start again once the links are
+    /// gone.
+    pub(crate) restart_wanted: bool,
     pub(crate) dedupe: DedupeWindow,
+    /// Deferred acks, late responses, unfinished dispatches.
+    pub(crate) acks: AckBook,
 }
 
 impl Storage {
@@ -42,6 +48,8 @@ impl Storage {
             backoff: Backoff::new(config.backoff_base, config.backoff_cap),
             standby_backoff: Backoff::new(config.backoff_base, config.backoff_cap),
             standby_wanted: false,
+            restart_wanted: false,
+            acks: AckBook::default(),
             dedupe: DedupeWindow::new(duration_ms(config.dedupe_ttl), config.dedupe_capacity),
             config,
         }

@@ -5,6 +5,10 @@ use crate::engine::TimerKind;
 /// Named deadlines of the Socket Mode machine. At most one of each is armed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
+    /// When the oldest deferred ack goes out without the handler's response (2.5 s after the
+    /// envelope's receipt; armed at the earliest of them). First in tie-break order: an ack
+    /// due at the same instant as a link's drop goes out before it.
+    AckDeadline,
     /// When to give up on the pending link's `hello` (10 s after the open command).
     HelloDeadline,
     /// When the active link is dead if no frame of any kind arrived since the first unanswered
@@ -12,13 +16,17 @@ pub enum Timer {
     PongDeadline,
     /// When to ping the active link next (every 5 s).
     PingDue,
+    /// When the in-flight `apps.connections.open` call counts as failed (transient) if it has
+    /// not been answered (15 s after it): the machine never waits on the HTTP client's timeout.
+    OpenDeadline,
     /// When to call `apps.connections.open` again from `reconnecting`.
     ReconnectBackoff,
     /// When to try again to open a standby link after one failed (stays `connected`).
     StandbyRetry,
     /// When the replaced link stops acking and gets its close frame (1 s after the handover).
     DrainGrace,
-    /// When to drop the closing link whose peer never answered the close frame (2 s).
+    /// When to drop the closing links whose peer never answered the close frame (2 s after
+    /// each close frame; armed at the earliest of them).
     CloseGrace,
     /// When to probe again from `error` (5 min).
     Reprobe,
@@ -26,9 +34,11 @@ pub enum Timer {
 
 impl TimerKind for Timer {
     const ALL: &'static [Timer] = &[
+        Timer::AckDeadline,
         Timer::HelloDeadline,
         Timer::PongDeadline,
         Timer::PingDue,
+        Timer::OpenDeadline,
         Timer::ReconnectBackoff,
         Timer::StandbyRetry,
         Timer::DrainGrace,
@@ -45,11 +55,13 @@ impl TimerKind for Timer {
             Timer::HelloDeadline => "hello_deadline",
             Timer::PingDue => "ping_due",
             Timer::PongDeadline => "pong_deadline",
+            Timer::OpenDeadline => "open_deadline",
             Timer::ReconnectBackoff => "reconnect_backoff",
             Timer::StandbyRetry => "standby_retry",
             Timer::DrainGrace => "drain_grace",
             Timer::CloseGrace => "close_grace",
             Timer::Reprobe => "reprobe",
+            Timer::AckDeadline => "ack_deadline",
         }
     }
 }

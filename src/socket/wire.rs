@@ -293,7 +293,15 @@ impl Disconnect {
 
 /// The ack frame for an envelope: `{"envelope_id":"..."}` (never a payload).
 pub fn encode_ack(envelope_id: &str) -> String {
-    json!({ "envelope_id": envelope_id }).to_string()
+    encode_ack_with(envelope_id, None)
+}
+
+/// Encode an ack, with the handler's response as its `payload` when there is one.
+pub fn encode_ack_with(envelope_id: &str, payload: Option<&crate::socket::AckPayload>) -> String {
+    match payload {
+        Some(p) => json!({ "envelope_id": envelope_id, "payload": p.0 }).to_string(),
+        None => json!({ "envelope_id": envelope_id }).to_string(),
+    }
 }
 
 /// Decode a binary frame: always rejected (Slack sends only text).

@@ -52,7 +52,9 @@ pub(crate) const ACK_BUCKETS: [f64; 12] = [
 /// `phantom_slack_envelopes_total{type,outcome}`.
 pub(crate) const ENVELOPES: &str = "phantom_slack_envelopes";
 pub(crate) const ENVELOPES_HELP: &str = "Envelopes received, by envelope type and by what \
-     happened to them (dispatched, duplicate: acked and dropped, unackable: arrived on a closing link).";
+     happened to them (dispatched; duplicate: acked, not dispatched; unackable: arrived on a closing \
+     link, dispatched, ack tried on the active link; shed: refused while handlers are behind; \
+     late_response: the handler answered after the ack deadline).";
 
 /// `phantom_slack_frames_rejected_total{reason}`.
 pub(crate) const FRAMES_REJECTED: &str = "phantom_slack_frames_rejected";
@@ -83,9 +85,14 @@ pub(crate) const STORE_ERRORS: &str = "phantom_store_errors";
 pub(crate) const STORE_ERRORS_HELP: &str =
     "Failed LMDB operations, by operation (retried; the socket is never taken down by them).";
 
+/// `phantom_slack_socket_server_connections`.
+pub(crate) const SERVER_CONNECTIONS: &str = "phantom_slack_socket_server_connections";
+pub(crate) const SERVER_CONNECTIONS_HELP: &str = "num_connections of the last hello: Slack's \
+     count of this app's registered links, ghosts of links dropped without a close included.";
+
 /// Every exported family name with its Prometheus type, in contract order (the exposition
 /// itself is sorted by name).
-pub const FAMILIES: [(&str, &str); 13] = [
+pub const FAMILIES: [(&str, &str); 14] = [
     ("phantom_slack_socket_state", "gauge"),
     ("phantom_slack_socket_reconnects_total", "counter"),
     ("phantom_slack_socket_connection_seconds", "histogram"),
@@ -94,6 +101,7 @@ pub const FAMILIES: [(&str, &str); 13] = [
     ("phantom_slack_ack_seconds", "histogram"),
     ("phantom_slack_envelopes_total", "counter"),
     ("phantom_slack_frames_rejected_total", "counter"),
+    ("phantom_slack_socket_server_connections", "gauge"),
     ("phantom_onboarding_state", "gauge"),
     ("phantom_onboarding_intro_attempts_total", "counter"),
     ("phantom_fsm_transitions_total", "counter"),

@@ -6,6 +6,8 @@ use super::one_hot::OneHot;
 use crate::engine::{EnvelopeOutcome, FrameRejectReason, IntroOutcome};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, Meter, ObservableGauge};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Every instrument a [`Telemetry`](super::Telemetry) records into.
 pub(crate) struct Instruments {
@@ -21,12 +23,17 @@ pub(crate) struct Instruments {
     pub(crate) ignored: Counter<u64>,
     pub(crate) store_errors: Counter<u64>,
     /// Kept for clarity of ownership: the callbacks live as long as the meter provider.
-    _gauges: [ObservableGauge<u64>; 2],
+    _gauges: [ObservableGauge<u64>; 3],
 }
 
 impl Instruments {
     /// Create every instrument on `meter`; the state gauges read `socket` and `onboarding`.
-    pub(crate) fn new(meter: &Meter, socket: &OneHot, onboarding: &OneHot) -> Instruments {
+    pub(crate) fn new(
+        meter: &Meter,
+        socket: &OneHot,
+        onboarding: &OneHot,
+        server_connections: &Arc<AtomicU64>,
+    ) -> Instruments {
         let instruments = Instruments {
             reconnects: counter(meter, RECONNECTS, RECONNECTS_HELP),
             connection: histogram(meter, CONNECTION, CONNECTION_HELP, &CONNECTION_BUCKETS),
@@ -46,6 +53,12 @@ impl Instruments {
                     ONBOARDING_STATE,
                     ONBOARDING_STATE_HELP,
                     onboarding.clone(),
+                ),
+                value_gauge(
+                    meter,
+                    SERVER_CONNECTIONS,
+                    SERVER_CONNECTIONS_HELP,
+                    server_connections.clone(),
                 ),
             ],
         };
@@ -116,6 +129,20 @@ fn histogram(
         .with_description(help)
         .with_unit(SECONDS)
         .with_boundaries(buckets.to_vec())
+        .build()
+}
+
+/// An observable gauge of one value, read from one atomic.
+fn value_gauge(
+    meter: &Meter,
+    name: &'static str,
+    help: &'static str,
+    value: Arc<AtomicU64>,
+) -> ObservableGauge<u64> {
+    meter
+        .u64_observable_gauge(name)
+        .with_description(help)
+        .with_callback(move |observer| observer.observe(value.load(Ordering::Relaxed), &[]))
         .build()
 }
 

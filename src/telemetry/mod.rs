@@ -36,6 +36,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// `Content-Type` of [`Telemetry::render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -53,6 +54,8 @@ struct Inner {
     instruments: Instruments,
     socket: OneHot,
     onboarding: OneHot,
+    /// `num_connections` of the last `hello`.
+    server_connections: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -82,7 +85,8 @@ impl Telemetry {
         let meter = provider.meter("phantom_fsm");
         let socket = OneHot::new(&crate::socket::STATE_NAMES, Some("disconnected"));
         let onboarding = OneHot::new(&ONBOARDING_STATES, None);
-        let instruments = Instruments::new(&meter, &socket, &onboarding);
+        let server_connections = Arc::new(AtomicU64::new(0));
+        let instruments = Instruments::new(&meter, &socket, &onboarding, &server_connections);
         Telemetry {
             inner: Arc::new(Inner {
                 registry,
@@ -90,6 +94,7 @@ impl Telemetry {
                 instruments,
                 socket,
                 onboarding,
+                server_connections,
             }),
         }
     }
@@ -155,8 +160,17 @@ impl Telemetry {
                     KeyValue::new("input", *input),
                 ],
             ),
+            Signal::ServerHello {
+                num_connections: Some(n),
+                ..
+            } => self
+                .inner
+                .server_connections
+                .store(u64::from(*n), std::sync::atomic::Ordering::Relaxed),
             // Logged by the shell; no metric.
-            Signal::RetryScheduled { .. } => {}
+            Signal::RetryScheduled { .. }
+            | Signal::ServerHello { .. }
+            | Signal::ServerDisconnect { .. } => {}
         }
     }
 

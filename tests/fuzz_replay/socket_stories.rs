@@ -93,3 +93,12 @@ fn fast_config_overflows_the_window_and_restarts() {
     assert_eq!(s.restarts, 1);
     assert!(s.dispatched >= 21, "{s:#?}");
 }
+
+#[test]
+fn responder_answers_in_the_ack_counts_late_answers_and_sheds_events() {
+    let s = story("seed-responder-shedding");
+    assert_eq!(s.acks_with_payload, 1, "{s:#?}");
+    assert_eq!(s.late_responses, 1, "{s:#?}");
+    assert!(s.shed >= 1, "{s:#?}");
+    assert_eq!(s.final_state, "disconnected", "{s:#?}");
+}

@@ -24,7 +24,8 @@ fn an_envelope_is_acked_before_it_is_dispatched() {
         cmds[0],
         Command::Ack {
             link,
-            envelope_id: "e1".into()
+            envelope_id: "e1".into(),
+            payload: None
         }
     );
     assert_eq!(
@@ -57,7 +58,8 @@ fn a_duplicate_is_acked_and_not_dispatched() {
             commands(&outs),
             vec![Command::Ack {
                 link,
-                envelope_id: envelope_id.into()
+                envelope_id: envelope_id.into(),
+                payload: None
             }]
         );
         assert_eq!(outcome(&outs), EnvelopeOutcome::Duplicate);

@@ -144,6 +144,11 @@ pub fn signals(outs: &Outs) -> Vec<Signal> {
         .collect()
 }
 
+/// The ids of the closing links, oldest first.
+pub fn closing_ids(d: &Driver) -> Vec<LinkId> {
+    d.m.links().closing.iter().map(|c| c.id).collect()
+}
+
 pub fn opened_link(outs: &Outs) -> Option<LinkId> {
     commands(outs).into_iter().find_map(|c| match c {
         Command::OpenLink { link, .. } => Some(link),

@@ -153,44 +153,63 @@ fn transient_failures_back_off_with_growing_jittered_delays() {
 
 #[test]
 fn backoff_resets_after_a_link_that_stayed_connected_sixty_seconds() {
-    let mut d = Driver::new();
-    d.input(Input::Start);
-    for _ in 0..6 {
-        d.answer(OpenOutcome::Transient);
+    // Full jitter makes one delay prove little: over many seeds, the delay after a short-lived
+    // link (attempt 7, ceiling 30 s) is mostly above the base, and the delay after a link that
+    // lived 60 s never is.
+    let mut above_base = 0;
+    let seeds = 50;
+    for seed in 0..seeds {
+        let mut d = Driver::with(SocketConfig {
+            seed,
+            ..SocketConfig::default()
+        });
+        d.input(Input::Start);
+        for _ in 0..6 {
+            d.answer(OpenOutcome::Transient);
+            d.fire_next();
+        }
+        // Short-lived link: the backoff keeps growing.
+        let link = d.accept_url();
+        d.hello(link);
+        d.advance(1_000);
+        let outs = d.input(Input::LinkClosed { link });
+        assert_eq!(d.state(), "reconnecting");
+        let short = retry_delay(&outs);
+        assert!(short <= 30_000, "the cap is 30 s: {short}");
+        if short > 1_000 {
+            above_base += 1;
+        }
         d.fire_next();
+        // A link that lived 60 s resets it: the next delay is at most the base (1 s).
+        let link = d.accept_url();
+        d.hello(link);
+        for _ in 0..12 {
+            d.advance(5_000);
+            d.input(Input::Pong { link });
+        }
+        assert_eq!(d.state(), "connected");
+        let outs = d.input(Input::LinkClosed { link });
+        assert_eq!(d.state(), "reconnecting");
+        assert!(retry_delay(&outs) <= 1_000, "seed {seed}: not reset");
+        let ended: Vec<_> = signals(&outs)
+            .into_iter()
+            .filter(|s| {
+                matches!(
+                    s,
+                    Signal::LinkEnded {
+                        lifetime_ms: 60_000
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(ended.len(), 1);
     }
-    // Short-lived link: the backoff keeps growing (ceiling 30 s at attempt 6).
-    let link = d.accept_url();
-    d.hello(link);
-    d.advance(1_000);
-    d.input(Input::LinkClosed { link });
-    assert_eq!(d.state(), "reconnecting");
-    let short = d.m.poll_timeout().unwrap().0 - d.now.mono.0;
-    assert!(short <= 30_000);
-    d.fire_next();
-    // A link that lived 60 s resets it: the next delay is at most the base (1 s).
-    let link = d.accept_url();
-    d.hello(link);
-    for _ in 0..12 {
-        d.advance(5_000);
-        d.input(Input::Pong { link });
-    }
-    assert_eq!(d.state(), "connected");
-    let outs = d.input(Input::LinkClosed { link });
-    assert_eq!(d.state(), "reconnecting");
-    assert!(retry_delay(&outs) <= 1_000);
-    let ended: Vec<_> = signals(&outs)
-        .into_iter()
-        .filter(|s| {
-            matches!(
-                s,
-                Signal::LinkEnded {
-                    lifetime_ms: 60_000
-                }
-            )
-        })
-        .collect();
-    assert_eq!(ended.len(), 1);
+    // Reset after the short link, every delay would be at most 1 s; not reset, a delay drawn
+    // uniformly up to 30 s is above 1 s in about 29 cases out of 30.
+    assert!(
+        above_base * 10 >= seeds * 8,
+        "the backoff did not keep growing after a short-lived link: {above_base}/{seeds}"
+    );
 }
 
 #[test]
@@ -344,8 +363,10 @@ fn stop_from_every_state_reaches_disconnected() {
             setup(&mut d);
             assert_eq!(d.state(), name);
             d.input(Input::Stop);
-            if let (true, Some(link)) = (peer_answers, d.m.links().closing) {
-                d.input(Input::LinkClosed { link });
+            if peer_answers {
+                for link in closing_ids(&d) {
+                    d.input(Input::LinkClosed { link });
+                }
             }
             while d.state() != "disconnected" {
                 d.fire_next();
@@ -401,14 +422,32 @@ fn inputs_with_nothing_to_do_are_counted_not_fatal() {
         Input::NewTokens,
         Input::LinkClosed { link: LinkId(42) },
         Input::Pong { link: LinkId(42) },
-        Input::Timeout,
     ] {
-        let outs = d.input(input);
+        let outs = d.input(input.clone());
         assert_eq!(d.state(), "disconnected");
         assert!(commands(&outs).is_empty());
+        assert!(
+            matches!(
+                signals(&outs)[..],
+                [Signal::Ignored {
+                    state: "disconnected",
+                    ..
+                }]
+            ),
+            "{input:?} not counted: {outs:?}"
+        );
     }
+    // A bare wake-up with nothing due is not an input to count.
+    assert!(d.input(Input::Timeout).is_empty());
+    // A hello's facts are Slack's view and are signalled; the frame itself has nothing to do.
     let outs = d.hello(LinkId(7));
-    assert!(matches!(outs[..], [Output::Signal(Signal::Ignored { .. })]));
+    assert!(matches!(
+        outs[..],
+        [
+            Output::Signal(Signal::ServerHello { .. }),
+            Output::Signal(Signal::Ignored { .. })
+        ]
+    ));
 }
 
 /// The URL from `apps.connections.open` carries a ticket: no `Debug` output shows it, neither
@@ -432,4 +471,50 @@ fn link_urls_are_redacted_in_every_debug() {
         panic!("{outs:?}")
     };
     assert_eq!(url.expose(), secret, "the shell still gets the whole URL");
+}
+
+/// A pong on a link the machine knows is bookkeeping, not an ignored input; on a link it does
+/// not know, it is counted as ignored.
+#[test]
+fn a_pong_on_a_known_link_is_not_counted_as_ignored() {
+    let mut d = Driver::new();
+    let link = d.connect();
+    let outs = d.input(Input::Pong { link });
+    assert!(outs.is_empty(), "{outs:?}");
+    let outs = d.input(Input::Pong { link: LinkId(99) });
+    assert!(matches!(
+        signals(&outs)[..],
+        [Signal::Ignored { input: "pong", .. }]
+    ));
+}
+
+/// A restart forgets every link, call, deadline and deferred ack: a restored machine in any
+/// state resumes idle, with nothing armed and nothing owed.
+#[test]
+fn a_restart_forgets_links_calls_deadlines_and_deferred_acks() {
+    let mut d = Driver::with(SocketConfig {
+        responder: true,
+        ..SocketConfig::default()
+    });
+    let old = d.connect();
+    d.envelope(old, slash("owed"));
+    d.disconnect(old, DisconnectReason::Warning);
+    let new = d.accept_url();
+    d.hello(new);
+    d.disconnect(new, DisconnectReason::Warning);
+    d.advance(1_000); // `old` closes; a standby call is out
+    assert!(!d.m.links().closing.is_empty() && d.m.in_flight().is_some());
+    let outs = d.input(Input::Resumed);
+    assert_eq!(d.state(), "disconnected");
+    assert!(
+        commands(&outs).is_empty(),
+        "a restart repeats no side effect"
+    );
+    assert!(d.m.links().is_empty());
+    assert!(d.m.in_flight().is_none());
+    assert_eq!(d.m.poll_timeout(), None);
+    assert!(d.m.acks().awaiting.is_empty() && d.m.acks().unfinished.is_empty());
+    // And nothing from before comes back: a start opens a new call, not the old link.
+    let outs = d.input(Input::Start);
+    assert!(has_open_call(&outs));
 }

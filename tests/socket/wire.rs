@@ -173,3 +173,34 @@ fn open_failures_are_classified_as_design_section_3_says() {
         OpenOutcome::Transient
     );
 }
+
+/// The limit is inclusive: a frame of exactly `max_bytes` is decoded, one byte more is not
+/// (Slack's 1 MiB frames at the limit must not be lost).
+#[test]
+fn a_frame_of_exactly_the_limit_is_accepted() {
+    let hello = r#"{"type":"hello"}"#;
+    assert!(matches!(
+        decode_text(hello, hello.len()),
+        Ok(ServerFrame::Hello(_))
+    ));
+    assert_eq!(
+        decode_text(hello, hello.len() - 1),
+        Err(FrameRejectReason::Oversize)
+    );
+}
+
+/// An empty `event_id` is no id: the envelope dedupes by its envelope id, so two different
+/// events that both carry `""` are not taken for one.
+#[test]
+fn an_empty_event_id_dedupes_by_envelope_id() {
+    let envelope = |id: &str| Envelope {
+        envelope_id: id.into(),
+        kind: EnvelopeKind::EventsApi,
+        payload: serde_json::json!({"event_id": "", "event": {"type": "message"}}),
+        accepts_response_payload: false,
+        retry_attempt: 0,
+        retry_reason: None,
+    };
+    assert_eq!(envelope("a").dedupe_key(), "env:a");
+    assert_ne!(envelope("a").dedupe_key(), envelope("b").dedupe_key());
+}

@@ -30,6 +30,7 @@ pub(crate) fn check_outputs(
     before: Option<&'static str>,
     input: &Option<Input>,
     outputs: &[Output<Command>],
+    links: &HashMap<u32, LinkId>,
 ) {
     let transitions: Vec<(&str, &str, &str)> = outputs
         .iter()
@@ -68,12 +69,18 @@ pub(crate) fn check_outputs(
         })
         .collect();
     assert_eq!(delays, model.expect.retry_delays, "retry delays");
-    check_envelope(model.expect.envelope, input, outputs);
+    check_envelope(model.expect.envelope, input, outputs, links);
 }
 
-/// Acked exactly once per delivery on a writable link, before its dispatch; unackable on a
-/// closing link; dispatched only on first sight within the TTL.
-fn check_envelope(fate: Option<EnvFate>, input: &Option<Input>, outputs: &[Output<Command>]) {
+/// Acked exactly once per delivery on a writable link, before its dispatch; on a closing link
+/// acked on the active link if there is one; dispatched only on first sight within the TTL,
+/// whatever link it came on.
+fn check_envelope(
+    fate: Option<EnvFate>,
+    input: &Option<Input>,
+    outputs: &[Output<Command>],
+    links: &HashMap<u32, LinkId>,
+) {
     let acks: Vec<usize> = (0..outputs.len())
         .filter(|i| matches!(&outputs[*i], Output::Command(Command::Ack { .. })))
         .collect();
@@ -98,23 +105,36 @@ fn check_envelope(fate: Option<EnvFate>, input: &Option<Input>, outputs: &[Outpu
     else {
         panic!("model expects an envelope fate for {input:?}");
     };
-    let expect_ack = usize::from(matches!(fate, EnvFate::Acked { .. }));
+    let ack_link = match fate {
+        EnvFate::Acked { .. } => Some(*link),
+        EnvFate::Unackable { ack_on, .. } => ack_on.map(|t| links[&t]),
+        EnvFate::Ignored => None,
+    };
+    let expect_ack = usize::from(ack_link.is_some());
     assert_eq!(acks.len(), expect_ack, "acks for {fate:?}");
     if let Some(i) = acks.first() {
         let Output::Command(Command::Ack {
             link: l,
             envelope_id,
+            payload: None,
         }) = &outputs[*i]
         else {
             unreachable!()
         };
         assert_eq!(
-            (l, envelope_id),
-            (link, &env.envelope_id),
-            "ack on its link, with its id"
+            (Some(*l), envelope_id),
+            (ack_link, &env.envelope_id),
+            "ack on its link (or the active one), with its id"
         );
     }
-    let dispatched = matches!(fate, EnvFate::Acked { dispatched: true });
+    let dispatched = matches!(
+        fate,
+        EnvFate::Acked { dispatched: true }
+            | EnvFate::Unackable {
+                dispatched: true,
+                ..
+            }
+    );
     assert_eq!(
         dispatches.len(),
         usize::from(dispatched),
@@ -125,7 +145,7 @@ fn check_envelope(fate: Option<EnvFate>, input: &Option<Input>, outputs: &[Outpu
     }
     let expected = match fate {
         EnvFate::Ignored => None,
-        EnvFate::Unackable => Some(EnvelopeOutcome::Unackable),
+        EnvFate::Unackable { .. } => Some(EnvelopeOutcome::Unackable),
         EnvFate::Acked { dispatched: true } => Some(EnvelopeOutcome::Dispatched),
         EnvFate::Acked { dispatched: false } => Some(EnvelopeOutcome::Duplicate),
     };
@@ -152,8 +172,18 @@ pub(crate) fn check_state(m: &SocketMode, links: &HashMap<u32, LinkId>, model: &
         model.pending.map(|(_, o)| o),
         "pending link opened"
     );
-    assert_eq!(l.draining, model.draining.and_then(id), "draining link");
-    assert_eq!(l.closing, model.closing.and_then(id), "closing link");
+    assert_eq!(
+        l.draining.map(|d| d.id),
+        model.draining.and_then(|(t, _)| id(t)),
+        "draining link"
+    );
+    let closing: Vec<(LinkId, u64)> = l.closing.iter().map(|c| (c.id, c.drop_at.0)).collect();
+    let expected: Vec<(LinkId, u64)> = model
+        .closing
+        .iter()
+        .filter_map(|(t, at)| id(*t).map(|l| (l, *at)))
+        .collect();
+    assert_eq!(closing, expected, "closing links and their graces");
     let timers: Vec<(Timer, u64)> = m.timers().armed().map(|(t, at)| (t, at.0)).collect();
     let expected: Vec<(Timer, u64)> = model
         .timers
@@ -180,6 +210,7 @@ fn timer(t: Tm) -> Timer {
         Tm::Hello => Timer::HelloDeadline,
         Tm::PingDue => Timer::PingDue,
         Tm::Pong => Timer::PongDeadline,
+        Tm::Open => Timer::OpenDeadline,
         Tm::Reconnect => Timer::ReconnectBackoff,
         Tm::StandbyRetry => Timer::StandbyRetry,
         Tm::Drain => Timer::DrainGrace,

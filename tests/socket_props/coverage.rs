@@ -32,7 +32,33 @@ impl Tally {
                 "dispatched again after the TTL",
                 acked(true) && m.now >= super::model::DEDUPE_TTL,
             ),
-            ("unackable", e.envelope == Some(EnvFate::Unackable)),
+            (
+                "unackable",
+                matches!(e.envelope, Some(EnvFate::Unackable { .. })),
+            ),
+            (
+                "unackable, dispatched, ack tried on the active link",
+                matches!(
+                    e.envelope,
+                    Some(EnvFate::Unackable {
+                        dispatched: true,
+                        ack_on: Some(_)
+                    })
+                ),
+            ),
+            (
+                "draining link active again",
+                before.draining.is_some() && m.active.map(|a| a.0) == before.draining.map(|d| d.0),
+            ),
+            ("start kept while disconnecting", m.restart_wanted),
+            (
+                "open deadline",
+                e.transitions.iter().any(|t| t.1 == "open_deadline")
+                    || (before.in_flight.is_some()
+                        && m.in_flight.is_none()
+                        && e.abandoned.contains(&before.in_flight.unwrap_or(0))),
+            ),
+            ("two closing links", m.closing.len() >= 2),
             (
                 "acked on a draining link",
                 e.envelope.is_some() && before.draining.is_some(),
@@ -40,7 +66,7 @@ impl Tally {
             ("standby deferred by a drain", m.standby_wanted),
             (
                 "two links and one closing",
-                m.closing.is_some()
+                !m.closing.is_empty()
                     && m.active.is_some()
                     && (m.pending.is_some() || m.draining.is_some()),
             ),

@@ -56,6 +56,7 @@ impl<const P: u8> StateMachineTest for Driver<P> {
     fn apply(mut sut: Sut, model: &Model, step: Step) -> Sut {
         let now = Now::fake(model.now);
         let before = sut.m.state_name();
+        let active_before = sut.m.links().active.map(|a| a.id);
         let input = match &step {
             Step::Restart => {
                 sut.restart(now, &model.t);
@@ -76,14 +77,15 @@ impl<const P: u8> StateMachineTest for Driver<P> {
         if let Some(input) = &input {
             sut.shell.delivered(input);
         }
-        sut.shell.outputs(model.now, &outputs);
+        let grace = Duration::from_millis(model.t.close_grace);
+        sut.shell.outputs(model.now, active_before, grace, &outputs);
         sut.learn_ids(model, &outputs);
         let first = if matches!(step, Step::Restart) {
             None
         } else {
             Some(before)
         };
-        check_outputs(model, first, &input, &outputs);
+        check_outputs(model, first, &input, &outputs, &sut.links);
         for call in &model.expect.abandoned {
             if let Some(request) = sut.calls.get(call) {
                 sut.shell.abandoned(*request);
@@ -105,6 +107,8 @@ impl<const P: u8> StateMachineTest for Driver<P> {
         let in_flight = model.in_flight.map(|c| sut.calls[&c]);
         assert_eq!(m.in_flight(), in_flight, "call in flight");
         check_state(m, &sut.links, model);
+        phantom_fsm::fuzzing::invariants::socket::a_deadline_when_waiting(m)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -198,11 +202,11 @@ fn known_links(m: &SocketMode) -> Vec<LinkId> {
     [
         l.active.map(|a| a.id),
         l.pending.map(|p| p.id),
-        l.draining,
-        l.closing,
+        l.draining.map(|d| d.id),
     ]
     .into_iter()
     .flatten()
+    .chain(l.closing.iter().map(|c| c.id))
     .collect()
 }
 

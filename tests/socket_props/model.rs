@@ -13,8 +13,12 @@ use std::collections::BTreeMap;
 #[path = "model_actions.rs"]
 mod actions;
 
+use actions::End;
+
 pub(crate) const REPROBE: u64 = 300_000;
 pub(crate) const DEDUPE_TTL: u64 = 3_600_000;
+/// `OpenDeadline`: an `apps.connections.open` call unanswered this long counts as transient.
+pub(crate) const OPEN_TIMEOUT: u64 = 15_000;
 
 /// The durations that vary between sequences (milliseconds): the defaults, and values that
 /// reorder deadlines (a pong timeout longer than the ping interval, a drain longer than the
@@ -45,6 +49,7 @@ pub(crate) enum Tm {
     Hello,
     Pong,
     PingDue,
+    Open,
     Reconnect,
     StandbyRetry,
     Drain,
@@ -58,6 +63,7 @@ impl Tm {
             Tm::Hello => "hello_deadline",
             Tm::PingDue => "ping_due",
             Tm::Pong => "pong_deadline",
+            Tm::Open => "open_deadline",
             Tm::Reconnect => "reconnect_backoff",
             Tm::StandbyRetry => "standby_retry",
             Tm::Drain => "drain_grace",
@@ -112,8 +118,15 @@ pub(crate) enum Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EnvFate {
     Ignored,
-    Unackable,
-    Acked { dispatched: bool },
+    /// Read on a closing link: not acked there; its ack tried on the active link (`ack_on`),
+    /// and dispatched on first sight all the same.
+    Unackable {
+        dispatched: bool,
+        ack_on: Option<u32>,
+    },
+    Acked {
+        dispatched: bool,
+    },
 }
 
 /// The outputs one step must produce, as far as the invariants look at them.
@@ -144,8 +157,14 @@ pub(crate) struct Model {
     pub(crate) active: Option<(u32, u64)>,
     /// `(tag, handshake completed)`.
     pub(crate) pending: Option<(u32, bool)>,
-    pub(crate) draining: Option<u32>,
-    pub(crate) closing: Option<u32>,
+    /// `(tag, hello_at)`: it may become active again.
+    pub(crate) draining: Option<(u32, u64)>,
+    /// `(tag, end of its close grace)`, each closing link with its own grace.
+    pub(crate) closing: Vec<(u32, u64)>,
+    /// A `start` or `new_tokens` arrived while `disconnecting`.
+    pub(crate) restart_wanted: bool,
+    /// The active link is a drained one made active again: its end was already counted.
+    pub(crate) revived: bool,
     pub(crate) in_flight: Option<u32>,
     /// Abandoned calls whose answer may still come (since the last restart).
     pub(crate) abandoned: Vec<u32>,
@@ -224,7 +243,9 @@ impl Model {
             active: None,
             pending: None,
             draining: None,
-            closing: None,
+            closing: Vec::new(),
+            restart_wanted: false,
+            revived: false,
             in_flight: None,
             abandoned: Vec::new(),
             ended: Vec::new(),
@@ -242,9 +263,9 @@ impl Model {
             Some(Role::Active)
         } else if self.pending.is_some_and(|(t, _)| t == tag) {
             Some(Role::Pending)
-        } else if self.draining == Some(tag) {
+        } else if self.draining.is_some_and(|(t, _)| t == tag) {
             Some(Role::Draining)
-        } else if self.closing == Some(tag) {
+        } else if self.closing.iter().any(|(t, _)| *t == tag) {
             Some(Role::Closing)
         } else {
             None
@@ -316,6 +337,10 @@ impl Model {
             if frame && self.role(*tag) == Some(Role::Active) {
                 self.timers.remove(&Tm::Pong); // any frame proves the active link alive
             }
+            if frame && self.role(*tag) == Some(Role::Pending) {
+                // Any frame proves the handshake completed: giving the link up closes it.
+                self.pending = self.pending.map(|(t, _)| (t, true));
+            }
         }
         let from = self.state;
         if let Some(to) = self.on(&ev) {
@@ -341,13 +366,26 @@ impl Model {
                 Some(St::Disconnected)
             }
             (St::Connecting, Ev::Answer(call, answer)) if self.in_flight == Some(*call) => {
-                self.in_flight = None;
+                self.settle_call();
                 self.on_first_answer(answer)
+            }
+            // Calls have deadlines: no answer counts as transient; a late one is stale.
+            (St::Connecting, Ev::Timer(Tm::Open)) => {
+                self.abandon_call();
+                self.reconnect(None)
             }
             (St::Authenticated, _) => self.authenticated(ev),
             (St::Reconnecting, Ev::Timer(Tm::Reconnect)) => self.start_open(),
             (St::Connected, _) => self.connected(ev),
-            (St::Disconnecting, Ev::Stop) => None,
+            (St::Disconnecting, Ev::Stop) => {
+                self.restart_wanted = false;
+                None
+            }
+            // Kept, and acted on once the links are gone.
+            (St::Disconnecting, Ev::Start | Ev::NewTokens) => {
+                self.restart_wanted = true;
+                None
+            }
             (St::Disconnecting, Ev::Resumed) => {
                 self.forget();
                 Some(St::Disconnected)
@@ -355,7 +393,13 @@ impl Model {
             (St::Disconnecting, Ev::Link(_, LinkIn::Closed | LinkIn::Error))
             | (St::Disconnecting, Ev::Timer(Tm::Close)) => {
                 self.common(ev);
-                self.links_empty().then_some(St::Disconnected)
+                if !self.links_empty() {
+                    None
+                } else if std::mem::take(&mut self.restart_wanted) {
+                    self.start_open()
+                } else {
+                    Some(St::Disconnected)
+                }
             }
             _ => self.running(ev),
         }
@@ -417,7 +461,7 @@ impl Model {
                 self.connected_disconnect(role, *reason)
             }
             (Ev::Answer(call, answer), _) if self.in_flight == Some(*call) => {
-                self.in_flight = None;
+                self.settle_call();
                 match answer {
                     Answer::Url => self.open_pending(),
                     Answer::RateLimited(after) => self.standby_failed(*after),
@@ -425,13 +469,15 @@ impl Model {
                 }
                 None
             }
-            (Ev::Link(_, LinkIn::Closed | LinkIn::Error), Some(Role::Active))
-            | (Ev::Timer(Tm::Pong), _) => {
-                if let (Ev::Timer(_), Some((tag, _))) = (ev, self.active) {
-                    self.expect.drops.push(tag);
-                }
-                self.lose_active()
+            (Ev::Timer(Tm::Open), _) => {
+                self.abandon_call();
+                self.standby_failed(None);
+                None
             }
+            (Ev::Link(_, LinkIn::Closed | LinkIn::Error), Some(Role::Active)) => {
+                self.lose_active(End::Gone)
+            }
+            (Ev::Timer(Tm::Pong), _) => self.lose_active(End::Drop),
             (Ev::Link(tag, LinkIn::Closed | LinkIn::Error), Some(Role::Pending)) => {
                 self.pending = None;
                 self.end_link(*tag);
@@ -464,13 +510,8 @@ impl Model {
             (Some(Role::Active | Role::Pending), Reason::LinkDisabled) => {
                 self.enter_error("link_disabled")
             }
-            (Some(Role::Active), Reason::TooManyWebsockets) => {
-                // Slack refuses more links: leave them all, and the standby call with them.
-                self.close_everything();
-                self.abandon_call();
-                self.timers.remove(&Tm::StandbyRetry);
-                self.reconnect(None)
-            }
+            // Slack ends that link only; the others are healthy.
+            (Some(Role::Active), Reason::TooManyWebsockets) => self.lose_active(End::Close),
             (Some(Role::Active), _) => {
                 self.want_standby();
                 None
@@ -512,9 +553,9 @@ impl Model {
             }
             Ev::Link(tag, LinkIn::Closed | LinkIn::Error) => match self.role(*tag) {
                 Some(Role::Closing) => {
-                    self.closing = None;
+                    self.closing.retain(|(t, _)| t != tag);
                     self.end_link(*tag);
-                    self.timers.remove(&Tm::Close);
+                    self.arm_close();
                 }
                 Some(Role::Draining) => {
                     self.draining = None;
@@ -533,37 +574,50 @@ impl Model {
                 }
             }
             Ev::Timer(Tm::Drain) => {
-                if let Some(tag) = self.draining.take() {
+                if let Some((tag, _)) = self.draining.take() {
                     self.close_link(tag);
                 }
             }
             Ev::Timer(Tm::Close) => {
-                if let Some(tag) = self.closing.take() {
+                let now = self.now;
+                let (due, kept) = std::mem::take(&mut self.closing)
+                    .into_iter()
+                    .partition(|(_, at)| *at <= now);
+                self.closing = kept;
+                let due: Vec<(u32, u64)> = due;
+                for (tag, _) in due {
                     self.drop_link(tag);
                 }
+                self.arm_close();
             }
             _ => {}
         }
     }
 
-    /// Ack first (unless a close frame was sent), then dispatch a key not seen within the TTL.
+    /// Ack first, then dispatch a key not seen within the TTL. On a closing link (our close
+    /// frame is sent) the ack can only be tried on the active link, but nothing read is
+    /// dropped: it is dispatched on first sight all the same.
     fn on_envelope(&mut self, tag: u32, env: &Env) {
         let fate = match self.role(tag) {
             None => EnvFate::Ignored,
-            Some(Role::Closing) => EnvFate::Unackable,
-            Some(role) => {
-                if role == Role::Pending {
-                    self.pending = self.pending.map(|(t, _)| (t, true));
-                }
-                let now = self.now;
-                self.dedupe.retain(|_, at| *at + DEDUPE_TTL > now);
-                let dispatched = !self.dedupe.contains_key(&env.key());
-                if dispatched {
-                    self.dedupe.insert(env.key(), now);
-                }
-                EnvFate::Acked { dispatched }
-            }
+            Some(Role::Closing) => EnvFate::Unackable {
+                dispatched: self.first_sight(env),
+                ack_on: self.active.map(|(t, _)| t),
+            },
+            Some(_) => EnvFate::Acked {
+                dispatched: self.first_sight(env),
+            },
         };
         self.expect.envelope = Some(fate);
+    }
+
+    fn first_sight(&mut self, env: &Env) -> bool {
+        let now = self.now;
+        self.dedupe.retain(|_, at| *at + DEDUPE_TTL > now);
+        let first = !self.dedupe.contains_key(&env.key());
+        if first {
+            self.dedupe.insert(env.key(), now);
+        }
+        first
     }
 }

@@ -1,6 +1,17 @@
 //! The actions the model's states share (after the policies of `docs/architecture.md`).
 
-use super::{Model, REPROBE, St, Tm};
+use super::{Model, OPEN_TIMEOUT, REPROBE, St, Tm};
+
+/// How the active link ends when the machine gives it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Its socket is already gone.
+    Gone,
+    /// Dead: dropped.
+    Drop,
+    /// Told to go: closed, with its grace.
+    Close,
+}
 
 impl Model {
     /// A deadline is armed at least 1 ms after the input, so it never fires within it.
@@ -18,10 +29,18 @@ impl Model {
             self.next_call += 1;
             self.in_flight = Some(self.next_call);
             self.expect.opened_call = Some(self.next_call);
+            self.arm(Tm::Open, OPEN_TIMEOUT);
         }
     }
 
+    /// The call was answered.
+    pub(super) fn settle_call(&mut self) {
+        self.in_flight = None;
+        self.timers.remove(&Tm::Open);
+    }
+
     pub(super) fn abandon_call(&mut self) {
+        self.timers.remove(&Tm::Open);
         if let Some(call) = self.in_flight.take() {
             self.abandoned.push(call);
             self.expect.abandoned.push(call);
@@ -47,7 +66,7 @@ impl Model {
     pub(super) fn handover(&mut self) {
         if let Some((old, hello_at)) = self.active.take() {
             self.end_active(hello_at);
-            if let Some(previous) = self.draining.replace(old) {
+            if let Some((previous, _)) = self.draining.replace((old, hello_at)) {
                 self.close_link(previous);
             }
             self.arm(Tm::Drain, self.t.drain_grace);
@@ -57,20 +76,37 @@ impl Model {
         self.expect.handovers += 1;
     }
 
+    /// One `LinkEnded` per link that said `hello`, when it stops being active.
     pub(super) fn end_active(&mut self, hello_at: u64) {
-        self.expect.link_ended.push(self.now - hello_at);
+        if !std::mem::take(&mut self.revived) {
+            self.expect.link_ended.push(self.now - hello_at);
+        }
         self.timers.remove(&Tm::PingDue);
         self.timers.remove(&Tm::Pong);
     }
 
-    /// The active link is gone: continue with the standby, or its call, or back off.
-    pub(super) fn lose_active(&mut self) -> Option<St> {
+    /// The active link is gone: the link still draining takes over (no gap), else continue
+    /// with the standby, or its call, or back off.
+    pub(super) fn lose_active(&mut self, end: End) -> Option<St> {
         if let Some((tag, hello_at)) = self.active.take() {
             self.end_active(hello_at);
-            self.end_link(tag);
+            match end {
+                End::Gone => self.end_link(tag),
+                End::Drop => self.drop_link(tag),
+                End::Close => self.close_link(tag),
+            }
         }
         self.standby_wanted = false;
         self.timers.remove(&Tm::StandbyRetry);
+        if let Some(draining) = self.draining.take() {
+            self.timers.remove(&Tm::Drain);
+            self.active = Some(draining);
+            self.revived = true;
+            self.arm(Tm::PingDue, self.t.ping_interval);
+            // Slack had asked the old link to go: a standby is wanted again.
+            self.want_standby();
+            return None;
+        }
         if self.pending.is_some() {
             Some(St::Authenticated)
         } else if self.in_flight.is_some() {
@@ -111,20 +147,22 @@ impl Model {
         self.active = None;
         self.pending = None;
         self.draining = None;
-        self.closing = None;
+        self.closing.clear();
+        self.revived = false;
         self.timers.clear();
         self.in_flight = None;
         self.standby_wanted = false;
+        self.restart_wanted = false;
     }
 
     pub(super) fn clear_lifecycle_timers(&mut self) {
         self.timers.retain(|t, _| *t == Tm::Close);
     }
 
-    /// Close every link; the active one last so it keeps the one graceful close.
+    /// Close every link, each with its own grace.
     pub(super) fn close_everything(&mut self) {
         self.abandon_pending();
-        if let Some(tag) = self.draining.take() {
+        if let Some((tag, _)) = self.draining.take() {
             self.close_link(tag);
         }
         if let Some((tag, hello_at)) = self.active.take() {
@@ -146,13 +184,24 @@ impl Model {
         }
     }
 
+    /// A close frame, and its own grace: a link dropped early stays a ghost at Slack.
     pub(super) fn close_link(&mut self, tag: u32) {
-        if let Some(previous) = self.closing.take() {
-            self.drop_link(previous);
-        }
         self.expect.closes.push(tag);
-        self.closing = Some(tag);
-        self.arm(Tm::Close, self.t.close_grace);
+        self.closing
+            .push((tag, self.now + self.t.close_grace.max(1)));
+        self.arm_close();
+    }
+
+    /// The close grace deadline is the earliest of the closing links' graces.
+    pub(super) fn arm_close(&mut self) {
+        match self.closing.iter().map(|(_, at)| *at).min() {
+            Some(at) => {
+                self.timers.insert(Tm::Close, at);
+            }
+            None => {
+                self.timers.remove(&Tm::Close);
+            }
+        }
     }
 
     pub(super) fn drop_link(&mut self, tag: u32) {
@@ -190,6 +239,6 @@ impl Model {
         self.active.is_none()
             && self.pending.is_none()
             && self.draining.is_none()
-            && self.closing.is_none()
+            && self.closing.is_empty()
     }
 }

@@ -184,6 +184,66 @@ pub(crate) fn all() -> Vec<(&'static str, Vec<Step>)> {
                 ],
             ),
         ),
+        // Issue 11: a quick stop/start; the start is kept until the link is gone (here by a
+        // read error, the rare way).
+        (
+            "start while disconnecting, the link fails",
+            then(
+                connected(),
+                [Step::Stop, Step::Start, link(1, LinkIn::Error)],
+            ),
+        ),
+        // Issue 11: the new link dies while the old one drains; the old one takes over.
+        (
+            "new link dies during the drain",
+            then(
+                connected(),
+                [
+                    link(1, LinkIn::Disconnect(Reason::Warning)),
+                    answer(2, Answer::Url),
+                    link(2, LinkIn::Hello),
+                    link(2, LinkIn::Disconnect(Reason::TooManyWebsockets)),
+                    envelope(1, 3, 3),
+                    Step::NextDeadline,
+                    Step::NextDeadline,
+                ],
+            ),
+        ),
+        // Issue 11: stop during a handover closes both links, each with its grace; an
+        // envelope read on one of them is still dispatched.
+        (
+            "stop during the handover",
+            then(
+                connected(),
+                [
+                    link(1, LinkIn::Disconnect(Reason::Warning)),
+                    answer(2, Answer::Url),
+                    link(2, LinkIn::Opened),
+                    Step::Stop,
+                    envelope(2, 4, 4),
+                    Step::NextDeadline,
+                ],
+            ),
+        ),
+        // Issue 11: the standby's call never answers.
+        (
+            "open deadline of a standby call",
+            then(
+                connected(),
+                [
+                    link(1, LinkIn::Disconnect(Reason::Warning)),
+                    Step::Advance {
+                        ms: 4_000,
+                        deliver: true,
+                    },
+                    link(1, LinkIn::Pong),
+                    Step::Advance {
+                        ms: 11_000,
+                        deliver: true,
+                    },
+                ],
+            ),
+        ),
     ]
 }
 

@@ -20,8 +20,11 @@ pub(crate) struct Shell {
     dispatched: HashMap<String, u64>,
     /// The `seen_events` table: key -> first seen.
     pub(crate) persisted: BTreeMap<String, UnixMs>,
-    /// Links that were active since the process started, and how many `LinkEnded` came out.
-    ever_active: BTreeSet<LinkId>,
+    /// The active link after the last step, the links that stopped being active since the
+    /// process started (a drained link may become active again, and is counted once), and how
+    /// many `LinkEnded` came out.
+    last_active: Option<LinkId>,
+    stopped: BTreeSet<LinkId>,
     link_ended: usize,
 }
 
@@ -46,9 +49,28 @@ impl Shell {
     }
 
     /// Check and record one step's outputs, in order.
-    pub(crate) fn outputs(&mut self, now_ms: u64, outputs: &[Output<Command>]) {
+    /// `active` is the active link before the step: the only open link that may be dropped
+    /// without a close (it was found dead).
+    pub(crate) fn outputs(
+        &mut self,
+        now_ms: u64,
+        active: Option<LinkId>,
+        grace: std::time::Duration,
+        outputs: &[Output<Command>],
+    ) {
+        let now = phantom_fsm::engine::Millis(now_ms);
         for output in outputs {
             match output {
+                Output::Command(Command::DropLink { link }) => {
+                    if let Err(e) = self.sockets.drop_allowed(*link, now, grace, active) {
+                        panic!("{e}: {:?}", self.sockets);
+                    }
+                    self.command(now_ms, &Command::DropLink { link: *link });
+                }
+                Output::Command(c @ Command::CloseLink { link }) => {
+                    self.command(now_ms, c);
+                    self.sockets.closed(*link, now);
+                }
                 Output::Command(c) => self.command(now_ms, c),
                 Output::Signal(phantom_fsm::engine::Signal::LinkEnded { .. }) => {
                     self.link_ended += 1
@@ -60,7 +82,7 @@ impl Shell {
         if let Err(e) = invariants::socket::link_limits(open, closing) {
             panic!("{e}: {:?}", self.sockets);
         }
-        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs) {
+        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(outputs, false) {
             panic!("{e}");
         }
     }
@@ -123,12 +145,13 @@ impl Shell {
             held, known,
             "links held by the shell vs known to the machine"
         );
-        if let Some(link) = active {
-            self.ever_active.insert(link);
+        if let Some(last) = self.last_active.filter(|l| Some(*l) != active) {
+            self.stopped.insert(last);
         }
-        let ended = self.ever_active.len() - usize::from(active.is_some());
+        self.last_active = active;
         assert_eq!(
-            self.link_ended, ended,
+            self.link_ended,
+            self.stopped.len(),
             "LinkEnded signals vs links that said hello and stopped being active"
         );
     }

@@ -151,11 +151,11 @@ fn links(m: &Model) -> Vec<(u32, Role)> {
     [
         m.active.map(|(t, _)| t),
         m.pending.map(|(t, _)| t),
-        m.draining,
-        m.closing,
+        m.draining.map(|(t, _)| t),
     ]
     .into_iter()
     .flatten()
+    .chain(m.closing.iter().map(|(t, _)| *t))
     .filter_map(|t| m.role(t).map(|r| (t, r)))
     .collect()
 }

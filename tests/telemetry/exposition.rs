@@ -7,7 +7,7 @@ use phantom_fsm::telemetry::Telemetry;
 use std::collections::BTreeSet;
 
 /// `docs/metrics.md`, written out independently of the crate's own constants.
-const CONTRACT: [(&str, &str); 13] = [
+const CONTRACT: [(&str, &str); 14] = [
     ("phantom_slack_socket_state", "gauge"),
     ("phantom_slack_socket_reconnects_total", "counter"),
     ("phantom_slack_socket_connection_seconds", "histogram"),
@@ -16,6 +16,7 @@ const CONTRACT: [(&str, &str); 13] = [
     ("phantom_slack_ack_seconds", "histogram"),
     ("phantom_slack_envelopes_total", "counter"),
     ("phantom_slack_frames_rejected_total", "counter"),
+    ("phantom_slack_socket_server_connections", "gauge"),
     ("phantom_onboarding_state", "gauge"),
     ("phantom_onboarding_intro_attempts_total", "counter"),
     ("phantom_fsm_transitions_total", "counter"),
@@ -146,7 +147,13 @@ fn bounded_label_sets_exist_at_zero_from_start_up() {
         0.0
     );
     for kind in ["events_api", "slash_commands", "interactive", "other"] {
-        for outcome in ["dispatched", "duplicate", "unackable"] {
+        for outcome in [
+            "dispatched",
+            "duplicate",
+            "unackable",
+            "shed",
+            "late_response",
+        ] {
             let labels = [("type", kind), ("outcome", outcome)];
             assert_eq!(
                 counter(&scrape, "phantom_slack_envelopes_total", &labels),
@@ -234,6 +241,33 @@ fn histograms_have_the_contract_buckets() {
     assert_eq!(bounds(&ack), with_inf(&seed));
     // 150 us: above 100 us, inside 250 us.
     assert_eq!((ack[0].count, ack[1].count), (0.0, 1.0));
+}
+
+#[test]
+fn the_server_connections_gauge_follows_the_last_hello() {
+    let t = Telemetry::new();
+    let value = |t: &Telemetry| {
+        let scrape = parse(&t.render());
+        let s = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "phantom_slack_socket_server_connections")
+            .expect("the gauge exists from start-up");
+        assert!(s.labels.is_empty());
+        match s.value {
+            prometheus_parse::Value::Gauge(v) => v,
+            ref other => panic!("not a gauge: {other:?}"),
+        }
+    };
+    assert_eq!(value(&t), 0.0);
+    for (n, expected) in [(Some(3), 3.0), (None, 3.0), (Some(2), 2.0)] {
+        t.observe_signal(&Signal::ServerHello {
+            num_connections: n,
+            approximate_connection_time_s: Some(18_060),
+            host: Some("applink-1".into()),
+        });
+        assert_eq!(value(&t), expected, "after a hello with {n:?}");
+    }
 }
 
 #[test]

@@ -3,9 +3,11 @@
 use crate::engine::Output;
 use crate::socket::Command;
 
-/// At most two links open or opening (the active one and a standby) and at most one closing.
+/// At most two links open or opening (the active one and a standby). Closing links are not
+/// capped here: each is bounded by its own close grace (a link dropped early to keep a cap
+/// would stay registered at Slack as a ghost), which [`close_graces`] checks.
 pub fn link_limits(open: usize, closing: usize) -> Result<(), String> {
-    if open <= 2 && closing <= 1 {
+    if open <= 2 {
         Ok(())
     } else {
         Err(format!(
@@ -15,18 +17,49 @@ pub fn link_limits(open: usize, closing: usize) -> Result<(), String> {
 }
 
 /// Ack first: every `Dispatch` of one input's outputs comes right after the `Ack` of the
-/// same envelope on the same link and the `Remember` of its dedupe key.
-pub fn ack_then_remember_then_dispatch(outputs: &[Output<Command>]) -> Result<(), String> {
+/// same envelope on the same link and the `Remember` of its dedupe key. Two exceptions: an
+/// envelope read on a link already closing (`unackable`) has its ack tried on the active link
+/// (`Ack` on another link), or none when there is no active link; and with a `responder`, an
+/// envelope that `accepts_response_payload` is remembered and dispatched with no ack yet (its
+/// ack waits for the handler's response).
+pub fn ack_then_remember_then_dispatch(
+    outputs: &[Output<Command>],
+    responder: bool,
+) -> Result<(), String> {
     for (i, output) in outputs.iter().enumerate() {
         let Output::Command(Command::Dispatch { link, envelope }) = output else {
             continue;
         };
         let key = envelope.dedupe_key();
-        let in_order = matches!(
-            &outputs[..i],
-            [.., Output::Command(Command::Ack { link: l, envelope_id }), Output::Command(Command::Remember { key: k, .. })]
-                if l == link && *envelope_id == envelope.envelope_id && *k == key
+        let unackable = matches!(
+            outputs.get(i + 1),
+            Some(Output::Signal(crate::engine::Signal::Envelope {
+                outcome: crate::engine::EnvelopeOutcome::Unackable,
+                ..
+            }))
         );
+        let deferred = responder && envelope.accepts_response_payload;
+        let acked_here = outputs[..i].iter().any(|o| {
+            matches!(o, Output::Command(Command::Ack { envelope_id, .. })
+                if *envelope_id == envelope.envelope_id)
+        });
+        let in_order = match &outputs[..i] {
+            _ if deferred => {
+                !acked_here
+                    && matches!(&outputs[..i], [.., Output::Command(Command::Remember { key: k, .. })] if *k == key)
+            }
+            [
+                ..,
+                Output::Command(Command::Ack {
+                    link: l,
+                    envelope_id,
+                    ..
+                }),
+                Output::Command(Command::Remember { key: k, .. }),
+            ] => *envelope_id == envelope.envelope_id && *k == key && (l == link || unackable),
+            [.., Output::Command(Command::Remember { key: k, .. })] => *k == key && unackable,
+            _ => false,
+        };
         if !in_order {
             return Err(format!(
                 "Dispatch {key} not right after its ack and Remember"
@@ -54,6 +87,8 @@ pub enum Socket {
 pub struct Sockets {
     held: std::collections::BTreeMap<crate::socket::LinkId, Socket>,
     issued: Vec<crate::socket::LinkId>,
+    /// When each closing socket got its close frame.
+    closed_at: std::collections::BTreeMap<crate::socket::LinkId, crate::engine::Millis>,
 }
 
 impl Sockets {
@@ -117,6 +152,42 @@ impl Sockets {
         }
     }
 
+    /// Whether dropping `link` at `now` leaves no ghost registered at Slack: a socket whose
+    /// handshake never completed, a closing one whose close `grace` has run out, or an open one
+    /// that already failed (`failed`: the active link the machine just found dead). Call it
+    /// before [`command`](Self::command) carries the drop out.
+    pub fn drop_allowed(
+        &self,
+        link: crate::socket::LinkId,
+        now: crate::engine::Millis,
+        grace: std::time::Duration,
+        failed: Option<crate::socket::LinkId>,
+    ) -> Result<(), String> {
+        match self.held.get(&link) {
+            None | Some(Socket::Opening) => Ok(()),
+            Some(Socket::Open) if failed == Some(link) => Ok(()),
+            Some(Socket::Open) => Err(format!(
+                "{link} dropped while open and alive: it stays a ghost at Slack"
+            )),
+            Some(Socket::Closing) => {
+                let closed = self.closed_at.get(&link).copied().unwrap_or(now);
+                let until = closed.after(grace.max(std::time::Duration::from_millis(1)));
+                if now >= until {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{link} dropped at {now:?}, before its close grace ends at {until:?}"
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Record when the close frame of `link` was written (with [`command`](Self::command)).
+    pub fn closed(&mut self, link: crate::socket::LinkId, now: crate::engine::Millis) {
+        self.closed_at.insert(link, now);
+    }
+
     /// Carry out `command` on the sockets, or say why a shell could not.
     pub fn command(&mut self, command: &Command) -> Result<(), String> {
         match command {
@@ -150,4 +221,76 @@ impl Sockets {
             )),
         }
     }
+}
+
+/// Every closing link has its own close grace, no longer than `grace` from `now`, and the
+/// `CloseGrace` deadline is armed at the earliest of them (none armed when none closes).
+pub fn close_graces(
+    links: &crate::socket::Links,
+    close_grace_at: Option<crate::engine::Millis>,
+    now: crate::engine::Millis,
+    grace: std::time::Duration,
+) -> Result<(), String> {
+    if close_grace_at != links.next_drop() {
+        return Err(format!(
+            "close grace armed at {close_grace_at:?}, earliest closing link ends at {:?}",
+            links.next_drop()
+        ));
+    }
+    let latest = now.after(grace.max(std::time::Duration::from_millis(1)));
+    match links.closing.iter().find(|c| c.drop_at > latest) {
+        Some(c) => Err(format!(
+            "{} closes until {:?}, past {latest:?}",
+            c.id, c.drop_at
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Every envelope dispatched before its ack (`owed`: envelope id and receipt time) is still
+/// awaited by the machine with an ack deadline at most `limit` after its receipt and after
+/// `now`, and the `AckDeadline` (`armed`) wakes the shell for it: so it is acked within
+/// Slack's 3 s. Returns the owed ids the machine no longer awaits (acked in this step, or given
+/// up for want of a link: the caller decides which).
+pub fn deferred_acks(
+    owed: &std::collections::BTreeMap<String, crate::engine::Millis>,
+    awaiting: &[crate::socket::AwaitingAck],
+    armed: Option<crate::engine::Millis>,
+    now: crate::engine::Millis,
+    limit: std::time::Duration,
+) -> Result<Vec<String>, String> {
+    let mut gone = Vec::new();
+    for (id, receipt) in owed {
+        let latest = receipt.after(limit.max(std::time::Duration::from_millis(1)));
+        let Some(a) = awaiting.iter().find(|a| a.envelope_id == *id) else {
+            gone.push(id.clone());
+            continue;
+        };
+        if a.ack_by > latest || now >= a.ack_by {
+            return Err(format!(
+                "{id} received at {receipt:?} awaits its ack until {:?} at {now:?}",
+                a.ack_by
+            ));
+        }
+        if armed.is_none_or(|at| at > a.ack_by) {
+            return Err(format!(
+                "{id} awaits its ack with the ack deadline at {armed:?}"
+            ));
+        }
+    }
+    Ok(gone)
+}
+
+/// Nothing is awaited without a deadline to wake for it: a call in flight, a pending or closing
+/// link, or a deferred ack.
+pub fn a_deadline_when_waiting(m: &crate::socket::SocketMode) -> Result<(), String> {
+    let l = m.links();
+    let waiting = m.in_flight().is_some()
+        || l.pending.is_some()
+        || !l.closing.is_empty()
+        || !m.acks().awaiting.is_empty();
+    if waiting && m.poll_timeout().is_none() {
+        return Err("waiting on a call, a link or an ack with no deadline armed".to_string());
+    }
+    Ok(())
 }

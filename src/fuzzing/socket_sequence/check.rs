@@ -69,7 +69,15 @@ impl Harness {
                     format!("request {request:?} reuses an id")
                 });
                 self.ensure(
-                    ["disconnected", "error", "reconnecting", "connected"].contains(&scan),
+                    // `disconnecting`: a start kept while stopping, once the links are gone.
+                    [
+                        "disconnected",
+                        "error",
+                        "reconnecting",
+                        "connected",
+                        "disconnecting",
+                    ]
+                    .contains(&scan),
                     || format!("apps.connections.open called in {scan}"),
                 );
                 self.shell.last_request = request.0;
@@ -90,18 +98,57 @@ impl Harness {
                 self.ensure(*at_unix == self.now.unix, || {
                     format!("Remember {key} stamped {at_unix:?}")
                 });
+                // Right after its ack, or first for an envelope read on a closing link while no
+                // active link can carry its ack.
+                let unackable = matches!(
+                    next,
+                    [
+                        Output::Command(Command::Dispatch { .. }),
+                        Output::Signal(Signal::Envelope {
+                            outcome: EnvelopeOutcome::Unackable,
+                            ..
+                        }),
+                        ..
+                    ]
+                );
+                // Or first for an envelope whose ack waits for its handler's response.
+                let deferred = self.config.responder
+                    && matches!(
+                        next.first(),
+                        Some(Output::Command(Command::Dispatch { envelope, .. }))
+                            if envelope.accepts_response_payload
+                    );
                 self.ensure(
-                    matches!(prev.last(), Some(Output::Command(Command::Ack { .. }))),
+                    matches!(prev.last(), Some(Output::Command(Command::Ack { .. })))
+                        || (unackable && self.m.links().active.is_none())
+                        || deferred,
                     || format!("Remember {key} not right after its ack"),
                 );
                 self.shell.remember(key, *at_unix);
             }
-            Command::Dispatch { link, envelope } => self.check_dispatch(*link, envelope, prev),
+            Command::Dispatch { link, envelope } => {
+                self.check_dispatch(*link, envelope, prev, next)
+            }
             Command::Ping { .. } => {
                 self.sockets_carry_out(c);
                 self.ensure(scan == "connected", || format!("Ping in {scan}"));
             }
-            Command::CloseLink { .. } | Command::DropLink { .. } => self.sockets_carry_out(c),
+            Command::CloseLink { link } => {
+                self.sockets_carry_out(c);
+                self.shell.sockets.closed(*link, self.now.mono);
+            }
+            Command::DropLink { link } => {
+                let failed = self.active_before;
+                let grace = self.config.close_grace;
+                let allowed = self
+                    .shell
+                    .sockets
+                    .drop_allowed(*link, self.now.mono, grace, failed);
+                if let Err(e) = allowed {
+                    self.fail(&e);
+                }
+                self.sockets_carry_out(c);
+            }
         }
     }
 
@@ -117,10 +164,38 @@ impl Harness {
     fn check_ack(&mut self, scan: &'static str, c: &Command, id: &str, next: &[Out]) {
         self.sockets_carry_out(c);
         self.ensure(!NO_ACK_STATES.contains(&scan), || format!("Ack in {scan}"));
-        self.ensure(
-            self.envelope.as_ref().is_some_and(|e| e.envelope_id == id),
-            || format!("Ack {id} for no envelope of this input"),
+        let this_input = self.envelope.as_ref().is_some_and(|e| e.envelope_id == id);
+        let immediate = matches!(
+            next,
+            [
+                Output::Command(Command::Remember { .. }),
+                Output::Command(Command::Dispatch { .. }),
+                ..
+            ] | [
+                Output::Signal(Signal::Envelope {
+                    outcome: EnvelopeOutcome::Duplicate | EnvelopeOutcome::Unackable,
+                    ..
+                }),
+                ..
+            ]
         );
+        // A deferred ack (the handler's response, its deadline, or its link about to close)
+        // settles exactly one envelope dispatched before its ack.
+        if !(this_input && immediate) && self.owed.remove(id).is_some() {
+            if matches!(
+                c,
+                Command::Ack {
+                    payload: Some(_),
+                    ..
+                }
+            ) {
+                self.summary.acks_with_payload += 1;
+            }
+            return;
+        }
+        self.ensure(this_input, || {
+            format!("Ack {id} for no envelope of this input and none owed")
+        });
         let dispatched = matches!(
             next,
             [
@@ -133,7 +208,7 @@ impl Harness {
             next,
             [
                 Output::Signal(Signal::Envelope {
-                    outcome: EnvelopeOutcome::Duplicate,
+                    outcome: EnvelopeOutcome::Duplicate | EnvelopeOutcome::Unackable,
                     ..
                 }),
                 ..
@@ -146,14 +221,22 @@ impl Harness {
 
     /// Every dispatch comes right after its ack (same link, same id) and its `Remember`, and
     /// no key is dispatched twice within the TTL (unless the bounded window evicted it).
-    fn check_dispatch(&mut self, link: LinkId, envelope: &Envelope, prev: &[Out]) {
+    fn check_dispatch(&mut self, link: LinkId, envelope: &Envelope, prev: &[Out], next: &[Out]) {
         let key = envelope.dedupe_key();
         let this = Output::Command(Command::Dispatch {
             link,
             envelope: envelope.clone(),
         });
-        let outputs: Vec<Out> = prev.iter().cloned().chain([this]).collect();
-        if let Err(e) = invariants::socket::ack_then_remember_then_dispatch(&outputs) {
+        // With what follows it: an `unackable` signal right after excuses the missing ack.
+        let outputs: Vec<Out> = prev
+            .iter()
+            .cloned()
+            .chain([this])
+            .chain(next.first().cloned())
+            .collect();
+        if let Err(e) =
+            invariants::socket::ack_then_remember_then_dispatch(&outputs, self.config.responder)
+        {
             self.fail(&e);
         }
         self.ensure(self.envelope.as_ref() == Some(envelope), || {
@@ -183,6 +266,15 @@ impl Harness {
         self.dispatched.insert(key, record);
         self.dispatch_seq += 1;
         self.summary.dispatched += 1;
+        let acked = prev.iter().any(|o| {
+            matches!(o, Output::Command(Command::Ack { envelope_id, .. })
+                if *envelope_id == envelope.envelope_id)
+        });
+        if !acked && self.config.responder && envelope.accepts_response_payload {
+            self.owed
+                .insert(envelope.envelope_id.clone(), self.now.mono);
+        }
+        self.unfinished.insert(envelope.envelope_id.clone());
     }
 
     /// An active link that stops being the active one is counted once (`LinkEnded`, the
@@ -197,7 +289,7 @@ impl Harness {
             .collect();
         let after = self.m.links().active.map(|a| a.id);
         let expected: Vec<u64> = before
-            .filter(|b| after != Some(b.id))
+            .filter(|b| after != Some(b.id) && !b.counted)
             .map(|b| self.now.mono.since(b.hello_at))
             .into_iter()
             .collect();
@@ -228,6 +320,23 @@ impl Harness {
                 self.summary.duplicates += 1;
             }
             Signal::Handover => self.summary.handovers += 1,
+            Signal::Envelope {
+                outcome: EnvelopeOutcome::Shed,
+                kind,
+            } => {
+                // Only events Slack re-delivers are refused, and only while the handlers are
+                // behind; acked and dispatched ones are never shed (`check_ack`).
+                self.ensure(*kind == "events_api", || format!("{kind} shed"));
+                let behind = self.unfinished.len() >= self.config.max_pending;
+                self.ensure(behind, || {
+                    format!("shed with {} unfinished", self.unfinished.len())
+                });
+                self.summary.shed += 1;
+            }
+            Signal::Envelope {
+                outcome: EnvelopeOutcome::LateResponse,
+                ..
+            } => self.summary.late_responses += 1,
             _ => {}
         }
     }
@@ -235,7 +344,7 @@ impl Harness {
     /// Invariants of the state after every step: one known leaf state, no deadline in the
     /// past, link limits, the shell and the machine agreeing on every socket, and each
     /// state holding exactly what it needs to make progress.
-    pub(super) fn check_state(&self) {
+    pub(super) fn check_state(&mut self) {
         let state = self.m.state_name();
         self.ensure(STATE_NAMES.contains(&state), || {
             format!("unknown state {state}")
@@ -251,6 +360,37 @@ impl Harness {
         }
         self.check_sockets_agree();
         self.check_state_needs(state);
+        self.check_deliveries();
+    }
+
+    /// Every envelope dispatched before its ack is acked by its deadline (at most
+    /// `ack_deadline` after receipt, within Slack's 3 s) with a deadline armed to wake for it;
+    /// one the machine gives up on had no writable link to be acked on. The shell's unfinished
+    /// dispatches are the machine's.
+    fn check_deliveries(&mut self) {
+        let acks = self.m.acks();
+        let armed = self.m.timers().get(Timer::AckDeadline);
+        let limit = self.config.ack_deadline;
+        let now = self.now.mono;
+        let gone = invariants::socket::deferred_acks(&self.owed, &acks.awaiting, armed, now, limit)
+            .unwrap_or_else(|e| self.fail(&e));
+        if let Err(e) = invariants::socket::a_deadline_when_waiting(&self.m) {
+            self.fail(&e);
+        }
+        for id in gone {
+            // Not acked, yet no longer awaited: only when nothing could carry its ack.
+            let writable = self.shell.sockets.held().any(|(_, s)| s == Socket::Open);
+            self.ensure(self.m.links().active.is_none() || !writable, || {
+                format!("{id} dropped from the deferred acks without an ack")
+            });
+            self.owed.remove(&id);
+        }
+        self.ensure(acks.unfinished == self.unfinished, || {
+            format!(
+                "unfinished dispatches: machine {:?}, shell {:?}",
+                acks.unfinished, self.unfinished
+            )
+        });
     }
 
     /// The machine knows exactly the sockets the shell holds, in compatible roles: no leaked
@@ -270,10 +410,10 @@ impl Harness {
             expected.push((p.id, ok));
         }
         if let Some(d) = l.draining {
-            expected.push((d, vec![Socket::Open]));
+            expected.push((d.id, vec![Socket::Open]));
         }
-        if let Some(c) = l.closing {
-            expected.push((c, vec![Socket::Closing]));
+        for c in &l.closing {
+            expected.push((c.id, vec![Socket::Closing]));
         }
         self.ensure(expected.len() == self.shell.sockets.len(), || {
             "the machine and the shell disagree on the set of sockets".to_string()
@@ -343,7 +483,19 @@ impl Harness {
             ),
             (
                 "a closing link <=> close grace",
-                l.closing.is_some() == t.is_armed(Timer::CloseGrace),
+                l.closing.is_empty() != t.is_armed(Timer::CloseGrace),
+            ),
+            (
+                "a call in flight <=> open deadline",
+                in_flight == t.is_armed(Timer::OpenDeadline),
+            ),
+            (
+                "an ack awaited <=> ack deadline",
+                self.m.acks().awaiting.is_empty() != t.is_armed(Timer::AckDeadline),
+            ),
+            (
+                "a kept start => disconnecting",
+                !self.m.restart_wanted() || state == "disconnecting",
             ),
             (
                 "idle and disconnecting => only a closing link",
@@ -355,11 +507,20 @@ impl Harness {
             ),
             (
                 "disconnecting => a closing link",
-                state != "disconnecting" || l.closing.is_some(),
+                state != "disconnecting" || !l.closing.is_empty(),
             ),
         ];
         for (fact, holds) in facts {
             self.ensure(holds, || format!("broken: {fact}"));
+        }
+        let graces = invariants::socket::close_graces(
+            l,
+            t.get(Timer::CloseGrace),
+            self.now.mono,
+            self.config.close_grace,
+        );
+        if let Err(e) = graces {
+            self.fail(&e);
         }
     }
 

@@ -38,6 +38,12 @@ pub struct Summary {
     pub duplicates: usize,
     /// Handovers to a standby link.
     pub handovers: usize,
+    /// Acks that carried the handler's response.
+    pub acks_with_payload: usize,
+    /// Responses that came after their envelope's ack deadline.
+    pub late_responses: usize,
+    /// `events_api` envelopes shed while the handlers were behind.
+    pub shed: usize,
     /// Process restarts.
     pub restarts: usize,
     /// The leaf state at the end.
@@ -66,9 +72,10 @@ pub fn run(data: &[u8]) -> Summary {
     h.summary
 }
 
-/// Preset 0: the documented defaults. Preset 1: short timings, a 16-key dedupe window with a
+/// Bit 0 clear: the documented defaults; set: short timings, a 16-key dedupe window with a
 /// 30 s TTL and a 512-byte frame limit, so expiry, eviction and oversize happen within a few
-/// steps.
+/// steps. Bit 1 set: a responder is registered (acks wait for the handler's answer) and at
+/// most 3 dispatches may be unfinished, so deferred acks and shedding happen too.
 fn config(preset: u8, seed: u16) -> SocketConfig {
     let mut c = SocketConfig {
         seed: u64::from(seed),
@@ -88,6 +95,10 @@ fn config(preset: u8, seed: u16) -> SocketConfig {
         c.dedupe_ttl = ms(30_000);
         c.dedupe_capacity = 16;
         c.max_frame_bytes = 512;
+    }
+    if preset & 2 != 0 {
+        c.responder = true;
+        c.max_pending = 3;
     }
     c
 }
@@ -127,6 +138,14 @@ struct Harness {
     preloaded: u64,
     /// The envelope carried by the input being handled, if any.
     envelope: Option<crate::socket::wire::Envelope>,
+    /// Envelope ids dispatched before their ack (responder mode), with their receipt time,
+    /// until their ack goes out.
+    owed: std::collections::BTreeMap<String, Millis>,
+    /// Envelope ids dispatched and not reported finished, as the shell knows them.
+    unfinished: std::collections::BTreeSet<String>,
+    /// The active link before the input being handled (the only open link that may be
+    /// dropped without a close: it was found dead).
+    active_before: Option<LinkId>,
     summary: Summary,
 }
 
@@ -142,6 +161,9 @@ impl Harness {
             restart_seq: 0,
             preloaded: 0,
             envelope: None,
+            active_before: None,
+            owed: Default::default(),
+            unfinished: Default::default(),
             summary: Summary::default(),
         }
     }
@@ -217,6 +239,37 @@ impl Harness {
                 Some(input) => self.deliver(input),
                 None => self.restart(),
             },
+            Step::Respond { envelope } => {
+                let envelope_id = self.envelope_id(envelope, true);
+                let payload = crate::socket::AckPayload(serde_json::json!({"text": "ok"}));
+                self.deliver(Input::Respond {
+                    envelope_id,
+                    payload,
+                });
+            }
+            Step::Completed { envelope } => {
+                let envelope_id = self.envelope_id(envelope, false);
+                self.deliver(Input::Completed { envelope_id });
+            }
+        }
+    }
+
+    /// Pick an envelope id: one awaiting its ack (`awaiting`) or one unfinished most of the
+    /// time, else one of the small id space the steps use (maybe unknown, maybe late).
+    fn envelope_id(&self, pick: Pick, awaiting: bool) -> String {
+        let acks = self.m.acks();
+        let mut known: Vec<String> = match awaiting {
+            true => acks
+                .awaiting
+                .iter()
+                .map(|a| a.envelope_id.clone())
+                .collect(),
+            false => Vec::new(),
+        };
+        known.extend(acks.unfinished.iter().cloned());
+        match pick.0 {
+            b @ 0..200 if !known.is_empty() => known[usize::from(b) % known.len()].clone(),
+            b => format!("env-{b:03}"),
         }
     }
 
@@ -227,8 +280,8 @@ impl Harness {
         let mut known: Vec<LinkId> = [l.active.map(|a| a.id), l.pending.map(|p| p.id)]
             .into_iter()
             .flatten()
-            .chain(l.draining)
-            .chain(l.closing)
+            .chain(l.draining.map(|d| d.id))
+            .chain(l.closing.iter().map(|c| c.id))
             .collect();
         known.sort();
         let used = self.shell.sockets.issued();
@@ -281,6 +334,10 @@ impl Harness {
 
     fn deliver(&mut self, input: Input) {
         self.note_time();
+        // A handler's end, however the step made it (`Completed` or a raw input).
+        if let Input::Completed { envelope_id } = &input {
+            self.unfinished.remove(envelope_id);
+        }
         self.envelope = match &input {
             Input::Frame {
                 frame: crate::socket::wire::ServerFrame::Envelope(e),
@@ -316,6 +373,7 @@ impl Harness {
 
     fn after_input(&mut self, before: Before) {
         let outputs = self.m.drain();
+        self.active_before = before.active.map(|a| a.id);
         self.check_outputs(before.state, &outputs);
         self.check_link_ended(before.active, &outputs);
         self.check_state();
@@ -330,6 +388,9 @@ impl Harness {
         self.summary.restarts += 1;
         self.note_time();
         self.shell.restart();
+        // The process is gone, and its handlers with it.
+        self.owed.clear();
+        self.unfinished.clear();
         let ttl_ms = crate::engine::time::duration_ms(self.config.dedupe_ttl);
         let seen = self.shell.load_seen(self.now.unix, ttl_ms);
         self.restart_seq = self.dispatch_seq;

@@ -117,7 +117,32 @@ pub fn seeds() -> Vec<Seed> {
             name: "seed-fast-config",
             bytes: fast_config(),
         },
+        Seed {
+            name: "seed-responder-shedding",
+            bytes: responder(),
+        },
     ]
+}
+
+/// Preset 2 (a responder, at most 3 unfinished dispatches): a slash command answered in its
+/// ack, one acked at its deadline and answered late, events shed while the handlers are behind
+/// and accepted once they finish, and a deferred ack flushed before a stop's close frame.
+fn responder() -> Vec<u8> {
+    let mut s = connected(2, 9);
+    s.slash_with_response(0, 1)
+        .respond(0)
+        .slash_with_response(0, 2)
+        .wake_at_deadline()
+        .respond(1)
+        .event(0, 3, 3)
+        .event(0, 4, 4)
+        .completed()
+        .completed()
+        .event(0, 4, 4)
+        .slash_with_response(0, 5)
+        .stop()
+        .wake_at_deadline()
+        .finish()
 }
 
 /// Preset 1 (short timings, 16-key window, 512-byte frames): an oversize frame, more distinct

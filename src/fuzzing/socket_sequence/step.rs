@@ -94,10 +94,19 @@ pub(crate) enum Step {
         request: Pick,
         input: Input,
     },
+    /// The handler answers an envelope (picked among those awaiting their ack, else those
+    /// dispatched, else an id that may be unknown).
+    Respond {
+        envelope: Pick,
+    },
+    /// A handler finishes (picked among the unfinished dispatches, else any id).
+    Completed {
+        envelope: Pick,
+    },
 }
 
 /// Number of step kinds; the op byte is taken modulo this.
-const OPS: u8 = 23;
+const OPS: u8 = 25;
 
 impl Step {
     /// Read one step.
@@ -153,11 +162,13 @@ impl Step {
                 link: pick(u),
                 text: String::from_utf8_lossy(bytes::blob(u)).into_owned(),
             },
-            _ => Step::Raw {
+            22 => Step::Raw {
                 link: pick(u),
                 request: pick(u),
                 input: Input::arbitrary(u)?,
             },
+            23 => Step::Respond { envelope: pick(u) },
+            _ => Step::Completed { envelope: pick(u) },
         })
     }
 }
@@ -325,6 +336,22 @@ impl Story {
     /// An `events_api` envelope `env-<envelope>` with event id `Ev<event>`.
     pub(crate) fn event(&mut self, link: u8, envelope: u8, event: u8) -> &mut Self {
         self.op(18).w.u8(link).u8(0).u8(envelope).u8(event).u8(0);
+        self
+    }
+    /// A slash command `env-<envelope>` that accepts a response payload.
+    pub(crate) fn slash_with_response(&mut self, link: u8, envelope: u8) -> &mut Self {
+        self.op(18).w.u8(link).u8(1).u8(envelope).u8(0).u8(0x80);
+        self
+    }
+    /// The handler answers envelope `pick`: an index into those awaiting their ack, then the
+    /// unfinished ones (oldest first).
+    pub(crate) fn respond(&mut self, pick: u8) -> &mut Self {
+        self.op(23).w.u8(pick);
+        self
+    }
+    /// The handler of the oldest unfinished dispatch finishes.
+    pub(crate) fn completed(&mut self) -> &mut Self {
+        self.op(24).w.u8(0);
         self
     }
     /// `reason`: 0 warning, 1 refresh_requested, 2 link_disabled, 3 too_many_websockets,
