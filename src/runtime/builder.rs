@@ -172,6 +172,8 @@ impl RuntimeBuilder {
         let clock = Clock::start();
         let mut socket = self.socket;
         socket.seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
+        // The machine adds `debug_reconnects=true` to the link URLs it hands out.
+        socket.debug_reconnects = self.debug_reconnects;
         let machine = restore(&store, socket, &clock)?;
         let (stop, _) = watch::channel(false);
         let (state, _) = watch::channel(machine.state_name());
@@ -185,7 +187,6 @@ impl RuntimeBuilder {
             listener,
             http: self.http,
             tls,
-            debug_reconnects: self.debug_reconnects,
             telemetry: Telemetry::new(),
             board: StatusBoard::new(env!("CARGO_PKG_VERSION"), clock.now()),
             handle: RuntimeHandle {
@@ -307,7 +308,6 @@ pub struct Runtime {
     listener: Option<std::net::TcpListener>,
     http: HttpConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
-    debug_reconnects: bool,
     telemetry: Telemetry,
     board: StatusBoard,
     handle: RuntimeHandle,
@@ -389,7 +389,6 @@ impl Runtime {
             tokens: self.handle.tokens.clone(),
             links,
             events,
-            debug_reconnects: self.debug_reconnects,
             stop_bound,
         };
         Driver::new(self.machine, parts).run(stop).await;

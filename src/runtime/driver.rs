@@ -18,8 +18,8 @@ use super::opener::ConnectionOpener;
 use super::persist::Persister;
 use super::status::StatusBoard;
 use crate::engine::{Machine as _, Now, Output, Signal, Snapshot, Transition};
-use crate::socket::wire::{self, Envelope, ServerFrame, encode_ack};
-use crate::socket::{Command, Input, LinkId, LinkUrl, OpenOutcome, RequestId, SocketMode};
+use crate::socket::wire::{self, Envelope, ServerFrame, encode_ack_with};
+use crate::socket::{Command, Input, LinkId, OpenOutcome, RequestId, SocketMode};
 use crate::telemetry::Telemetry;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +41,9 @@ pub(crate) enum DriverEvent {
         at: Instant,
         event: LinkEvent,
     },
+    /// The handler of a dispatched envelope returned, failed or panicked: it no longer counts
+    /// toward the machine's `max_pending` (load shedding).
+    Completed { envelope_id: String },
     /// An `apps.connections.open` call ended.
     Opened {
         request: RequestId,
@@ -61,7 +64,6 @@ pub(crate) struct Parts {
     pub(crate) tokens: Arc<watch::Sender<u64>>,
     pub(crate) links: LinkSettings,
     pub(crate) events: tokio::sync::mpsc::Receiver<DriverEvent>,
-    pub(crate) debug_reconnects: bool,
     /// How long a stop may take before the remaining links are dropped regardless.
     pub(crate) stop_bound: Duration,
 }
@@ -184,6 +186,10 @@ impl Driver {
                     }
                 }
             }
+            DriverEvent::Completed { envelope_id } => {
+                let now = self.parts.clock.now();
+                self.input(now, Input::Completed { envelope_id });
+            }
             DriverEvent::Opened { request, outcome } => {
                 self.received = Instant::now();
                 let now = self.parts.clock.now();
@@ -253,17 +259,21 @@ impl Driver {
             Command::OpenLink { link, url } => {
                 // Never the URL: it carries a ticket.
                 tracing::info!(%link, "opening link");
-                let url = self.link_url(url);
-                let task = LinkTask::spawn(link, url, self.parts.links.clone());
+                let task =
+                    LinkTask::spawn(link, url.expose().to_string(), self.parts.links.clone());
                 self.links.insert(link, task);
             }
-            Command::Ack { link, envelope_id } => {
+            Command::Ack {
+                link,
+                envelope_id,
+                payload,
+            } => {
                 let Some(task) = self.links.get(&link) else {
                     return;
                 };
                 let (written, done) = oneshot::channel();
                 task.send(LinkOp::Ack {
-                    text: encode_ack(&envelope_id),
+                    text: encode_ack_with(&envelope_id, payload.as_ref()),
                     received: self.received,
                     written,
                 });
@@ -294,10 +304,6 @@ impl Driver {
         }
     }
 
-    fn link_url(&self, url: LinkUrl) -> String {
-        link_url(url.expose(), self.parts.debug_reconnects)
-    }
-
     fn open_connection(&mut self, request: RequestId) {
         tracing::info!(request = request.0, "calling apps.connections.open");
         let opener = self.parts.opener.clone();
@@ -317,8 +323,14 @@ impl Driver {
         let handler = self.parts.handler.clone();
         let telemetry = self.parts.telemetry.clone();
         let event_type = envelope.event_type_label();
+        let completed = Completion {
+            envelope_id: Some(envelope.envelope_id.clone()),
+            events: self.parts.links.events.clone(),
+        };
         let delivery = Delivery::new(envelope);
         self.dispatches.spawn(async move {
+            // Dropped last: the machine hears of the end however the handler ended.
+            let _completed = completed;
             if let Some(written) = written {
                 let _ = tokio::time::timeout(ACK_WAIT, written).await;
             }
@@ -329,16 +341,6 @@ impl Driver {
             }
         });
     }
-}
-
-/// The URL to open: as Slack gave it, or with `debug_reconnects=true` added (Slack then cuts
-/// links after 360 s, to rehearse handovers).
-fn link_url(url: &str, debug_reconnects: bool) -> String {
-    if !debug_reconnects {
-        return url.to_string();
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}debug_reconnects=true")
 }
 
 /// Slack's connection facts (`num_connections` grows with ghost links) and its
@@ -359,6 +361,33 @@ fn log_frame(link: LinkId, frame: &ServerFrame) {
             "disconnect requested by Slack"
         ),
         ServerFrame::Envelope(_) => {}
+    }
+}
+
+/// Tells the driver that a handler ended (returned, failed, panicked or was aborted), so the
+/// machine's count of unfinished dispatches (`max_pending`, load shedding) goes down.
+struct Completion {
+    envelope_id: Option<String>,
+    events: tokio::sync::mpsc::Sender<DriverEvent>,
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        let Some(envelope_id) = self.envelope_id.take() else {
+            return;
+        };
+        let event = DriverEvent::Completed { envelope_id };
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(event)) =
+            self.events.try_send(event)
+        {
+            // The queue is full: deliver it without blocking the dropping task.
+            let events = self.events.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = events.send(event).await;
+                });
+            }
+        }
     }
 }
 
@@ -389,22 +418,5 @@ fn log_signal(signal: &Signal) {
             tracing::debug!(kind, outcome = outcome.as_str(), "envelope");
         }
         other => tracing::debug!(?other, "signal"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn debug_reconnects_is_added_to_the_query() {
-        let url = "wss://wss-primary.slack.com/link/?ticket=t&app_id=A1";
-        assert_eq!(super::link_url(url, false), url);
-        assert_eq!(
-            super::link_url(url, true),
-            "wss://wss-primary.slack.com/link/?ticket=t&app_id=A1&debug_reconnects=true"
-        );
-        assert_eq!(
-            super::link_url("ws://127.0.0.1:1/link", true),
-            "ws://127.0.0.1:1/link?debug_reconnects=true"
-        );
     }
 }

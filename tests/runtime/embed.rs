@@ -61,7 +61,17 @@ fn start(
     data: &Path,
     handler: impl phantom_fsm::runtime::EventHandler,
 ) -> Running {
+    start_with(sim, data, handler, SocketConfig::default())
+}
+
+fn start_with(
+    sim: &SimHandle,
+    data: &Path,
+    handler: impl phantom_fsm::runtime::EventHandler,
+    socket: SocketConfig,
+) -> Running {
     let runtime = Runtime::builder()
+        .socket_config(socket)
         .api_url(sim.api_url())
         .app_token(sim.app_token())
         .bot_token(sim.bot_token())
@@ -347,4 +357,33 @@ async fn new_tokens_leave_error_at_once() {
         .unwrap()
         .unwrap()
         .unwrap();
+}
+
+/// Load shedding counts unfinished handlers: the driver must report every handler's end, or
+/// after `max_pending` dispatches every later `events_api` envelope would be shed for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_handlers_free_their_pending_slot() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Seen::default();
+    let socket = SocketConfig {
+        max_pending: 2,
+        ..SocketConfig::default()
+    };
+    let running = start_with(&sim, dir.path(), counting(seen.clone()), socket);
+    running.connected().await;
+    // One at a time, each after the previous handler ran: never more than one unfinished.
+    for n in 1..=10 {
+        sim.push_now(1, TrafficKind::EventsApi, Target::All);
+        eventually("the envelope is dispatched", WAIT, || async {
+            (total(&seen) == n).then_some(())
+        })
+        .await;
+    }
+    let shed = r#"phantom_slack_envelopes_total{outcome="shed",type="events_api"}"#;
+    assert_eq!(
+        metric(&running.telemetry.render(), shed).unwrap_or(0.0),
+        0.0
+    );
+    running.stop().await;
 }
