@@ -1,5 +1,6 @@
 //! The operator HTTP server (`docs/contracts.md`): `GET /metrics`, `GET /health`,
-//! `GET /debug/state`. Unknown paths are 404, other methods 405.
+//! `GET /debug/state`, and the live inspector `GET /debug/ui` with its event stream
+//! `GET /debug/events`. Unknown paths are 404, other methods 405.
 //!
 //! It drives hyper itself rather than `axum::serve`, because only hyper's builder can bound the
 //! time a client takes to send its request head: together with the request timeout, the head
@@ -43,6 +44,13 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// After shutdown is requested, how long open connections may finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// `/debug/events` streams open at once; more get 503. Default 8.
+    pub max_event_streams: usize,
+    /// Frames queued for one `/debug/events` reader; a reader this far behind is dropped.
+    /// Default 64.
+    pub event_queue: usize,
+    /// How often `/debug/events` sends a `status` event. Default 1 s.
+    pub status_interval: Duration,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +62,9 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024,
             max_connections: 64,
             shutdown_grace: Duration::from_secs(5),
+            max_event_streams: 8,
+            event_queue: 64,
+            status_interval: Duration::from_secs(1),
         }
     }
 }
@@ -65,6 +76,8 @@ pub struct HttpState {
     telemetry: Telemetry,
     board: StatusBoard,
     clock: Arc<dyn Fn() -> Now + Send + Sync>,
+    /// Set when the server shuts down: ends the event streams, which never end by themselves.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -88,17 +101,39 @@ impl HttpState {
             telemetry,
             board,
             clock: Arc::new(clock),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    pub(crate) fn board(&self) -> &StatusBoard {
+        &self.board
+    }
+
+    pub(crate) fn now(&self) -> Now {
+        (self.clock)()
+    }
+
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 }
 
 /// The routes with their request limits, as a tower service (for embedding in another server;
 /// [`serve`] adds the connection-level limits).
 pub fn router(state: HttpState, config: &HttpConfig) -> Router {
+    let slots = Arc::new(Semaphore::new(config.max_event_streams));
+    let events_config = config.clone();
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/debug/state", get(debug_state))
+        .route("/debug/ui", get(super::ui::page))
+        .route(
+            "/debug/events",
+            get(move |State(state): State<HttpState>| {
+                std::future::ready(super::events::respond(state, &slots, &events_config))
+            }),
+        )
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -139,6 +174,7 @@ pub async fn serve(
     config: HttpConfig,
     shutdown: impl Future<Output = ()>,
 ) {
+    let closing = state.closing.clone();
     let app = router(state, &config);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -178,6 +214,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    closing.send_replace(true);
     if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
         .await
         .is_err()
