@@ -98,3 +98,50 @@ pub struct StatusMachine {
     /// Milliseconds in the state at the time of the event.
     pub in_state_ms: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_and_handovers_are_counted_by_outcome() {
+        let mut activity = Activity::default();
+        for outcome in [
+            EnvelopeOutcome::Dispatched,
+            EnvelopeOutcome::Dispatched,
+            EnvelopeOutcome::Duplicate,
+            EnvelopeOutcome::Unackable,
+        ] {
+            activity.observe(&Signal::Envelope {
+                kind: "events_api",
+                outcome,
+            });
+        }
+        activity.observe(&Signal::Handover);
+        activity.observe(&Signal::LinkEnded { lifetime_ms: 5 });
+        assert_eq!(
+            activity.envelopes,
+            EnvelopeCounts {
+                acked: 3,
+                duplicate: 1,
+                shed: 1
+            }
+        );
+        assert_eq!(activity.handovers, 1);
+    }
+
+    #[test]
+    fn links_are_counted_by_role() {
+        let mut links = crate::socket::Links::default();
+        assert_eq!(LinkCounts::of(&links), LinkCounts::default());
+        let a = links.allocate();
+        let b = links.allocate();
+        links.active = Some(crate::socket::ActiveLink {
+            id: a,
+            hello_at: crate::engine::Millis(0),
+        });
+        links.draining = Some(b);
+        let counts = LinkCounts::of(&links);
+        assert_eq!((counts.active, counts.standby, counts.draining), (1, 0, 1));
+    }
+}

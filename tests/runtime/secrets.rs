@@ -5,11 +5,13 @@ use phantom_fsm::sim::{ApiFault, Target, TrafficKind};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_token_or_link_url_in_logs_metrics_health_or_debug_state() {
+async fn no_token_or_link_url_in_logs_metrics_health_debug_state_or_the_inspector() {
     let sim = quiet_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let mut proc = Proc::run(&sim, dir.path(), &["--debug-reconnects"]).await;
     proc.wait_state("connected", WAIT).await;
+    // The inspector's event stream, read for the whole run: it ends when the run stops.
+    let events = read_stream(proc.listen);
     // Traffic, a handover, a drop and a failed call: every path that logs.
     let ids = sim.push_now(10, TrafficKind::Mixed, Target::All);
     sim.wait_until(WAIT, || sim.acks().len() >= ids.len())
@@ -32,10 +34,21 @@ async fn no_token_or_link_url_in_logs_metrics_health_or_debug_state() {
         proc.metrics().await,
         proc.health().await.to_string(),
         proc.debug_state().await,
+        get(format!("http://{}/debug/ui", proc.listen)).await.1,
     ];
     proc.terminate();
     proc.exit_within(Duration::from_secs(5)).await;
-    let everything = format!("{}\n{}", proc.output(), served.join("\n"));
+    let events = events.join().expect("the stream reader");
+    // It saw the run live: the handover, the reconnect, the counts.
+    for seen in [
+        "event: transition",
+        r#""to":"reconnecting""#,
+        r#""handovers":1"#,
+        "event: status",
+    ] {
+        assert!(events.contains(seen), "{seen} not in the stream: {events}");
+    }
+    let everything = format!("{}\n{}\n{events}", proc.output(), served.join("\n"));
     for secret in [
         sim.app_token(),
         sim.bot_token(),
@@ -47,4 +60,18 @@ async fn no_token_or_link_url_in_logs_metrics_health_or_debug_state() {
         assert!(!everything.contains(secret), "{secret:?} leaked");
     }
     assert!(everything.contains("socket_mode connected -> disconnecting (stop)"));
+}
+
+/// `GET /debug/events` over raw HTTP/1.0 on a thread, read until the server closes it.
+fn read_stream(addr: std::net::SocketAddr) -> std::thread::JoinHandle<String> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    tcp.write_all(b"GET /debug/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = tcp.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
