@@ -150,8 +150,18 @@ fn the_page_is_self_contained() {
             &rest[..rest.len().min(80)]
         );
     }
-    for attr in ["src=", "href=", "@import", "url("] {
-        assert!(!page.contains(attr), "{attr} in the page");
+    for attr in ["src=", "href="] {
+        for (i, _) in page.match_indices(attr) {
+            let value = &page[i + attr.len()..];
+            assert!(
+                value.starts_with("\"data:"),
+                "{}",
+                &value[..value.len().min(80)]
+            );
+        }
+    }
+    for css in ["@import", "url("] {
+        assert!(!page.contains(css), "{css} in the page");
     }
 }
 
