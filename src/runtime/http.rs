@@ -4,8 +4,8 @@
 //!
 //! It drives hyper itself rather than `axum::serve`, because only hyper's builder can bound the
 //! time a client takes to send its request head: together with the request timeout, the head
-//! and body size limits and the connection cap, a slow or malformed client cannot hold the
-//! server. Nothing it serves contains a token: the metrics, the status board and the journal
+//! and body size limits, the connection cap and the write-stall timeout (a client that stops
+//! reading its response), a slow or malformed client cannot hold the server. Nothing it serves contains a token: the metrics, the status board and the journal
 //! carry only states, counts and Slack ids.
 
 use super::status::StatusBoard;
@@ -44,6 +44,9 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// After shutdown is requested, how long open connections may finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// A connection whose response writes make no progress for this long (the client stopped
+    /// reading) is closed. Default 30 s.
+    pub write_stall_timeout: Duration,
     /// `/debug/events` streams open at once; more get 503. Default 8.
     pub max_event_streams: usize,
     /// Frames queued for one `/debug/events` reader; a reader this far behind is dropped.
@@ -62,6 +65,7 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024,
             max_connections: 64,
             shutdown_grace: Duration::from_secs(5),
+            write_stall_timeout: Duration::from_secs(30),
             max_event_streams: 8,
             event_queue: 64,
             status_interval: Duration::from_secs(1),
@@ -205,7 +209,13 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(builder.serve_connection(
+            TokioIo::new(super::stall::StallGuard::new(
+                stream,
+                config.write_stall_timeout,
+            )),
+            service,
+        ));
         connections.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "HTTP connection ended with an error");

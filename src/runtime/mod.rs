@@ -27,6 +27,7 @@ mod inspect;
 mod link;
 mod opener;
 mod persist;
+mod stall;
 mod status;
 mod ui;
 

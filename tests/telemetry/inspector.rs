@@ -275,7 +275,9 @@ fn a_reader_that_does_not_read_is_dropped_not_waited_for() {
         &board,
         HttpConfig {
             max_event_streams: 1,
+            max_connections: 1,
             event_queue: 4,
+            write_stall_timeout: Duration::from_millis(500),
             ..fast()
         },
     );
@@ -286,7 +288,9 @@ fn a_reader_that_does_not_read_is_dropped_not_waited_for() {
     for seq in 0..400u64 {
         board.record_journal_row(row(seq, "connecting", "authenticated", &big));
     }
-    // Dropped: its slot is free for another reader, although `slow` never read a byte more.
+    // Dropped: its stream slot and its connection (the only one allowed: the next client waits
+    // in the backlog until it is closed) are free for another reader, although `slow` never
+    // read a byte more.
     let deadline = Instant::now() + DEADLINE;
     loop {
         let other = Stream::open(&server);
