@@ -11,6 +11,8 @@ mod exposition;
 mod health;
 #[path = "telemetry/http.rs"]
 mod http;
+#[path = "telemetry/inspector.rs"]
+mod inspector;
 #[path = "telemetry/invariants.rs"]
 mod invariants;
 #[path = "telemetry/support.rs"]

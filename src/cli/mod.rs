@@ -46,7 +46,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Hold the Socket Mode connection and serve /metrics, /health, /debug/state.
+    /// Hold the Socket Mode connection and serve /metrics, /health, /debug/state, /debug/ui.
     Run(run::RunArgs),
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
     Diagram(diagram::DiagramArgs),

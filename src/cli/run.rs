@@ -30,7 +30,7 @@ pub(crate) struct RunArgs {
     /// The LMDB data dir (created 0700).
     #[arg(long, env = "PHANTOM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// Where /metrics, /health and /debug/state are served.
+    /// Where /metrics, /health, /debug/state and the inspector /debug/ui are served.
     #[arg(long, env = "PHANTOM_LISTEN", default_value = "127.0.0.1:9464")]
     listen: SocketAddr,
     /// The metadata gateway: missing tokens are read from GET {base}/secrets/{name}.

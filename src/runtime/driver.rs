@@ -226,6 +226,9 @@ impl Driver {
             }
         }
         self.parts.persister.rows(rows);
+        self.parts
+            .board
+            .set_links(super::inspect::LinkCounts::of(self.machine.links()));
     }
 
     /// The snapshot stored with `t`: the machine's own after the drain's last transition

@@ -1,10 +1,11 @@
 //! The operator HTTP server (`docs/contracts.md`): `GET /metrics`, `GET /health`,
-//! `GET /debug/state`. Unknown paths are 404, other methods 405.
+//! `GET /debug/state`, and the live inspector `GET /debug/ui` with its event stream
+//! `GET /debug/events`. Unknown paths are 404, other methods 405.
 //!
 //! It drives hyper itself rather than `axum::serve`, because only hyper's builder can bound the
 //! time a client takes to send its request head: together with the request timeout, the head
-//! and body size limits and the connection cap, a slow or malformed client cannot hold the
-//! server. Nothing it serves contains a token: the metrics, the status board and the journal
+//! and body size limits, the connection cap and the write-stall timeout (a client that stops
+//! reading its response), a slow or malformed client cannot hold the server. Nothing it serves contains a token: the metrics, the status board and the journal
 //! carry only states, counts and Slack ids.
 
 use super::status::StatusBoard;
@@ -43,6 +44,16 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// After shutdown is requested, how long open connections may finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// A connection whose response writes make no progress for this long (the client stopped
+    /// reading) is closed. Default 30 s.
+    pub write_stall_timeout: Duration,
+    /// `/debug/events` streams open at once; more get 503. Default 8.
+    pub max_event_streams: usize,
+    /// Frames queued for one `/debug/events` reader; a reader this far behind is dropped.
+    /// Default 64.
+    pub event_queue: usize,
+    /// How often `/debug/events` sends a `status` event. Default 1 s.
+    pub status_interval: Duration,
 }
 
 impl Default for HttpConfig {
@@ -54,6 +65,10 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024,
             max_connections: 64,
             shutdown_grace: Duration::from_secs(5),
+            write_stall_timeout: Duration::from_secs(30),
+            max_event_streams: 8,
+            event_queue: 64,
+            status_interval: Duration::from_secs(1),
         }
     }
 }
@@ -65,6 +80,8 @@ pub struct HttpState {
     telemetry: Telemetry,
     board: StatusBoard,
     clock: Arc<dyn Fn() -> Now + Send + Sync>,
+    /// Set when the server shuts down: ends the event streams, which never end by themselves.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -88,17 +105,39 @@ impl HttpState {
             telemetry,
             board,
             clock: Arc::new(clock),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    pub(crate) fn board(&self) -> &StatusBoard {
+        &self.board
+    }
+
+    pub(crate) fn now(&self) -> Now {
+        (self.clock)()
+    }
+
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 }
 
 /// The routes with their request limits, as a tower service (for embedding in another server;
 /// [`serve`] adds the connection-level limits).
 pub fn router(state: HttpState, config: &HttpConfig) -> Router {
+    let slots = Arc::new(Semaphore::new(config.max_event_streams));
+    let events_config = config.clone();
     Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))
         .route("/debug/state", get(debug_state))
+        .route("/debug/ui", get(super::ui::page))
+        .route(
+            "/debug/events",
+            get(move |State(state): State<HttpState>| {
+                std::future::ready(super::events::respond(state, &slots, &events_config))
+            }),
+        )
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -139,6 +178,7 @@ pub async fn serve(
     config: HttpConfig,
     shutdown: impl Future<Output = ()>,
 ) {
+    let closing = state.closing.clone();
     let app = router(state, &config);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -169,7 +209,13 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(builder.serve_connection(
+            TokioIo::new(super::stall::StallGuard::new(
+                stream,
+                config.write_stall_timeout,
+            )),
+            service,
+        ));
         connections.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "HTTP connection ended with an error");
@@ -178,6 +224,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    closing.send_replace(true);
     if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
         .await
         .is_err()

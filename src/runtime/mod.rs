@@ -8,7 +8,8 @@
 //! - [`ConnectionOpener`]: how `apps.connections.open` is called (the built-in [`SlackOpener`]
 //!   over [`crate::slack::SlackClient`], or a token source of your own);
 //! - [`StatusBoard`]: what `/health` and `/debug/state` report, fed from the drained outputs;
-//! - [`serve`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`).
+//! - [`serve`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`, and the live
+//!   inspector `/debug/ui` with its event stream `/debug/events`).
 //!
 //! Inside: a driver task per runtime owns the socket machine and waits on one resettable sleep
 //! for its next deadline; each WebSocket link is a task; each handler call is a task; the store
@@ -19,19 +20,26 @@ mod builder;
 mod clock;
 mod driver;
 mod error;
+mod events;
 mod handler;
 mod http;
+mod inspect;
 mod link;
 mod opener;
 mod persist;
+mod stall;
 mod status;
+mod ui;
 
 pub use builder::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeBuilder, RuntimeHandle};
 pub use error::RuntimeError;
+pub use events::RETRY_MS as EVENTS_RETRY_MS;
 pub use handler::{Delivery, EventHandler, HandlerError, HandlerFn, NoopHandler, handler_fn};
 pub use http::{HttpConfig, HttpState, router, serve};
+pub use inspect::{EVENT_CAPACITY, EnvelopeCounts, LinkCounts, StatusEvent, StatusMachine};
 pub use opener::{ConnectionOpener, SlackOpener};
 pub use status::{
     Channels, DebugState, Health, HealthStatus, JOURNAL_TAIL, MachineView, OnboardingHealth,
     STORE_ERROR_GRACE, SlackHealth, StatusBoard, SystemClock,
 };
+pub use ui::page_html as inspector_page;

@@ -5,6 +5,7 @@
 //! recoveries, journal rows as the store wrote them, states restored at start). Time is always
 //! passed in, so the `/health` logic is tested with fake time.
 
+use super::inspect::{Activity, EVENT_CAPACITY, LinkCounts, StatusEvent, StatusMachine};
 use crate::engine::{Diagram, Millis, Now, Output, Transition, UnixMs};
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -27,6 +28,9 @@ const SOCKET_INSTANCE: &str = crate::socket::DEFAULT_INSTANCE;
 #[derive(Clone, Debug)]
 pub struct StatusBoard {
     inner: Arc<Mutex<Board>>,
+    /// Journal rows as they are recorded, serialized, for `/debug/events`. Bounded: a
+    /// receiver that falls [`EVENT_CAPACITY`] rows behind lags and is dropped by its stream.
+    rows: tokio::sync::broadcast::Sender<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -39,6 +43,8 @@ struct Board {
     /// First failure time of each store operation that has not succeeded since.
     store_errors: BTreeMap<&'static str, Millis>,
     journal: VecDeque<serde_json::Value>,
+    /// Links and envelope counts for the inspector.
+    activity: Activity,
 }
 
 #[derive(Clone, Debug)]
@@ -68,7 +74,9 @@ impl StatusBoard {
                 reconnects: 0,
                 store_errors: BTreeMap::new(),
                 journal: VecDeque::with_capacity(JOURNAL_TAIL),
+                activity: Activity::default(),
             })),
+            rows: tokio::sync::broadcast::channel(EVENT_CAPACITY).0,
         }
     }
 
@@ -77,11 +85,19 @@ impl StatusBoard {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Observe one drained machine output (only transitions change the board).
+    /// Observe one drained machine output: transitions change the states, signals the
+    /// inspector's counts.
     pub fn observe<C>(&self, output: &Output<C>) {
-        if let Output::Transition(t) = output {
-            self.observe_transition(t);
+        match output {
+            Output::Transition(t) => self.observe_transition(t),
+            Output::Signal(s) => self.board().activity.observe(s),
+            Output::Command(_) => {}
         }
+    }
+
+    /// The socket machine's links after the last drain, for the inspector.
+    pub fn set_links(&self, links: LinkCounts) {
+        self.board().activity.links = links;
     }
 
     /// Observe a change of leaf state.
@@ -125,11 +141,51 @@ impl StatusBoard {
     /// Append a journal row as the store wrote it (`{"seq","at_unix_ms","machine","instance",
     /// "from","to","event"}`); only the last [`JOURNAL_TAIL`] are kept.
     pub fn record_journal_row(&self, row: serde_json::Value) {
+        let text: Arc<str> = row.to_string().into();
         let mut board = self.board();
         if board.journal.len() == JOURNAL_TAIL {
             board.journal.pop_front();
         }
         board.journal.push_back(row);
+        // Sent under the lock, so a subscriber that reads the tail under it sees each row once
+        // (in the tail or on the channel). No subscriber is not an error.
+        let _ = self.rows.send(text);
+    }
+
+    /// The journal tail (oldest first, serialized) and a receiver of every row recorded after
+    /// it, for one `/debug/events` stream.
+    pub fn subscribe(&self) -> (Vec<Arc<str>>, tokio::sync::broadcast::Receiver<Arc<str>>) {
+        let board = self.board();
+        let tail = board
+            .journal
+            .iter()
+            .map(|row| row.to_string().into())
+            .collect();
+        (tail, self.rows.subscribe())
+    }
+
+    /// The `status` event of `/debug/events` at `now`.
+    pub fn status_event(&self, now: Now) -> StatusEvent {
+        let health = self.health(now);
+        let board = self.board();
+        StatusEvent {
+            health,
+            machines: board
+                .machines
+                .iter()
+                .map(|((machine, instance), current)| StatusMachine {
+                    machine: machine.clone(),
+                    instance: instance.clone(),
+                    state: current.state.clone(),
+                    since_unix_ms: current.since.0,
+                    in_state_ms: now.unix.0.saturating_sub(current.since.0),
+                })
+                .collect(),
+            links: board.activity.links,
+            envelopes: board.activity.envelopes,
+            reconnects: board.reconnects,
+            handovers: board.activity.handovers,
+        }
     }
 
     /// The `/health` report at `now`.

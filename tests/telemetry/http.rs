@@ -22,6 +22,8 @@ fn unknown_paths_are_404() {
         "/metrics/",
         "/debug",
         "/debug/state/x",
+        "/debug/ui/",
+        "/debug/events/x",
         "/healthz",
         "/%2e%2e/etc",
     ] {
@@ -33,7 +35,13 @@ fn unknown_paths_are_404() {
 fn other_methods_are_405() {
     let server = server();
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
-        for path in ["/metrics", "/health", "/debug/state"] {
+        for path in [
+            "/metrics",
+            "/health",
+            "/debug/state",
+            "/debug/ui",
+            "/debug/events",
+        ] {
             let reply = server.request(&format!(
                 "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             ));
