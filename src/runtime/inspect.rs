@@ -38,8 +38,13 @@ pub struct EnvelopeCounts {
     pub acked: u64,
     /// Acked, not dispatched: seen within the dedupe window.
     pub duplicate: u64,
-    /// Shed: arrived on a link that could no longer ack (Slack re-delivers them).
+    /// Shed: neither acked nor dispatched while `max_pending` handlers were unfinished
+    /// (Slack re-delivers them).
     pub shed: u64,
+    /// Arrived on a link that could no longer carry an ack: dispatched, ack tried elsewhere.
+    pub unackable: u64,
+    /// Acked without the handler's response, which came after the ack deadline.
+    pub late_response: u64,
 }
 
 /// Counts kept by the status board for the inspector.
@@ -60,7 +65,9 @@ impl Activity {
                     self.envelopes.acked += 1;
                     self.envelopes.duplicate += 1;
                 }
-                EnvelopeOutcome::Unackable => self.envelopes.shed += 1,
+                EnvelopeOutcome::Unackable => self.envelopes.unackable += 1,
+                EnvelopeOutcome::Shed => self.envelopes.shed += 1,
+                EnvelopeOutcome::LateResponse => self.envelopes.late_response += 1,
             },
             _ => {}
         }
@@ -111,6 +118,8 @@ mod tests {
             EnvelopeOutcome::Dispatched,
             EnvelopeOutcome::Duplicate,
             EnvelopeOutcome::Unackable,
+            EnvelopeOutcome::Shed,
+            EnvelopeOutcome::LateResponse,
         ] {
             activity.observe(&Signal::Envelope {
                 kind: "events_api",
@@ -124,7 +133,9 @@ mod tests {
             EnvelopeCounts {
                 acked: 3,
                 duplicate: 1,
-                shed: 1
+                shed: 1,
+                unackable: 1,
+                late_response: 1,
             }
         );
         assert_eq!(activity.handovers, 1);
@@ -139,8 +150,13 @@ mod tests {
         links.active = Some(crate::socket::ActiveLink {
             id: a,
             hello_at: crate::engine::Millis(0),
+            counted: false,
         });
-        links.draining = Some(b);
+        links.draining = Some(crate::socket::ActiveLink {
+            id: b,
+            hello_at: crate::engine::Millis(0),
+            counted: true,
+        });
         let counts = LinkCounts::of(&links);
         assert_eq!((counts.active, counts.standby, counts.draining), (1, 0, 1));
     }

@@ -228,7 +228,7 @@ fn events_frame_the_tail_then_live_rows_and_status() {
     );
     assert_eq!(
         status["envelopes"],
-        json!({"acked": 0, "duplicate": 0, "shed": 0})
+        json!({"acked": 0, "duplicate": 0, "shed": 0, "unackable": 0, "late_response": 0})
     );
     // Status events keep coming, about every status_interval.
     let started = Instant::now();
