@@ -265,3 +265,37 @@ fn debug_reconnects_asks_slack_for_short_links_on_every_url() {
         |c| matches!(c, Command::OpenLink { url, .. } if url.expose() == "wss://x.invalid/?t=1")
     ));
 }
+
+#[test]
+fn every_late_response_is_counted_with_its_type_and_an_unknown_one_is_ignored() {
+    let mut d = responder();
+    let link = d.connect();
+    d.envelope(link, slash("late-1"));
+    d.envelope(link, slash("late-2"));
+    d.advance(2_500); // both acked without a response
+    for id in ["late-1", "late-2"] {
+        let outs = d.input(Input::Respond {
+            envelope_id: id.into(),
+            payload: payload(),
+        });
+        assert_eq!(
+            signals(&outs),
+            vec![Signal::Envelope {
+                kind: "slash_commands",
+                outcome: EnvelopeOutcome::LateResponse
+            }],
+            "{id}"
+        );
+    }
+    let outs = d.input(Input::Respond {
+        envelope_id: "never-seen".into(),
+        payload: payload(),
+    });
+    assert!(matches!(
+        signals(&outs)[..],
+        [Signal::Ignored {
+            input: "respond",
+            ..
+        }]
+    ));
+}

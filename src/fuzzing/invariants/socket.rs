@@ -247,25 +247,30 @@ pub fn close_graces(
     }
 }
 
-/// Every envelope dispatched before its ack (`owed`: envelope id and receipt time) is still
-/// awaited by the machine with an ack deadline at most `limit` after its receipt and after
-/// `now`, and the `AckDeadline` (`armed`) wakes the shell for it: so it is acked within
-/// Slack's 3 s. Returns the owed ids the machine no longer awaits (acked in this step, or given
-/// up for want of a link: the caller decides which).
+/// Every envelope dispatched before its ack (`owed`: envelope id and receipt time, oldest
+/// first; an id may be owed twice once the dedupe window forgot it) is still awaited by the
+/// machine with an ack deadline at most `limit` after its receipt and after `now`, and the
+/// `AckDeadline` (`armed`) wakes the shell for it: so it is acked within Slack's 3 s. Returns
+/// the positions in `owed` the machine no longer awaits (acked in this step, or given up for
+/// want of a link: the caller decides which).
 pub fn deferred_acks(
-    owed: &std::collections::BTreeMap<String, crate::engine::Millis>,
+    owed: &[(String, crate::engine::Millis)],
     awaiting: &[crate::socket::AwaitingAck],
     armed: Option<crate::engine::Millis>,
     now: crate::engine::Millis,
     limit: std::time::Duration,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<usize>, String> {
     let mut gone = Vec::new();
-    for (id, receipt) in owed {
+    let mut matched = vec![false; awaiting.len()];
+    for (i, (id, receipt)) in owed.iter().enumerate() {
         let latest = receipt.after(limit.max(std::time::Duration::from_millis(1)));
-        let Some(a) = awaiting.iter().find(|a| a.envelope_id == *id) else {
-            gone.push(id.clone());
+        let found = (0..awaiting.len()).find(|k| !matched[*k] && awaiting[*k].envelope_id == *id);
+        let Some(k) = found else {
+            gone.push(i);
             continue;
         };
+        matched[k] = true;
+        let a = &awaiting[k];
         if a.ack_by > latest || now >= a.ack_by {
             return Err(format!(
                 "{id} received at {receipt:?} awaits its ack until {:?} at {now:?}",

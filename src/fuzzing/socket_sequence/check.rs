@@ -181,7 +181,9 @@ impl Harness {
         );
         // A deferred ack (the handler's response, its deadline, or its link about to close)
         // settles exactly one envelope dispatched before its ack.
-        if !(this_input && immediate) && self.owed.remove(id).is_some() {
+        let owed = self.owed.iter().position(|(o, _)| o == id);
+        if let (false, Some(i)) = (this_input && immediate, owed) {
+            self.owed.remove(i);
             if matches!(
                 c,
                 Command::Ack {
@@ -272,7 +274,7 @@ impl Harness {
         });
         if !acked && self.config.responder && envelope.accepts_response_payload {
             self.owed
-                .insert(envelope.envelope_id.clone(), self.now.mono);
+                .push((envelope.envelope_id.clone(), self.now.mono));
         }
         self.unfinished.insert(envelope.envelope_id.clone());
     }
@@ -377,13 +379,13 @@ impl Harness {
         if let Err(e) = invariants::socket::a_deadline_when_waiting(&self.m) {
             self.fail(&e);
         }
-        for id in gone {
+        for i in gone.into_iter().rev() {
             // Not acked, yet no longer awaited: only when nothing could carry its ack.
             let writable = self.shell.sockets.held().any(|(_, s)| s == Socket::Open);
+            let id = self.owed.remove(i).0;
             self.ensure(self.m.links().active.is_none() || !writable, || {
                 format!("{id} dropped from the deferred acks without an ack")
             });
-            self.owed.remove(&id);
         }
         self.ensure(acks.unfinished == self.unfinished, || {
             format!(

@@ -140,7 +140,7 @@ struct Harness {
     envelope: Option<crate::socket::wire::Envelope>,
     /// Envelope ids dispatched before their ack (responder mode), with their receipt time,
     /// until their ack goes out.
-    owed: std::collections::BTreeMap<String, Millis>,
+    owed: Vec<(String, Millis)>,
     /// Envelope ids dispatched and not reported finished, as the shell knows them.
     unfinished: std::collections::BTreeSet<String>,
     /// The active link before the input being handled (the only open link that may be
