@@ -172,11 +172,15 @@ fn history_failures_are_transient_except_missing_scope() {
     let cases = vec![
         (
             ok200(r#"{"ok":false,"error":"missing_scope"}"#),
-            HistoryOutcome::MissingScope,
+            HistoryOutcome::Permanent {
+                code: "missing_scope".into(),
+            },
         ),
         (
             ok200(r#"{"ok":false,"error":"channel_not_found"}"#),
-            t("channel_not_found", None),
+            HistoryOutcome::Permanent {
+                code: "channel_not_found".into(),
+            },
         ),
         (ok200(r#"{"ok":true}"#), t("ok_without_messages", None)),
         (ok200("<html>"), t("unparseable_reply", None)),
