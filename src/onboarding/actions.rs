@@ -343,15 +343,14 @@ impl Storage {
     fn on_not_found(&mut self, lookup: &mut Lookup, context: &mut Outbox) -> Outcome<State> {
         let now = context.now().mono;
         let gap = future(self.config.resend_confirm_gap);
-        let first = match self.not_found_at {
-            Some(first) if now.since(first) >= duration_ms(gap) => {
-                self.not_found_at = None;
+        if let Some(first) = self.not_found_at.take() {
+            if now.since(first) >= duration_ms(gap) {
                 return self.post(context);
             }
-            Some(first) => first,
-            None => *self.not_found_at.insert(now),
-        };
-        context.timers.set(Timer::RetryReconcile, first.after(gap));
+        }
+        // The first complete scan (or, defensively, one too soon after it): look again later.
+        self.not_found_at = Some(now);
+        context.timers.set(Timer::RetryReconcile, now.after(gap));
         *lookup = Lookup::Waiting;
         Handled
     }

@@ -28,7 +28,7 @@ pub(crate) fn roots() -> Vec<(Now, Onboarding)> {
         Onboarding::awaiting_team(INSTALLER, config.clone()),
         Onboarding::new(TEAM, INSTALLER, config.clone()),
         Onboarding::awaiting_team(INSTALLER, last_chance.clone()),
-        Onboarding::new(TEAM, INSTALLER, last_chance),
+        Onboarding::new(TEAM, INSTALLER, last_chance.clone()),
     ];
     let row = Snapshot {
         state: "reconciling".to_string(),
@@ -36,6 +36,7 @@ pub(crate) fn roots() -> Vec<(Now, Onboarding)> {
     };
     let instance = format!("{TEAM}/{INSTALLER}");
     roots.extend(Onboarding::restore(config, &instance, &row));
+    roots.extend(Onboarding::restore(last_chance, &instance, &row));
     roots.into_iter().map(|m| (Now::fake(0), m)).collect()
 }
 

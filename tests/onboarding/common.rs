@@ -293,6 +293,17 @@ pub(crate) fn row(
             "last_error": last_error,
             "channel": channel,
             "ts": ts,
+            "generation": 0,
+            "sending_since_unix_ms": null,
+            "rejections": 0,
+            "rejected_since_unix_ms": null,
         }),
     }
+}
+
+/// `snapshot` with its first post of this generation at `Now::fake(ms)`.
+pub(crate) fn posted_at(mut snapshot: Snapshot, ms: u64) -> Snapshot {
+    snapshot.data["sending_since_unix_ms"] =
+        serde_json::json!(phantom_fsm::engine::FAKE_EPOCH_UNIX_MS + ms);
+    snapshot
 }
