@@ -20,3 +20,5 @@ mod cli;
 mod crash;
 #[path = "store/invariants.rs"]
 mod invariants;
+#[path = "store/ledger_rows.rs"]
+mod ledger_rows;

@@ -167,7 +167,9 @@ impl Storage {
     fn post(&mut self, context: &mut Outbox) -> Outcome<State> {
         let call = self.call_id();
         self.ledger.attempts = self.ledger.attempts.saturating_add(1);
-        self.ledger.sending_since.get_or_insert(context.now().unix.0);
+        self.ledger
+            .sending_since
+            .get_or_insert(context.now().unix.0);
         context.stage(Command::PostIntro {
             call,
             channel: self.ledger.channel.clone().unwrap_or_default(),

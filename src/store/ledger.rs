@@ -12,7 +12,7 @@
 //! before a `Retry-After` (found by the `store_replay` fuzz target), and the row's JSON keeps
 //! exactly the fields of its contract.
 
-use super::error::{KindResult, StoreError, StoreErrorKind};
+use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
 use super::{Dbs, Store, db};
 use crate::engine::{Snapshot, UnixMs};
 use heed::{RoTxn, RwTxn};
@@ -160,6 +160,7 @@ pub(crate) fn put(
     snapshot: &Snapshot,
     at: UnixMs,
 ) -> KindResult<()> {
+    check_key(instance)?;
     let created = match dbs.ledger.get(wtxn, instance.as_bytes())? {
         None => at,
         Some(bytes) => match decode(instance, bytes) {
@@ -193,6 +194,19 @@ pub(crate) fn put(
     Ok(())
 }
 
+/// A ledger key names a known team: `-/<U>` (the team not yet named by `auth.test`) would be a
+/// row the next start, with the real team, never finds — and then posts again.
+fn check_key(instance: &str) -> KindResult<()> {
+    let valid = |id: &str| !id.is_empty() && id != "-" && !id.contains('/');
+    match instance.split_once('/') {
+        Some((team, user)) if valid(team) && valid(user) => Ok(()),
+        _ => Err(StoreErrorKind::Invalid {
+            what: "ledger key",
+            detail: format!("{instance:?} is not <team_id>/<installer_user_id> with a known team"),
+        }),
+    }
+}
+
 /// `instance`'s row with its retry time from `ledger_retry`.
 fn load(dbs: &Dbs, rtxn: &RoTxn<'_>, instance: &str, bytes: &[u8]) -> KindResult<LedgerRow> {
     let mut row = decode(instance, bytes)?;
@@ -208,6 +222,38 @@ fn load(dbs: &Dbs, rtxn: &RoTxn<'_>, instance: &str, bytes: &[u8]) -> KindResult
 }
 
 impl Store {
+    /// Write `instance`'s row from `snapshot` when its data changed without a transition
+    /// (`last_error`, the DM channel, the retry counters), synced like every ledger write.
+    /// The row must exist and be in `snapshot.state`: a change of state is a transition and
+    /// goes through [`Store::observe`] / [`Store::record_onboarding`] with its journal row.
+    pub fn save_ledger(
+        &self,
+        instance: &str,
+        snapshot: &Snapshot,
+        at: UnixMs,
+    ) -> Result<(), StoreError> {
+        self.write(StoreOp::LedgerWrite, |dbs, wtxn| {
+            let stored = dbs
+                .ledger
+                .get(wtxn, instance.as_bytes())?
+                .map(|bytes| decode(instance, bytes))
+                .transpose()?;
+            match stored {
+                Some(row) if row.state == snapshot.state => put(dbs, wtxn, instance, snapshot, at),
+                other => Err(StoreErrorKind::Invalid {
+                    what: "ledger update",
+                    detail: format!(
+                        "{instance} is {:?}, the update is {:?}: a change of state needs its \
+                         transition",
+                        other.map(|r| r.state),
+                        snapshot.state
+                    ),
+                }),
+            }
+        })?;
+        self.sync_ledger()
+    }
+
     /// `instance`'s ledger row (`<team_id>/<installer_user_id>`), if any; restore the machine
     /// from [`LedgerRow::snapshot`]. A row that does not decode is
     /// [`StoreErrorKind::Corrupt`].

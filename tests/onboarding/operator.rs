@@ -71,7 +71,9 @@ fn after_a_reset_reconciliation_matches_only_the_new_generation() {
     ));
     let fresh = IntroMetadata::of_generation(USER, TEAM, 1);
     assert!(
-        out.iter().any(|o| matches!(o, Out::Command(Command::PostIntro { metadata, .. }) if *metadata == fresh)),
+        out.iter().any(
+            |o| matches!(o, Out::Command(Command::PostIntro { metadata, .. }) if *metadata == fresh)
+        ),
         "{out:?}"
     );
     r.feed(post(4, ambiguous("no_response")));

@@ -374,7 +374,11 @@ fn not_found_sends_again_only_after_two_complete_scans_a_minute_apart() {
         &marker(),
     );
     assert_eq!(outcome, HistoryOutcome::NotFound);
-    assert_eq!(r.feed(history(3, outcome.clone())), vec![], "one answer is not enough");
+    assert_eq!(
+        r.feed(history(3, outcome.clone())),
+        vec![],
+        "one answer is not enough"
+    );
     assert_eq!(r.wait_ms(), 60_000, "the second scan a minute later");
     assert_eq!(r.fire_early(), vec![]);
     assert_eq!(r.fire(), vec![lookup_page(4, Some(1_000), None)]);
@@ -439,7 +443,10 @@ fn the_scan_follows_the_cursor_to_an_intro_beyond_the_first_page() {
     );
     let out = r.feed(history(2, limited));
     assert!(retry_delay(&out) >= 60_000);
-    assert_eq!(r.fire(), vec![lookup_page(3, Some(1_000), Some("bmV4dA=="))]);
+    assert_eq!(
+        r.fire(),
+        vec![lookup_page(3, Some(1_000), Some("bmV4dA=="))]
+    );
     let page2 = history_with_marker("1767225601.000300");
     assert_eq!(
         r.feed(history(3, reply(&page2))),

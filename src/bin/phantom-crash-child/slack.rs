@@ -45,10 +45,13 @@ impl Slack {
                 ["chatter", instance, ts] => (instance, ts, None),
                 _ => continue,
             };
-            messages.entry(instance.to_string()).or_default().push(Message {
-                ts: ts.to_string(),
-                generation,
-            });
+            messages
+                .entry(instance.to_string())
+                .or_default()
+                .push(Message {
+                    ts: ts.to_string(),
+                    generation,
+                });
             count += 1;
         }
         let log = OpenOptions::new().create(true).append(true).open(path)?;
@@ -157,10 +160,13 @@ impl Slack {
     fn store(&mut self, now: UnixMs, instance: &str, generation: u32) -> std::io::Result<String> {
         let ts = self.ts(now);
         self.note(&format!("post {instance} {ts} {generation}"))?;
-        self.messages.entry(instance.into()).or_default().push(Message {
-            ts: ts.clone(),
-            generation: Some(generation),
-        });
+        self.messages
+            .entry(instance.into())
+            .or_default()
+            .push(Message {
+                ts: ts.clone(),
+                generation: Some(generation),
+            });
         println!("posted {instance}");
         Ok(ts)
     }
@@ -168,10 +174,13 @@ impl Slack {
     fn chatter(&mut self, now: UnixMs, instance: &str) -> std::io::Result<()> {
         let ts = self.ts(now);
         self.note(&format!("chatter {instance} {ts}"))?;
-        self.messages.entry(instance.into()).or_default().push(Message {
-            ts,
-            generation: None,
-        });
+        self.messages
+            .entry(instance.into())
+            .or_default()
+            .push(Message {
+                ts,
+                generation: None,
+            });
         Ok(())
     }
 

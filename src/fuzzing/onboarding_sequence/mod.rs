@@ -278,8 +278,11 @@ impl Harness {
                 self.post_answer(call, outcome, stored);
             }
             Call::History => {
-                let marker =
-                    crate::onboarding::IntroMetadata::of_generation(USER, TEAM, self.m.generation());
+                let marker = crate::onboarding::IntroMetadata::of_generation(
+                    USER,
+                    TEAM,
+                    self.m.generation(),
+                );
                 let outcome = http::check_history(reply, &marker);
                 self.lied = true;
                 self.answer(call, Input::HistoryRead { call, outcome });
@@ -368,7 +371,11 @@ impl Harness {
                 code: "some_new_code".into(),
             },
         };
-        self.lied |= real && matches!(outcome, HistoryOutcome::Found { .. } | HistoryOutcome::NotFound);
+        self.lied |= real
+            && matches!(
+                outcome,
+                HistoryOutcome::Found { .. } | HistoryOutcome::NotFound
+            );
         outcome
     }
 

@@ -66,7 +66,10 @@ impl Channel {
 
     /// Intros stored in all.
     pub(super) fn intros(&self) -> usize {
-        self.messages.iter().filter(|m| m.generation.is_some()).count()
+        self.messages
+            .iter()
+            .filter(|m| m.generation.is_some())
+            .count()
     }
 
     /// The earliest intro of `generation`, if stored.
