@@ -67,6 +67,8 @@ pub fn seeds() -> Vec<Seed> {
                 .restart(false)
                 .wake_at_deadline()
                 .history(TRUTH)
+                .wake_at_deadline()
+                .history(TRUTH)
                 .post(SENT, true, 0)
                 .finish(),
         },
