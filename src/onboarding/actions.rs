@@ -345,10 +345,9 @@ impl Storage {
     fn on_not_found(&mut self, lookup: &mut Lookup, context: &mut Outbox) -> Outcome<State> {
         let now = context.now().mono;
         let gap = future(self.config.resend_confirm_gap);
-        if let Some(first) = self.not_found_at.take() {
-            if now.since(first) >= duration_ms(gap) {
-                return self.post(context);
-            }
+        let due = self.not_found_at.take();
+        if due.is_some_and(|first| now.since(first) >= duration_ms(gap)) {
+            return self.post(context);
         }
         // The first complete scan (or, defensively, one too soon after it): look again later.
         self.not_found_at = Some(now);

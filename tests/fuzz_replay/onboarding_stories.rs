@@ -57,10 +57,7 @@ fn crash_after_a_lost_post_looks_then_posts_again() {
 #[test]
 fn crash_then_chatter_finds_the_intro_beyond_the_first_page() {
     let s = story("seed-crash-then-chatter-beyond-a-page");
-    assert!(
-        has(&s, "reconciling -> complete (history_found)"),
-        "{s:#?}"
-    );
+    assert!(has(&s, "reconciling -> complete (history_found)"), "{s:#?}");
     assert_eq!((s.posts, s.stored, s.restarts), (1, 1, 1), "{s:#?}");
 }
 

@@ -345,10 +345,8 @@ impl Harness {
             };
             http::check_history(&reply, &marker)
         });
-        if kind % 5 == 0 {
-            if let Some(truth) = truth {
-                return truth;
-            }
+        if let (0, Some(truth)) = (kind % 5, truth) {
+            return truth;
         }
         let real = self.calls.get(&call) == Some(&Call::History);
         let outcome = match kind % 5 {
