@@ -362,7 +362,7 @@ impl Harness {
                 retry_after_ms,
                 reason: "http_503".into(),
             },
-            _ if kind / 5 % 2 == 0 => HistoryOutcome::Permanent {
+            _ if (kind / 5).is_multiple_of(2) => HistoryOutcome::Permanent {
                 code: "missing_scope".into(),
             },
             _ => HistoryOutcome::Rejected {
@@ -418,7 +418,7 @@ fn auth_outcome(kind: u8, retry_after_ms: u16) -> AuthOutcome {
         3 => AuthOutcome::Transient {
             reason: "http_503".into(),
         },
-        _ if kind / 5 % 2 == 0 => AuthOutcome::Unrecoverable {
+        _ if (kind / 5).is_multiple_of(2) => AuthOutcome::Unrecoverable {
             code: "invalid_auth".into(),
         },
         _ => AuthOutcome::Rejected {
@@ -438,7 +438,7 @@ fn dm_outcome(kind: u8, retry_after_ms: u16) -> OpenDmOutcome {
         2 => OpenDmOutcome::Transient {
             reason: "http_503".into(),
         },
-        _ if kind / 4 % 2 == 0 => OpenDmOutcome::Permanent {
+        _ if (kind / 4).is_multiple_of(2) => OpenDmOutcome::Permanent {
             code: ["user_not_found", "user_not_visible", "invalid_auth"][usize::from(kind / 8) % 3]
                 .into(),
         },
