@@ -590,3 +590,73 @@ fn the_machine_moves_between_threads() {
     fn send_and_sync<T: Send + Sync + 'static>() {}
     send_and_sync::<phantom_fsm::onboarding::Onboarding>();
 }
+
+/// A code this build does not classify is retried, but no row stays pending forever: after
+/// `max_attempts` of them in a row it is `failed` with the last code.
+#[test]
+fn unknown_codes_are_retried_at_most_max_attempts_times() {
+    let mut r = Run::known_team();
+    r.feed(Input::ChannelReady);
+    let rejected = || OpenDmOutcome::Rejected {
+        code: "some_new_code".into(),
+    };
+    let mut call = 1;
+    for _ in 1..10 {
+        let out = r.feed(dm(call, rejected()));
+        assert_eq!(r.m.state_name(), "backoff", "{out:?}");
+        assert_eq!(r.m.last_error(), Some("some_new_code"));
+        r.fire();
+        assert_eq!(r.m.state_name(), "pending");
+        call += 1;
+    }
+    let out = r.feed(dm(call, rejected()));
+    assert_eq!(out, vec![r.tr("pending", "failed", "dm_rejected")]);
+    assert_eq!(r.m.last_error(), Some("some_new_code"));
+}
+
+/// ... or after `max_age` since the first of them, however few there were.
+#[test]
+fn unknown_codes_are_retried_at_most_max_age() {
+    let mut r = Run::to_reconciling();
+    r.fire();
+    let rejected = || HistoryOutcome::Rejected {
+        code: "some_new_code".into(),
+    };
+    r.feed(history(3, rejected()));
+    assert_eq!(r.m.state_name(), "reconciling");
+    r.advance(24 * 3600 * 1000);
+    r.fire();
+    assert_eq!(
+        r.feed(history(4, rejected())),
+        vec![r.tr("reconciling", "failed", "history_rejected")]
+    );
+    assert_eq!(r.m.attempts(), 1, "never a blind resend");
+}
+
+/// Any answer that settles the question ends the run of rejections.
+#[test]
+fn a_success_resets_the_rejection_count() {
+    let mut r = Run::known_team();
+    r.feed(Input::ChannelReady);
+    for call in 1..=9 {
+        r.feed(dm(
+            call,
+            OpenDmOutcome::Rejected {
+                code: "some_new_code".into(),
+            },
+        ));
+        r.fire();
+    }
+    assert_eq!(r.m.snapshot().data["rejections"], 9);
+    r.feed(dm(
+        10,
+        OpenDmOutcome::Opened {
+            channel: CHANNEL.into(),
+        },
+    ));
+    assert_eq!(r.m.snapshot().data["rejections"], 0);
+    assert_eq!(
+        r.m.snapshot().data["rejected_since_unix_ms"],
+        serde_json::Value::Null
+    );
+}
