@@ -20,3 +20,9 @@ mod cli;
 mod crash;
 #[path = "store/invariants.rs"]
 mod invariants;
+// Runs the crash child under strace (Linux).
+#[path = "store/ledger_rows.rs"]
+mod ledger_rows;
+#[cfg(all(target_os = "linux", feature = "crash-child"))]
+#[path = "store/sync_order.rs"]
+mod sync_order;

@@ -30,6 +30,10 @@ pub(crate) struct LedgerArgs {
     /// mark-complete: the introduction message's `ts`.
     #[arg(long, required_if_eq("action", "mark-complete"))]
     ts: Option<String>,
+    /// reset: reset a row in `sending` or `reconciling` too, although its last post may have
+    /// landed (a fresh intro is then sent beside it).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -167,6 +171,7 @@ mod operator {
         let row = store
             .load_ledger(&instance)?
             .ok_or_else(|| format!("no ledger row for {instance}"))?;
+        refuse_unconfirmed_reset(args, &instance, &row.state)?;
         let mut machine =
             Onboarding::restore(OnboardingConfig::default(), &instance, &row.snapshot())
                 .map_err(|e| format!("ledger row {instance} cannot be restored: {e}"))?;
@@ -195,6 +200,24 @@ mod operator {
             }
         }
         Ok(())
+    }
+
+    /// A row in `sending` or `reconciling` may have a post in Slack that nobody has seen yet:
+    /// a reset sends a fresh intro (the next generation's), so it takes `--force`.
+    pub(super) fn refuse_unconfirmed_reset(
+        args: &LedgerArgs,
+        instance: &str,
+        state: &str,
+    ) -> Result<(), String> {
+        let unconfirmed = matches!(state, "sending" | "reconciling");
+        match args.action == Action::Reset && unconfirmed && !args.force {
+            true => Err(format!(
+                "{instance} is {state}: its last intro may already be in the DM (not yet \
+                 confirmed), and a reset sends a fresh one beside it; wait for the service to \
+                 reconcile, or reset anyway with --force"
+            )),
+            false => Ok(()),
+        }
     }
 
     fn operator_input(args: &LedgerArgs) -> Result<Input, String> {
@@ -226,5 +249,44 @@ mod tests {
         assert!(matches_installer("T1/U1", "T1/U1"));
         assert!(!matches_installer("T1/U1", "T2/U1"));
         assert!(!matches_installer("T1/U10", "U1"));
+    }
+
+    #[test]
+    fn reset_of_an_unconfirmed_row_needs_force() {
+        let args = |action, force| LedgerArgs {
+            action,
+            data_dir: PathBuf::from("/nonexistent"),
+            installer: None,
+            channel: None,
+            ts: None,
+            force,
+        };
+        for state in ["sending", "reconciling"] {
+            let refused =
+                operator::refuse_unconfirmed_reset(&args(Action::Reset, false), "T/U", state);
+            let message = refused.expect_err(state);
+            assert!(
+                message.contains("--force") && message.contains(state),
+                "{message}"
+            );
+            assert!(
+                operator::refuse_unconfirmed_reset(&args(Action::Reset, true), "T/U", state)
+                    .is_ok()
+            );
+            assert!(
+                operator::refuse_unconfirmed_reset(
+                    &args(Action::MarkComplete, false),
+                    "T/U",
+                    state
+                )
+                .is_ok()
+            );
+        }
+        for state in ["pending", "backoff", "complete", "failed"] {
+            assert!(
+                operator::refuse_unconfirmed_reset(&args(Action::Reset, false), "T/U", state)
+                    .is_ok()
+            );
+        }
     }
 }

@@ -22,11 +22,33 @@ impl Storage {
     }
 
     fn marker(&self) -> IntroMetadata {
-        IntroMetadata::new(&self.installer, self.team.as_deref().unwrap_or_default())
+        IntroMetadata::of_generation(
+            &self.installer,
+            self.team.as_deref().unwrap_or_default(),
+            self.ledger.generation,
+        )
     }
 
     fn note(&mut self, error: &str) {
         self.ledger.last_error = Some(error.to_string());
+    }
+
+    /// Count a `Rejected` reply (a code this build does not classify). True once
+    /// `max_attempts` of them came in a row, or `max_age` passed since the first: then the row
+    /// goes to `failed` with the code rather than stay `pending` forever.
+    fn rejected(&mut self, context: &Outbox, code: &str) -> bool {
+        self.note(code);
+        let now = context.now().unix.0;
+        let since = *self.ledger.rejected_since.get_or_insert(now);
+        self.ledger.rejections = self.ledger.rejections.saturating_add(1);
+        self.ledger.rejections >= self.config.max_attempts
+            || now.saturating_sub(since) >= duration_ms(self.config.max_age)
+    }
+
+    /// A reply that answered the question: the run of `Rejected` replies is over.
+    fn accepted(&mut self) {
+        self.ledger.rejections = 0;
+        self.ledger.rejected_since = None;
     }
 
     /// Begin the flow: `auth.test` while the team is unknown, else `conversations.open`.
@@ -80,6 +102,7 @@ impl Storage {
                 None
             }
             AuthOutcome::Ok { team_id } => {
+                self.accepted();
                 self.team = Some(team_id.clone());
                 self.instance = instance_id(self.team.as_deref(), &self.installer);
                 self.backoff.reset();
@@ -98,6 +121,10 @@ impl Storage {
                 self.note(reason);
                 None
             }
+            AuthOutcome::Rejected { code } => match self.rejected(context, code) {
+                true => return Transition(State::Failed {}),
+                false => None,
+            },
         };
         self.arm_retry(context, Timer::RetryAuth, retry_after_ms);
         *phase = Phase::AuthRetry;
@@ -111,10 +138,15 @@ impl Storage {
     ) -> Outcome<State> {
         match outcome {
             OpenDmOutcome::Opened { channel } => {
+                self.accepted();
                 self.ledger.channel = Some(channel.clone());
                 self.backoff.reset();
                 self.post(context)
             }
+            OpenDmOutcome::Rejected { code } => match self.rejected(context, code) {
+                true => Transition(State::Failed {}),
+                false => self.back_off(context, None),
+            },
             OpenDmOutcome::RateLimited { retry_after_ms } => {
                 self.note("ratelimited");
                 self.back_off(context, *retry_after_ms)
@@ -130,10 +162,14 @@ impl Storage {
         }
     }
 
-    /// Enter `sending`: count the attempt and stage the post behind the transition.
+    /// Enter `sending`: count the attempt, note when this generation's first post went out
+    /// (where a later history scan starts), and stage the post behind the transition.
     fn post(&mut self, context: &mut Outbox) -> Outcome<State> {
         let call = self.call_id();
         self.ledger.attempts = self.ledger.attempts.saturating_add(1);
+        self.ledger
+            .sending_since
+            .get_or_insert(context.now().unix.0);
         context.stage(Command::PostIntro {
             call,
             channel: self.ledger.channel.clone().unwrap_or_default(),
@@ -218,7 +254,11 @@ impl Storage {
         })
     }
 
+    /// Wait `reconcile_settle`, then scan from the first page, needing two "not found"
+    /// answers again (a new post may have gone out, or a restart forgot the first one).
     pub(crate) fn settle(&mut self, context: &mut Outbox) -> Lookup {
+        self.cursor = None;
+        self.not_found_at = None;
         let at = context
             .now()
             .mono
@@ -233,10 +273,17 @@ impl Storage {
             return Lookup::Reopening(self.open_dm(context));
         };
         let call = self.call_id();
+        let lookback = duration_ms(self.config.history_lookback);
+        let oldest = self
+            .ledger
+            .sending_since
+            .map(|since| slack_ts(since.saturating_sub(lookback)));
         context.stage(Command::LookupHistory {
             call,
             channel,
+            oldest,
             limit: self.config.history_limit,
+            cursor: self.cursor.clone(),
             marker: self.marker(),
         });
         Lookup::Reading(call)
@@ -250,13 +297,23 @@ impl Storage {
     ) -> Outcome<State> {
         match outcome {
             HistoryOutcome::Found { ts } => {
+                self.accepted();
                 self.ledger.ts = Some(ts.clone());
                 self.backoff.reset();
                 Transition(State::Complete {})
             }
-            HistoryOutcome::NotFound => {
+            HistoryOutcome::NextPage { cursor } => {
+                self.accepted();
                 self.backoff.reset();
-                self.post(context)
+                self.cursor = Some(cursor.clone());
+                *lookup = self.look_up(context);
+                Handled
+            }
+            HistoryOutcome::NotFound => {
+                self.accepted();
+                self.backoff.reset();
+                self.cursor = None;
+                self.on_not_found(lookup, context)
             }
             HistoryOutcome::Transient {
                 retry_after_ms,
@@ -267,11 +324,36 @@ impl Storage {
                 *lookup = Lookup::Waiting;
                 Handled
             }
-            HistoryOutcome::MissingScope => {
-                self.note("missing_scope");
+            HistoryOutcome::Permanent { code } => {
+                self.note(code);
                 Transition(State::Failed {})
             }
+            HistoryOutcome::Rejected { code } => {
+                if self.rejected(context, code) {
+                    return Transition(State::Failed {});
+                }
+                self.arm_retry(context, Timer::RetryReconcile, None);
+                *lookup = Lookup::Waiting;
+                Handled
+            }
         }
+    }
+
+    /// A complete scan found nothing. A post may still surface (Slack's pipeline, a replica
+    /// behind): resend only when a second complete scan, at least `resend_confirm_gap` after
+    /// the first, finds nothing too.
+    fn on_not_found(&mut self, lookup: &mut Lookup, context: &mut Outbox) -> Outcome<State> {
+        let now = context.now().mono;
+        let gap = future(self.config.resend_confirm_gap);
+        let due = self.not_found_at.take();
+        if due.is_some_and(|first| now.since(first) >= duration_ms(gap)) {
+            return self.post(context);
+        }
+        // The first complete scan (or, defensively, one too soon after it): look again later.
+        self.not_found_at = Some(now);
+        context.timers.set(Timer::RetryReconcile, now.after(gap));
+        *lookup = Lookup::Waiting;
+        Handled
     }
 
     pub(crate) fn on_reopened(
@@ -298,6 +380,10 @@ impl Storage {
                 self.note(reason);
                 None
             }
+            OpenDmOutcome::Rejected { code } => match self.rejected(context, code) {
+                true => return Transition(State::Failed {}),
+                false => None,
+            },
         };
         self.arm_retry(context, Timer::RetryReconcile, retry_after_ms);
         *lookup = Lookup::Waiting;
@@ -310,9 +396,15 @@ impl Storage {
         Transition(State::Complete {})
     }
 
-    /// Operator reset: forget the stamp and the counters, and start over.
+    /// Operator reset: forget the stamp and the counters, bump the generation (the fresh
+    /// intro's marker differs from the old one's), and start over.
     pub(crate) fn reset(&mut self, context: &mut Outbox) -> Outcome<State> {
-        self.ledger = Ledger::default();
+        self.ledger = Ledger {
+            generation: self.ledger.generation.saturating_add(1),
+            ..Ledger::default()
+        };
+        self.cursor = None;
+        self.not_found_at = None;
         self.backoff.reset();
         let phase = match self.channel_ready {
             true => self.start(context),
@@ -320,4 +412,9 @@ impl Storage {
         };
         Transition(State::Pending { phase })
     }
+}
+
+/// A Slack `ts` (`"<secs>.<micros>"`) for the Unix time `unix_ms`.
+fn slack_ts(unix_ms: u64) -> String {
+    format!("{}.{:06}", unix_ms / 1000, (unix_ms % 1000) * 1000)
 }

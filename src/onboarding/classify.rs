@@ -29,7 +29,8 @@ pub enum CallResult<'a> {
     },
 }
 
-/// `auth.test` codes after which retrying cannot help: the bot token does not work.
+/// Auth / installation codes, the same for every call: the bot token does not work, so no
+/// retry can help (`failed` with the code).
 pub const AUTH_UNRECOVERABLE_CODES: &[&str] = &[
     "invalid_auth",
     "not_authed",
@@ -44,40 +45,75 @@ pub const AUTH_UNRECOVERABLE_CODES: &[&str] = &[
     "ekm_access_denied",
     "org_login_required",
     "team_access_not_granted",
+    "two_factor_setup_required",
+    "enterprise_is_restricted",
 ];
 
-/// `conversations.open` codes after which the installer cannot be DMed (`docs/onboarding.md`).
-pub const OPEN_DM_PERMANENT_CODES: &[&str] = &[
+/// Request / recipient codes that no retry can fix, the same for every call that names a
+/// recipient or a channel (`failed` with the code). Codes starting `restricted_action` count
+/// too (see [`is_permanent_code`]).
+pub const RECIPIENT_CODES: &[&str] = &[
     "user_not_found",
-    "cannot_dm_bot",
-    "missing_scope",
-    "account_inactive",
+    "user_not_visible",
     "user_disabled",
-];
-
-/// `chat.postMessage` codes after which retrying cannot help (`docs/onboarding.md`).
-pub const POST_PERMANENT_CODES: &[&str] = &[
+    "users_not_found",
+    "cannot_dm_bot",
     "channel_not_found",
     "not_in_channel",
     "is_archived",
     "msg_too_long",
     "no_text",
-    "restricted_action",
-    "missing_scope",
+    "messages_tab_disabled",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+    "metadata_must_be_sent_from_app",
+    "invalid_arguments",
+    "invalid_arg_name",
+    "invalid_array_arg",
+    "invalid_charset",
+    "invalid_form_data",
+    "invalid_post_type",
+    "missing_post_type",
+    "invalid_cursor",
+    "invalid_ts_oldest",
+    "invalid_ts_latest",
+    "too_many_users",
+    "not_enough_users",
+    "method_deprecated",
+    "deprecated_endpoint",
+    "as_user_not_supported",
+    "duplicate_channel_not_found",
+    "slack_connect_blocked_file_type",
 ];
 
-/// `chat.postMessage` codes that do not prove the post was not stored: Slack documents both as
-/// "it's possible some aspect of the operation succeeded before the error was raised".
-pub const POST_AMBIGUOUS_CODES: &[&str] = &["internal_error", "fatal_error"];
+/// `chat.postMessage` codes that do not prove the post was not stored: Slack documents
+/// `internal_error` and `fatal_error` as "it's possible some aspect of the operation succeeded
+/// before the error was raised"; `service_unavailable` and `request_timeout` say the server
+/// gave up, not that it did nothing.
+pub const POST_AMBIGUOUS_CODES: &[&str] = &[
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+];
+
+/// Whether no retry can fix `code`: an auth / installation code, a request / recipient code,
+/// or a `restricted_action*` code.
+pub fn is_permanent_code(code: &str) -> bool {
+    AUTH_UNRECOVERABLE_CODES.contains(&code)
+        || RECIPIENT_CODES.contains(&code)
+        || code.starts_with("restricted_action")
+}
 
 /// What a reply says, independent of the method.
 enum Reply {
     NotSent,
     NoResponse,
     RateLimited(Option<u64>),
-    ServerError(u16),
+    ServerError(u16, Option<u64>),
     Unparseable,
-    Error(String, Option<u64>),
+    Error(String),
     Ok(Map<String, Value>),
 }
 
@@ -98,7 +134,7 @@ fn read(result: &CallResult<'_>) -> Reply {
         return Reply::RateLimited(retry_after_ms);
     }
     if status >= 500 {
-        return Reply::ServerError(status);
+        return Reply::ServerError(status, retry_after_ms);
     }
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
         return Reply::Unparseable;
@@ -108,8 +144,9 @@ fn read(result: &CallResult<'_>) -> Reply {
         Some(Value::Bool(false)) => {
             let code = map.get("error").and_then(Value::as_str);
             match code {
-                Some("ratelimited") => Reply::RateLimited(retry_after_ms),
-                _ => Reply::Error(code.unwrap_or("unknown_error").to_string(), retry_after_ms),
+                // Slack spells it `ratelimited`; a few methods and proxies say `rate_limited`.
+                Some("ratelimited" | "rate_limited") => Reply::RateLimited(retry_after_ms),
+                _ => Reply::Error(code.unwrap_or("unknown_error").to_string()),
             }
         }
         _ => Reply::Unparseable,
@@ -132,8 +169,9 @@ fn string_at<'a>(map: &'a Map<String, Value>, path: &[&str]) -> Option<&'a str> 
     object.get(*last)?.as_str().filter(|s| !s.is_empty())
 }
 
-/// Classify an `auth.test` reply. Network failures, 5xx and unknown codes are transient
-/// (the call is read-only, so nothing is ambiguous).
+/// Classify an `auth.test` reply. Auth / installation codes are unrecoverable; network
+/// failures and 5xx are transient (the call is read-only, so nothing is ambiguous); any
+/// other `ok:false` code is `Rejected` (retried, bounded).
 pub fn classify_auth(result: &CallResult<'_>) -> AuthOutcome {
     let transient = |reason: &str| AuthOutcome::Transient {
         reason: reason.to_string(),
@@ -146,15 +184,17 @@ pub fn classify_auth(result: &CallResult<'_>) -> AuthOutcome {
             None => transient("ok_without_team_id"),
         },
         Reply::RateLimited(retry_after_ms) => AuthOutcome::RateLimited { retry_after_ms },
-        Reply::Error(code, _) if AUTH_UNRECOVERABLE_CODES.contains(&code.as_str()) => {
+        Reply::Error(code) if AUTH_UNRECOVERABLE_CODES.contains(&code.as_str()) => {
             AuthOutcome::Unrecoverable { code }
         }
+        Reply::Error(code) => AuthOutcome::Rejected { code },
         other => transient(&failure_reason(other)),
     }
 }
 
-/// Classify a `conversations.open` reply. Opening a DM is idempotent, so every failure that is
-/// not in [`OPEN_DM_PERMANENT_CODES`] is retried.
+/// Classify a `conversations.open` reply. Auth / installation and recipient codes
+/// ([`is_permanent_code`]) are permanent; opening a DM is idempotent, so network failures and
+/// 5xx are retried; any other `ok:false` code is `Rejected` (retried, bounded).
 pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
     match read(result) {
         Reply::Ok(map) => match string_at(&map, &["channel", "id"]) {
@@ -166,9 +206,8 @@ pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
             },
         },
         Reply::RateLimited(retry_after_ms) => OpenDmOutcome::RateLimited { retry_after_ms },
-        Reply::Error(code, _) if OPEN_DM_PERMANENT_CODES.contains(&code.as_str()) => {
-            OpenDmOutcome::Permanent { code }
-        }
+        Reply::Error(code) if is_permanent_code(&code) => OpenDmOutcome::Permanent { code },
+        Reply::Error(code) => OpenDmOutcome::Rejected { code },
         other => OpenDmOutcome::Transient {
             reason: failure_reason(other),
         },
@@ -182,9 +221,9 @@ pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
 /// | `ok:true` with `ts` | `Sent` |
 /// | HTTP 429, `ratelimited` | `RateLimited` |
 /// | connect error before the request was written | `NotStored` |
-/// | `ok:false` with a code in [`POST_PERMANENT_CODES`] | `Permanent` |
-/// | timeout/reset after writing, 5xx, `ok:true` without `ts`, unparseable, `internal_error`, `fatal_error` | `Ambiguous` |
-/// | `ok:false` with any other code | `NotStored` |
+/// | `ok:false` with a code for which [`is_permanent_code`] holds | `Permanent` |
+/// | timeout/reset after writing, 5xx, `ok:true` without `ts`, unparseable, [`POST_AMBIGUOUS_CODES`] | `Ambiguous` |
+/// | `ok:false` with any other code | `Ambiguous` (it does not prove nothing was stored) |
 pub fn classify_post(result: &CallResult<'_>) -> PostOutcome {
     let ambiguous = |reason: &str| PostOutcome::Ambiguous {
         reason: reason.to_string(),
@@ -198,18 +237,19 @@ pub fn classify_post(result: &CallResult<'_>) -> PostOutcome {
         Reply::NotSent => PostOutcome::NotStored {
             reason: "connect_error".to_string(),
         },
-        Reply::Error(code, _) if POST_PERMANENT_CODES.contains(&code.as_str()) => {
-            PostOutcome::Permanent { code }
-        }
-        Reply::Error(code, _) if POST_AMBIGUOUS_CODES.contains(&code.as_str()) => ambiguous(&code),
-        Reply::Error(code, _) => PostOutcome::NotStored { reason: code },
+        Reply::Error(code) if is_permanent_code(&code) => PostOutcome::Permanent { code },
+        // `POST_AMBIGUOUS_CODES` and every code this build does not know: only a reply that
+        // proves nothing was stored may lead to a resend without looking first.
+        Reply::Error(code) => ambiguous(&code),
         other => ambiguous(&failure_reason(other)),
     }
 }
 
-/// Classify a `conversations.history(include_all_metadata=true)` reply: look for `marker` in
-/// `messages` (the earliest matching `ts` wins). `missing_scope` is final; every other failure
-/// is transient (look again later, never post blindly).
+/// Classify one page of `conversations.history(include_all_metadata=true)`: look for `marker`
+/// in `messages` (the earliest matching `ts` wins). Without it, `has_more` with a
+/// `response_metadata.next_cursor` is `NextPage`, and only the last page is `NotFound`.
+/// Auth / installation and channel codes ([`is_permanent_code`]) are final; network, 5xx and
+/// 429 are transient (honouring `Retry-After`); other codes are `Rejected` (bounded).
 pub fn classify_history(result: &CallResult<'_>, marker: &IntroMetadata) -> HistoryOutcome {
     let transient = |reason: String, retry_after_ms| HistoryOutcome::Transient {
         retry_after_ms,
@@ -217,13 +257,36 @@ pub fn classify_history(result: &CallResult<'_>, marker: &IntroMetadata) -> Hist
     };
     match read(result) {
         Reply::Ok(map) => match map.get("messages").and_then(Value::as_array) {
-            Some(messages) => find_marker(messages, marker),
+            Some(messages) => match find_marker(messages, marker) {
+                HistoryOutcome::NotFound => next_page(&map),
+                other => other,
+            },
             None => transient("ok_without_messages".to_string(), None),
         },
-        Reply::Error(code, _) if code == "missing_scope" => HistoryOutcome::MissingScope,
+        Reply::Error(code) if is_permanent_code(&code) => HistoryOutcome::Permanent { code },
+        Reply::Error(code) => HistoryOutcome::Rejected { code },
         Reply::RateLimited(retry_after_ms) => transient("ratelimited".to_string(), retry_after_ms),
-        Reply::Error(code, retry_after_ms) => transient(code, retry_after_ms),
+        Reply::ServerError(status, retry_after_ms) => {
+            transient(format!("http_{status}"), retry_after_ms)
+        }
         other => transient(failure_reason(other), None),
+    }
+}
+
+/// A page without the marker: the last one (`NotFound`) unless `has_more` says otherwise; a
+/// page that claims more without a cursor cannot be followed, so it proves nothing.
+fn next_page(map: &Map<String, Value>) -> HistoryOutcome {
+    if map.get("has_more") != Some(&Value::Bool(true)) {
+        return HistoryOutcome::NotFound;
+    }
+    match string_at(map, &["response_metadata", "next_cursor"]) {
+        Some(cursor) => HistoryOutcome::NextPage {
+            cursor: cursor.to_string(),
+        },
+        None => HistoryOutcome::Transient {
+            retry_after_ms: None,
+            reason: "has_more_without_cursor".to_string(),
+        },
     }
 }
 
@@ -260,9 +323,9 @@ fn failure_reason(reply: Reply) -> String {
         Reply::NotSent => "connect_error".to_string(),
         Reply::NoResponse => "no_response".to_string(),
         Reply::RateLimited(_) => "ratelimited".to_string(),
-        Reply::ServerError(status) => format!("http_{status}"),
+        Reply::ServerError(status, _) => format!("http_{status}"),
         Reply::Unparseable => "unparseable_reply".to_string(),
-        Reply::Error(code, _) => code,
+        Reply::Error(code) => code,
         Reply::Ok(_) => "ok".to_string(),
     }
 }

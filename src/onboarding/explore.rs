@@ -15,12 +15,20 @@ const TS: &str = "1767225600.000100";
 
 /// A machine that must learn its team from `auth.test`, one that knows it, and a restored
 /// `reconciling` row that lost its DM channel (written by hand, e.g. an edited ledger), whose
-/// lookup must reopen the channel first.
+/// lookup must reopen the channel first; the first two again with `max_attempts = 1`, where
+/// the first `Rejected` reply exhausts the bound (the default needs ten in a row, which the
+/// exploration key does not count).
 pub(crate) fn roots() -> Vec<(Now, Onboarding)> {
     let config = OnboardingConfig::default();
+    let last_chance = OnboardingConfig {
+        max_attempts: 1,
+        ..config.clone()
+    };
     let mut roots = vec![
         Onboarding::awaiting_team(INSTALLER, config.clone()),
         Onboarding::new(TEAM, INSTALLER, config.clone()),
+        Onboarding::awaiting_team(INSTALLER, last_chance.clone()),
+        Onboarding::new(TEAM, INSTALLER, last_chance.clone()),
     ];
     let row = Snapshot {
         state: "reconciling".to_string(),
@@ -28,6 +36,7 @@ pub(crate) fn roots() -> Vec<(Now, Onboarding)> {
     };
     let instance = format!("{TEAM}/{INSTALLER}");
     roots.extend(Onboarding::restore(config, &instance, &row));
+    roots.extend(Onboarding::restore(last_chance, &instance, &row));
     roots.into_iter().map(|m| (Now::fake(0), m)).collect()
 }
 
@@ -50,12 +59,15 @@ pub(crate) fn key(m: &Onboarding) -> String {
         _ => "-",
     };
     format!(
-        "{}/{progress} team:{} dm:{} ready:{} timer:{:?}",
+        "{}/{progress} team:{} dm:{} ready:{} timer:{:?} last_chance:{} second_scan:{} paging:{}",
         m.state_name(),
         m.team_id().is_some(),
         m.channel().is_some(),
         m.channel_ready(),
-        m.next_timer().map(|(timer, _)| timer)
+        m.next_timer().map(|(timer, _)| timer),
+        m.last_chance(),
+        m.awaiting_second_scan(),
+        m.paging(),
     )
 }
 
@@ -107,6 +119,9 @@ fn auth_answers(call: CallId) -> Vec<Input> {
         AuthOutcome::Unrecoverable {
             code: "invalid_auth".to_string(),
         },
+        AuthOutcome::Rejected {
+            code: "some_new_code".to_string(),
+        },
     ]
     .into_iter()
     .map(|outcome| Input::AuthTested { call, outcome })
@@ -126,6 +141,9 @@ fn dm_answers(call: CallId) -> Vec<Input> {
         },
         OpenDmOutcome::Permanent {
             code: "cannot_dm_bot".to_string(),
+        },
+        OpenDmOutcome::Rejected {
+            code: "some_new_code".to_string(),
         },
     ]
     .into_iter()
@@ -162,7 +180,15 @@ fn history_answers(call: CallId) -> Vec<Input> {
             retry_after_ms: None,
             reason: "http_500".to_string(),
         },
-        HistoryOutcome::MissingScope,
+        HistoryOutcome::NextPage {
+            cursor: "bmV4dF90czoxNzY3MjI1NjAw".to_string(),
+        },
+        HistoryOutcome::Permanent {
+            code: "channel_not_found".to_string(),
+        },
+        HistoryOutcome::Rejected {
+            code: "some_new_code".to_string(),
+        },
     ]
     .into_iter()
     .map(|outcome| Input::HistoryRead { call, outcome })

@@ -28,7 +28,7 @@ pub enum AuthOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Network error, timeout, 5xx, an unparseable reply or an unknown code: retry.
+    /// Network error, timeout, 5xx or an unparseable reply: retry.
     Transient {
         /// What went wrong (for `last_error`).
         reason: String,
@@ -36,6 +36,12 @@ pub enum AuthOutcome {
     /// The token cannot work (`invalid_auth`, `token_revoked`, ...; see
     /// [`AUTH_UNRECOVERABLE_CODES`](super::classify::AUTH_UNRECOVERABLE_CODES)).
     Unrecoverable {
+        /// The Slack error code.
+        code: String,
+    },
+    /// An `ok:false` code this build does not classify: retried like a transient failure, but
+    /// at most `max_attempts` times or for `max_age` (then `failed` with the code).
+    Rejected {
         /// The Slack error code.
         code: String,
     },
@@ -55,14 +61,20 @@ pub enum OpenDmOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Network error, timeout, 5xx, an unparseable reply or an unknown code.
+    /// Network error, timeout, 5xx or an unparseable reply.
     Transient {
         /// What went wrong.
         reason: String,
     },
-    /// The installer cannot be DMed (`user_not_found`, `cannot_dm_bot`, ...; see
-    /// [`OPEN_DM_PERMANENT_CODES`](super::classify::OPEN_DM_PERMANENT_CODES)).
+    /// The token or the installer cannot work (an auth / installation or recipient code, see
+    /// [`is_permanent_code`](super::classify::is_permanent_code)).
     Permanent {
+        /// The Slack error code.
+        code: String,
+    },
+    /// An `ok:false` code this build does not classify: retried, but bounded by
+    /// `max_attempts` / `max_age` (then `failed` with the code).
+    Rejected {
         /// The Slack error code.
         code: String,
     },
@@ -82,20 +94,20 @@ pub enum PostOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Proof that nothing was stored: a connect error before the request was written, or an
-    /// explicit `ok:false` whose code is neither permanent nor ambiguous.
+    /// Proof that nothing was stored: a connect error before the request was written.
     NotStored {
         /// What went wrong (the code or `connect_error`).
         reason: String,
     },
     /// A code after which retrying cannot help (see
-    /// [`POST_PERMANENT_CODES`](super::classify::POST_PERMANENT_CODES)).
+    /// [`is_permanent_code`](super::classify::is_permanent_code)).
     Permanent {
         /// The Slack error code.
         code: String,
     },
     /// Slack may have stored the post: a timeout or reset after the request was written, HTTP
-    /// 5xx, `ok:true` without `ts`, an unparseable reply, `internal_error`, `fatal_error`.
+    /// 5xx, `ok:true` without `ts`, an unparseable reply, `internal_error`, `fatal_error`,
+    /// `service_unavailable`, `request_timeout`, or any code this build does not classify.
     Ambiguous {
         /// What was observed.
         reason: String,
@@ -111,19 +123,34 @@ pub enum HistoryOutcome {
         /// The message's `ts`.
         ts: String,
     },
-    /// The reply lists the channel's messages and none carries the marker.
+    /// This page lacks the marker and it is the last page (`has_more` false).
     NotFound,
-    /// The lookup failed (network, 5xx, 429, an unparseable reply, an unknown code): look
-    /// again later, never post blindly.
+    /// This page lacks the marker and more pages follow: read the next one with this cursor.
+    NextPage {
+        /// `response_metadata.next_cursor`.
+        cursor: String,
+    },
+    /// The lookup failed (network, 5xx, 429, an unparseable reply): look again later (from
+    /// the same page), never post blindly.
     Transient {
-        /// `Retry-After` in milliseconds, if the failure was a 429.
+        /// `Retry-After` in milliseconds, if the reply carried one (429 or 5xx).
         retry_after_ms: Option<u64>,
         /// What went wrong.
         reason: String,
     },
-    /// The token lacks `im:history`: the question can never be answered, so the ledger fails
-    /// rather than risk a duplicate.
-    MissingScope,
+    /// An auth / installation or channel error (`missing_scope`, `channel_not_found`,
+    /// `not_in_channel`, `invalid_auth`, ...): the question can never be answered, so the
+    /// ledger fails rather than risk a duplicate.
+    Permanent {
+        /// The Slack error code.
+        code: String,
+    },
+    /// An `ok:false` code this build does not classify: retried, bounded by `max_attempts` /
+    /// `max_age`.
+    Rejected {
+        /// The Slack error code.
+        code: String,
+    },
 }
 
 /// One input of the onboarding machine.
@@ -188,12 +215,14 @@ impl InputName for Input {
                 AuthOutcome::RateLimited { .. } => "auth_rate_limited",
                 AuthOutcome::Transient { .. } => "auth_transient",
                 AuthOutcome::Unrecoverable { .. } => "auth_unrecoverable",
+                AuthOutcome::Rejected { .. } => "auth_rejected",
             },
             Input::DmOpened { outcome, .. } => match outcome {
                 OpenDmOutcome::Opened { .. } => "dm_opened",
                 OpenDmOutcome::RateLimited { .. } => "dm_rate_limited",
                 OpenDmOutcome::Transient { .. } => "dm_transient",
                 OpenDmOutcome::Permanent { .. } => "dm_permanent",
+                OpenDmOutcome::Rejected { .. } => "dm_rejected",
             },
             Input::Posted { outcome, .. } => match outcome {
                 PostOutcome::Sent { .. } => "post_sent",
@@ -205,8 +234,10 @@ impl InputName for Input {
             Input::HistoryRead { outcome, .. } => match outcome {
                 HistoryOutcome::Found { .. } => "history_found",
                 HistoryOutcome::NotFound => "history_not_found",
+                HistoryOutcome::NextPage { .. } => "history_next_page",
                 HistoryOutcome::Transient { .. } => "history_transient",
-                HistoryOutcome::MissingScope => "history_missing_scope",
+                HistoryOutcome::Permanent { .. } => "history_permanent",
+                HistoryOutcome::Rejected { .. } => "history_rejected",
             },
             Input::Timeout => "timeout",
             Input::Resumed => "restarted",
@@ -217,7 +248,10 @@ impl InputName for Input {
 }
 
 /// The marker metadata attached to the intro post, exactly
-/// `{"event_type":"phantom_intro","event_payload":{"installer":"U..","team":"T.."}}`.
+/// `{"event_type":"phantom_intro","event_payload":{"installer":"U..","team":"T..","generation":N}}`.
+///
+/// The `generation` is the ledger row's: an operator reset bumps it, so the reconciliation of
+/// a fresh intro never mistakes the old intro for it.
 ///
 /// `conversations.history(include_all_metadata=true)` returns it on the message, which is how
 /// `reconciling` finds a post whose reply was lost.
@@ -236,19 +270,27 @@ pub struct IntroPayload {
     pub installer: String,
     /// The team id (`T..`).
     pub team: String,
+    /// The ledger row's generation (bumped by every operator reset).
+    pub generation: u32,
 }
 
 /// `event_type` of the intro marker.
 pub const INTRO_EVENT_TYPE: &str = "phantom_intro";
 
 impl IntroMetadata {
-    /// The marker for `installer` in `team`.
+    /// The marker for `installer` in `team`, generation 0 (a row never reset).
     pub fn new(installer: &str, team: &str) -> IntroMetadata {
+        IntroMetadata::of_generation(installer, team, 0)
+    }
+
+    /// The marker for `installer` in `team` at `generation`.
+    pub fn of_generation(installer: &str, team: &str, generation: u32) -> IntroMetadata {
         IntroMetadata {
             event_type: INTRO_EVENT_TYPE,
             event_payload: IntroPayload {
                 installer: installer.to_string(),
                 team: team.to_string(),
+                generation,
             },
         }
     }
@@ -260,13 +302,19 @@ impl IntroMetadata {
     }
 
     /// Whether `message` (one element of `conversations.history`'s `messages`) carries this
-    /// marker: same event type, installer and team.
+    /// marker: same event type, installer, team and generation. A marker without a
+    /// `generation` (written before it existed) is generation 0.
     pub fn is_on(&self, message: &serde_json::Value) -> bool {
         let meta = &message["metadata"];
         let payload = &meta["event_payload"];
+        let generation = match &payload["generation"] {
+            serde_json::Value::Null => Some(0),
+            value => value.as_u64(),
+        };
         meta["event_type"] == INTRO_EVENT_TYPE
             && payload["installer"] == self.event_payload.installer.as_str()
             && payload["team"] == self.event_payload.team.as_str()
+            && generation == Some(u64::from(self.event_payload.generation))
     }
 }
 
@@ -306,16 +354,23 @@ pub enum Command {
         /// The marker, sent as `metadata` (see [`IntroMetadata::to_json`]).
         metadata: IntroMetadata,
     },
-    /// Call `conversations.history(channel, include_all_metadata=true, limit)` and classify the
-    /// reply with [`classify_history`](super::classify::classify_history) against `marker`;
-    /// answer with [`Input::HistoryRead`].
+    /// Call `conversations.history(channel, include_all_metadata=true, oldest, limit,
+    /// cursor)` and classify the reply with
+    /// [`classify_history`](super::classify::classify_history) against `marker`; answer with
+    /// [`Input::HistoryRead`]. One command per page: a `NextPage` answer makes the machine
+    /// ask for the next page with its cursor.
     LookupHistory {
         /// Echo this in the answer.
         call: CallId,
         /// The DM channel id.
         channel: String,
-        /// How many recent messages to read (default 50).
+        /// Slack's `oldest` (a `ts`, `"<secs>.000000"`): 5 min before the first post of
+        /// this generation went out; `None` for a row that does not know it (read it all).
+        oldest: Option<String>,
+        /// Messages per page (default 15: Slack's cap for non-Marketplace apps).
         limit: u32,
+        /// `None` for the first page, else the previous page's `next_cursor`.
+        cursor: Option<String>,
         /// The marker to look for.
         marker: IntroMetadata,
     },

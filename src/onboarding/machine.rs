@@ -172,6 +172,27 @@ impl Onboarding {
     pub(crate) fn state(&self) -> &State {
         self.d.sm.state()
     }
+
+    /// The row's generation (bumped by every operator reset; part of the marker).
+    pub fn generation(&self) -> u32 {
+        self.d.sm.inner().ledger.generation
+    }
+
+    /// Whether the next `Rejected` reply exhausts `max_attempts` (exploration key).
+    pub(crate) fn last_chance(&self) -> bool {
+        let s = self.d.sm.inner();
+        s.ledger.rejections.saturating_add(1) >= s.config.max_attempts
+    }
+
+    /// Whether a complete history scan found nothing and a second one is due (exploration key).
+    pub(crate) fn awaiting_second_scan(&self) -> bool {
+        self.d.sm.inner().not_found_at.is_some()
+    }
+
+    /// Whether the history scan is past its first page (exploration key).
+    pub(crate) fn paging(&self) -> bool {
+        self.d.sm.inner().cursor.is_some()
+    }
 }
 
 impl Drive for Driven {

@@ -31,9 +31,9 @@ mod storage;
 pub(crate) mod timer;
 
 pub use classify::{
-    AUTH_UNRECOVERABLE_CODES, CallResult, OPEN_DM_PERMANENT_CODES, POST_AMBIGUOUS_CODES,
-    POST_PERMANENT_CODES, classify_auth, classify_history, classify_open_dm, classify_post,
-    health_label, intro_outcome, retry_after_ms,
+    AUTH_UNRECOVERABLE_CODES, CallResult, POST_AMBIGUOUS_CODES, RECIPIENT_CODES, classify_auth,
+    classify_history, classify_open_dm, classify_post, health_label, intro_outcome,
+    is_permanent_code, retry_after_ms,
 };
 pub use config::{DEFAULT_INTRO_TEXT, OnboardingConfig};
 pub use io::{

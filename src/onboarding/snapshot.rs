@@ -1,5 +1,6 @@
-//! The onboarding snapshot: `{"state": name, "data": {"attempts","last_error","channel","ts"}}`
-//! (plus `retry_at_unix_ms` in `backoff`). The store's ledger row is built from it and
+//! The onboarding snapshot: `{"state": name, "data": {"attempts","last_error","channel","ts",
+//! "generation","sending_since_unix_ms","rejections","rejected_since_unix_ms"}}` (plus
+//! `retry_at_unix_ms` in `backoff`). The store's ledger row is built from it and
 //! restored into it, so the keys are a contract (`docs/storage.md`).
 
 use super::MACHINE_ID;
@@ -18,6 +19,10 @@ pub(crate) struct LedgerData {
     last_error: Option<String>,
     channel: Option<String>,
     ts: Option<String>,
+    generation: u32,
+    sending_since_unix_ms: Option<u64>,
+    rejections: u32,
+    rejected_since_unix_ms: Option<u64>,
     /// `backoff` only: when the retry was due (wall clock), so a restart does not retry early.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_at_unix_ms: Option<u64>,
@@ -34,6 +39,10 @@ pub(crate) fn snapshot(state: &State, ledger: &Ledger) -> Snapshot {
         last_error: ledger.last_error.clone(),
         channel: ledger.channel.clone(),
         ts: ledger.ts.clone(),
+        generation: ledger.generation,
+        sending_since_unix_ms: ledger.sending_since,
+        rejections: ledger.rejections,
+        rejected_since_unix_ms: ledger.rejected_since,
         retry_at_unix_ms,
     };
     Snapshot {
@@ -90,6 +99,10 @@ pub(crate) fn parse(
         last_error: data.last_error,
         channel: data.channel,
         ts: data.ts,
+        generation: data.generation,
+        sending_since: data.sending_since_unix_ms,
+        rejections: data.rejections,
+        rejected_since: data.rejected_since_unix_ms,
     };
     Ok((state, ledger))
 }

@@ -52,10 +52,14 @@ impl Storage {
     /// - `channel_ready` (idle) => stays, calls `auth.test` (team unknown) or `conversations.open`
     /// - `auth_ok` => stays, team fixed, calls `conversations.open`
     /// - `auth_rate_limited`, `auth_transient` => stays, arms `RetryAuth`
+    /// - `auth_rejected` => stays, arms `RetryAuth`; [`failed`](Self::failed) once
+    ///   `max_attempts` / `max_age` is exhausted
     /// - `retry_auth` => stays, calls `auth.test`
     /// - `auth_unrecoverable` => [`failed`](Self::failed)
     /// - `dm_opened` => [`sending`](Self::sending) (emits `PostIntro`)
     /// - `dm_rate_limited`, `dm_transient` => [`backoff`](Self::backoff)
+    /// - `dm_rejected` => [`backoff`](Self::backoff), or [`failed`](Self::failed) once
+    ///   `max_attempts` / `max_age` is exhausted
     /// - `dm_permanent` => [`failed`](Self::failed)
     /// - `restarted` => stays idle, starts if the channel is ready
     /// - `reset` => ignored (nothing to reset)
@@ -145,16 +149,24 @@ impl Storage {
         }
     }
 
-    /// Unknown whether Slack stored the post: look for the marker before any resend. Every
-    /// entry (and every restart) waits `reconcile_settle` before the first lookup.
+    /// Unknown whether Slack stored the post: look for the marker of this generation before
+    /// any resend. Every entry (and every restart) waits `reconcile_settle` before the first
+    /// lookup; a scan reads every page from 5 min before the first post.
     /// - `retry_reconcile` => stays, reads `conversations.history` (or reopens the DM
     ///   channel if a restore lost it)
     /// - `history_found` => [`complete`](Self::complete)
-    /// - `history_not_found` => [`sending`](Self::sending) (posts again)
-    /// - `history_transient` => stays, arms `RetryReconcile` (backoff)
-    /// - `history_missing_scope` => [`failed`](Self::failed)
+    /// - `history_next_page` => stays, reads the next page with its cursor
+    /// - `history_not_found` (the last page) => the first time stays and scans again after
+    ///   `resend_confirm_gap`; the second time, that far apart, [`sending`](Self::sending)
+    ///   (posts again)
+    /// - `history_transient` => stays, arms `RetryReconcile` (backoff, at least
+    ///   `Retry-After`), then reads the same page again
+    /// - `history_permanent` => [`failed`](Self::failed)
+    /// - `history_rejected` => stays, arms `RetryReconcile`; [`failed`](Self::failed) once
+    ///   `max_attempts` / `max_age` is exhausted
     /// - `dm_opened` => stays, reads history; `dm_permanent` => [`failed`](Self::failed);
-    ///   `dm_rate_limited`, `dm_transient` => stays, arms `RetryReconcile`
+    ///   `dm_rate_limited`, `dm_transient`, `dm_rejected` => stays, arms `RetryReconcile`
+    ///   (`dm_rejected` => [`failed`](Self::failed) once the bound is exhausted)
     /// - `restarted` => stays, waits `reconcile_settle` again
     /// - anything else => [`unconfirmed`](Self::unconfirmed)
     #[state(superstate = "unconfirmed", exit_action = "leave_reconciling")]
@@ -219,7 +231,8 @@ impl Storage {
 
     /// Not yet delivered (`pending`, `backoff`, `unconfirmed`).
     /// - `mark_complete` => [`complete`](Self::complete)
-    /// - `reset` => [`pending`](Self::pending) (starts at once if the channel is ready)
+    /// - `reset` => [`pending`](Self::pending), generation bumped (starts at once if the
+    ///   channel is ready)
     /// - stale answers, `channel_ready` while busy, anything else => ignored and counted
     #[superstate]
     fn incomplete(&mut self, context: &mut Outbox, event: &Event) -> Outcome<State> {
@@ -235,8 +248,8 @@ impl Storage {
     }
 
     /// Done, one way or the other (`complete`, `failed`): only an operator moves it.
-    /// - `reset` => [`pending`](Self::pending) (stamp cleared; starts at once if the channel is
-    ///   ready)
+    /// - `reset` => [`pending`](Self::pending) (stamp cleared, generation bumped; starts at
+    ///   once if the channel is ready)
     /// - `restarted` => stays, nothing to do
     /// - anything else => ignored and counted
     #[superstate]

@@ -23,6 +23,16 @@ pub(crate) struct Ledger {
     pub(crate) channel: Option<String>,
     /// The intro's `ts`, once confirmed.
     pub(crate) ts: Option<String>,
+    /// Bumped by every operator reset; part of the marker, so a reconciliation matches only
+    /// the current generation's intro.
+    pub(crate) generation: u32,
+    /// When the first post of this generation went out (wall clock): the history scan reads
+    /// from 5 min before it.
+    pub(crate) sending_since: Option<u64>,
+    /// Consecutive `Rejected` replies (codes this build does not classify).
+    pub(crate) rejections: u32,
+    /// When the first of those consecutive `Rejected` replies came (wall clock).
+    pub(crate) rejected_since: Option<u64>,
 }
 
 /// The machine's shared storage: configuration, identity, the ledger facts, RNG and backoff.
@@ -40,6 +50,12 @@ pub(crate) struct Storage {
     pub(crate) backoff: Backoff,
     /// Whether the bot can talk (`channel_ready` was received since this machine was built).
     pub(crate) channel_ready: bool,
+    /// The history scan's next page (`None`: the first), kept across a failed page so a
+    /// retry resumes there.
+    pub(crate) cursor: Option<String>,
+    /// When the last complete scan found nothing (monotonic; a restart forgets it, which only
+    /// delays a resend).
+    pub(crate) not_found_at: Option<crate::engine::Millis>,
 }
 
 impl Storage {
@@ -61,6 +77,8 @@ impl Storage {
             next_call: 1,
             backoff,
             channel_ready: false,
+            cursor: None,
+            not_found_at: None,
         }
     }
 }

@@ -11,7 +11,8 @@ pub enum StoreOp {
     Open,
     /// Writing an onboarding transition and its ledger row (synced).
     LedgerWrite,
-    /// Writing socket-mode transitions and their snapshot (batched, not synced).
+    /// Writing socket-mode transitions and their snapshot (batched; data pages synced, the
+    /// meta page not waited for).
     JournalWrite,
     /// Writing or pruning dedupe keys.
     SeenWrite,
@@ -141,9 +142,29 @@ pub enum StoreErrorKind {
     /// A write was attempted on a store opened read-only (API misuse).
     #[error("store is open read-only")]
     ReadOnly,
+    /// A ledger commit was written but its sync failed: it is not known to be on disk, and
+    /// retrying the sync proves nothing (Linux may drop the dirty pages after a failed
+    /// `fsync` and report success next time). Do **not** perform the side effect it guarded
+    /// (the post): stop the ledger driver, reopen the store, and let the row reconcile.
+    #[error(
+        "ledger commit not synced ({source}): do not post; stop the ledger, reopen the store and \
+         let the row reconcile (a retried sync proves nothing)"
+    )]
+    Unsynced {
+        /// What the sync reported.
+        source: LmdbError,
+    },
     /// LMDB reported an error.
     #[error("lmdb: {0}")]
     Lmdb(#[from] LmdbError),
+}
+
+impl StoreErrorKind {
+    /// Whether the shell must stop the ledger driver and reopen the store before anything
+    /// else ([`StoreErrorKind::Unsynced`]).
+    pub fn must_reopen(&self) -> bool {
+        matches!(self, StoreErrorKind::Unsynced { .. })
+    }
 }
 
 /// An error reported by LMDB (kept opaque so that heed stays inside `store`).

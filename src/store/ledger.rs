@@ -3,21 +3,24 @@
 //! `snapshots`.
 //!
 //! Contract with the onboarding machine: the row's `state` is the snapshot's `state`; the
-//! row's `attempts`, `last_error`, `channel` and `ts` are the snapshot data's keys of the same
-//! names; restoring builds `{"state", "data": {"attempts","last_error","channel","ts"}}`.
+//! row's `attempts`, `last_error`, `channel`, `ts` and the documented additions `generation`,
+//! `sending_since_unix_ms`, `rejections`, `rejected_since_unix_ms` are the snapshot data's keys
+//! of the same names; restoring builds `{"state", "data": {...}}` from them. Rows written
+//! before the additions read them as 0 / null.
 //! A `backoff` row's retry time (the snapshot's `retry_at_unix_ms`) is kept beside the row, in
 //! the `ledger_retry` database, written in the same transaction: a restart does not retry
 //! before a `Retry-After` (found by the `store_replay` fuzz target), and the row's JSON keeps
 //! exactly the fields of its contract.
 
-use super::error::{KindResult, StoreError, StoreErrorKind};
+use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
 use super::{Dbs, Store, db};
 use crate::engine::{Snapshot, UnixMs};
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// One ledger row: JSON `{"state","attempts","last_error","channel","ts","created_unix_ms",
+/// One ledger row: JSON `{"state","attempts","last_error","channel","ts","generation",
+/// "sending_since_unix_ms","rejections","rejected_since_unix_ms","created_unix_ms",
 /// "updated_unix_ms"}`, and (not in the JSON) a `backoff` row's retry time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerRow {
@@ -31,6 +34,19 @@ pub struct LedgerRow {
     pub channel: Option<String>,
     /// The introduction's message `ts`, once confirmed.
     pub ts: Option<String>,
+    /// Bumped by every operator reset; the intro's marker carries it.
+    #[serde(default)]
+    pub generation: u32,
+    /// When this generation's first post went out, Unix ms (the history scan starts 5 min
+    /// before it).
+    #[serde(default)]
+    pub sending_since_unix_ms: Option<u64>,
+    /// Consecutive replies with a code the machine does not classify.
+    #[serde(default)]
+    pub rejections: u32,
+    /// When the first of those came, Unix ms.
+    #[serde(default)]
+    pub rejected_since_unix_ms: Option<u64>,
     /// When the row was first written, Unix ms.
     pub created_unix_ms: u64,
     /// When the row was last written, Unix ms.
@@ -52,19 +68,16 @@ impl LedgerRow {
         if !(data.is_object() || data.is_null()) {
             return Err(format!("data must be an object, found {data}"));
         }
-        let attempts = match &data["attempts"] {
-            Value::Null => 0,
-            v => v
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| format!("attempts must be a small unsigned integer, found {v}"))?,
-        };
         Ok(LedgerRow {
             state: snapshot.state.clone(),
-            attempts,
+            attempts: small(data, "attempts")?,
             last_error: optional_string(data, "last_error")?,
             channel: optional_string(data, "channel")?,
             ts: optional_string(data, "ts")?,
+            generation: small(data, "generation")?,
+            sending_since_unix_ms: optional_u64(data, "sending_since_unix_ms")?,
+            rejections: small(data, "rejections")?,
+            rejected_since_unix_ms: optional_u64(data, "rejected_since_unix_ms")?,
             created_unix_ms: created.0,
             updated_unix_ms: updated.0,
             retry_at_unix_ms: optional_u64(data, "retry_at_unix_ms")?,
@@ -78,6 +91,10 @@ impl LedgerRow {
             "last_error": self.last_error,
             "channel": self.channel,
             "ts": self.ts,
+            "generation": self.generation,
+            "sending_since_unix_ms": self.sending_since_unix_ms,
+            "rejections": self.rejections,
+            "rejected_since_unix_ms": self.rejected_since_unix_ms,
         });
         if let Some(at) = self.retry_at_unix_ms {
             data["retry_at_unix_ms"] = json!(at);
@@ -96,6 +113,17 @@ pub struct LedgerEntry {
     pub instance: String,
     /// The row, or [`StoreErrorKind::Corrupt`].
     pub row: Result<LedgerRow, StoreErrorKind>,
+}
+
+/// A `u32` key; absent or null is 0.
+fn small(data: &Value, name: &str) -> Result<u32, String> {
+    match &data[name] {
+        Value::Null => Ok(0),
+        v => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("{name} must be a small unsigned integer, found {v}")),
+    }
 }
 
 fn optional_string(data: &Value, name: &str) -> Result<Option<String>, String> {
@@ -132,6 +160,7 @@ pub(crate) fn put(
     snapshot: &Snapshot,
     at: UnixMs,
 ) -> KindResult<()> {
+    check_key(instance)?;
     let created = match dbs.ledger.get(wtxn, instance.as_bytes())? {
         None => at,
         Some(bytes) => match decode(instance, bytes) {
@@ -165,6 +194,19 @@ pub(crate) fn put(
     Ok(())
 }
 
+/// A ledger key names a known team: `-/<U>` (the team not yet named by `auth.test`) would be a
+/// row the next start, with the real team, never finds — and then posts again.
+fn check_key(instance: &str) -> KindResult<()> {
+    let valid = |id: &str| !id.is_empty() && id != "-" && !id.contains('/');
+    match instance.split_once('/') {
+        Some((team, user)) if valid(team) && valid(user) => Ok(()),
+        _ => Err(StoreErrorKind::Invalid {
+            what: "ledger key",
+            detail: format!("{instance:?} is not <team_id>/<installer_user_id> with a known team"),
+        }),
+    }
+}
+
 /// `instance`'s row with its retry time from `ledger_retry`.
 fn load(dbs: &Dbs, rtxn: &RoTxn<'_>, instance: &str, bytes: &[u8]) -> KindResult<LedgerRow> {
     let mut row = decode(instance, bytes)?;
@@ -180,6 +222,38 @@ fn load(dbs: &Dbs, rtxn: &RoTxn<'_>, instance: &str, bytes: &[u8]) -> KindResult
 }
 
 impl Store {
+    /// Write `instance`'s row from `snapshot` when its data changed without a transition
+    /// (`last_error`, the DM channel, the retry counters), synced like every ledger write.
+    /// The row must exist and be in `snapshot.state`: a change of state is a transition and
+    /// goes through [`Store::observe`] / [`Store::record_onboarding`] with its journal row.
+    pub fn save_ledger(
+        &self,
+        instance: &str,
+        snapshot: &Snapshot,
+        at: UnixMs,
+    ) -> Result<(), StoreError> {
+        self.write(StoreOp::LedgerWrite, |dbs, wtxn| {
+            let stored = dbs
+                .ledger
+                .get(wtxn, instance.as_bytes())?
+                .map(|bytes| decode(instance, bytes))
+                .transpose()?;
+            match stored {
+                Some(row) if row.state == snapshot.state => put(dbs, wtxn, instance, snapshot, at),
+                other => Err(StoreErrorKind::Invalid {
+                    what: "ledger update",
+                    detail: format!(
+                        "{instance} is {:?}, the update is {:?}: a change of state needs its \
+                         transition",
+                        other.map(|r| r.state),
+                        snapshot.state
+                    ),
+                }),
+            }
+        })?;
+        self.sync_ledger()
+    }
+
     /// `instance`'s ledger row (`<team_id>/<installer_user_id>`), if any; restore the machine
     /// from [`LedgerRow::snapshot`]. A row that does not decode is
     /// [`StoreErrorKind::Corrupt`].

@@ -165,11 +165,27 @@ impl Store {
         self.env.info().map_size
     }
 
-    /// Flush every committed transaction to disk (`fdatasync`): call it periodically and at
-    /// shutdown so socket-mode rows, committed without waiting for the disk, become durable.
+    /// Flush every committed transaction to disk (`fdatasync`, meta page included): call it
+    /// periodically and at shutdown so socket-mode commits become durable. (With
+    /// `NO_META_SYNC`, every commit already syncs its data pages; only the meta page that
+    /// makes the latest commit the current one waits for this.) Never use it to "retry" a
+    /// failed ledger sync: see [`StoreErrorKind::Unsynced`].
     pub fn force_sync(&self) -> Result<(), StoreError> {
         self.env
             .force_sync()
             .map_err(|e| StoreError::new(StoreOp::Sync, e.into()))
+    }
+
+    /// Sync after a ledger commit; a failure is [`StoreErrorKind::Unsynced`] (stop, reopen,
+    /// reconcile), never something to retry.
+    pub(crate) fn sync_ledger(&self) -> Result<(), StoreError> {
+        self.env.force_sync().map_err(|e| {
+            StoreError::new(
+                StoreOp::Sync,
+                StoreErrorKind::Unsynced {
+                    source: LmdbError::from(e),
+                },
+            )
+        })
     }
 }

@@ -3,9 +3,10 @@
 //! One call is one write transaction: the journal rows of the drained [`Transition`]s, the
 //! instance's snapshot (socket machine) or ledger row (onboarding), and the dedupe keys the
 //! drained commands asked to remember. Onboarding writes return only after the commit is
-//! synced to disk, so the shell may then perform the drained commands (the post is released
-//! only once `sending` is durable); socket-mode writes are committed without waiting for the
-//! disk — never reordered or torn, but an OS crash may undo the latest ones.
+//! synced to disk (meta page included), so the shell may then perform the drained commands
+//! (the post is released only once `sending` is durable). Socket-mode writes do not wait for
+//! the meta-page sync: with `NO_META_SYNC` each commit still syncs its data pages, but an OS
+//! crash may undo the latest commits (never reordered or torn).
 
 use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
 use super::journal::{self, Seq};
@@ -88,8 +89,10 @@ impl Store {
     /// synced to disk. Release the side effect the transition leads to (the post, after
     /// `sending`) only after this returned `Ok`.
     ///
-    /// An error with [`StoreOp::Sync`] means the row is committed but not known to be on disk:
-    /// call [`Store::force_sync`] until it succeeds before releasing the side effect.
+    /// [`StoreErrorKind::Unsynced`] means the row is committed but not known to be on disk.
+    /// Do **not** release the side effect, and do not retry the sync (Linux may drop the dirty
+    /// pages after a failed `fsync` and then report success): stop the ledger driver, reopen
+    /// the store, and let the row reconcile (a `sending` row restarts in `reconciling`).
     pub fn record_onboarding(
         &self,
         t: &Transition,
@@ -121,7 +124,8 @@ impl Store {
     }
 
     /// Persist socket-mode transitions, each with the snapshot taken after it, in one
-    /// transaction committed without waiting for the disk (see [`Store::force_sync`]).
+    /// transaction committed without waiting for the meta-page sync (see
+    /// [`Store::force_sync`]).
     /// Returns the last sequence number written (`None` for an empty batch).
     pub fn record_socket_batch(
         &self,
@@ -150,7 +154,7 @@ impl Store {
         let seq = self.write(StoreOp::LedgerWrite, |dbs, wtxn| {
             write_batch(dbs, wtxn, batch, self.max_rows())
         })?;
-        self.force_sync()?;
+        self.sync_ledger()?;
         Ok(seq)
     }
 

@@ -52,6 +52,15 @@ fn crash_after_a_lost_post_looks_then_posts_again() {
     );
 }
 
+/// The installer wrote more than a page after the intro went out and the process died: the
+/// scan follows the cursor and finds it (one page used to say "not found" and post again).
+#[test]
+fn crash_then_chatter_finds_the_intro_beyond_the_first_page() {
+    let s = story("seed-crash-then-chatter-beyond-a-page");
+    assert!(has(&s, "reconciling -> complete (history_found)"), "{s:#?}");
+    assert_eq!((s.posts, s.stored, s.restarts), (1, 1, 1), "{s:#?}");
+}
+
 #[test]
 fn ambiguous_reply_is_reconciled() {
     let s = story("seed-ambiguous-then-found");

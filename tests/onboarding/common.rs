@@ -222,11 +222,24 @@ pub(crate) fn open_cmd(call: u64) -> Out {
     })
 }
 
+/// The first page of a history scan of a row that does not know when it first posted.
 pub(crate) fn lookup_cmd(call: u64) -> Out {
+    lookup_page(call, None, None)
+}
+
+/// A page of a history scan: `oldest` is 5 min before the first post (`Now::fake` ms), the
+/// cursor the previous page's.
+pub(crate) fn lookup_page(call: u64, first_post_ms: Option<u64>, cursor: Option<&str>) -> Out {
+    let oldest = first_post_ms.map(|ms| {
+        let unix = phantom_fsm::engine::FAKE_EPOCH_UNIX_MS + ms - 300_000;
+        format!("{}.{:06}", unix / 1000, (unix % 1000) * 1000)
+    });
     cmd(Command::LookupHistory {
         call: CallId(call),
         channel: CHANNEL.into(),
-        limit: 50,
+        oldest,
+        limit: 15,
+        cursor: cursor.map(str::to_string),
         marker: marker(),
     })
 }
@@ -280,6 +293,17 @@ pub(crate) fn row(
             "last_error": last_error,
             "channel": channel,
             "ts": ts,
+            "generation": 0,
+            "sending_since_unix_ms": null,
+            "rejections": 0,
+            "rejected_since_unix_ms": null,
         }),
     }
+}
+
+/// `snapshot` with its first post of this generation at `Now::fake(ms)`.
+pub(crate) fn posted_at(mut snapshot: Snapshot, ms: u64) -> Snapshot {
+    snapshot.data["sending_since_unix_ms"] =
+        serde_json::json!(phantom_fsm::engine::FAKE_EPOCH_UNIX_MS + ms);
+    snapshot
 }

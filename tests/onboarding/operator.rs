@@ -48,8 +48,52 @@ fn reset_clears_the_stamp_and_starts_over_when_the_channel_is_ready() {
         r.feed(Input::Reset),
         vec![r.tr("complete", "pending", "reset"), open_cmd(3)]
     );
-    assert_eq!(r.m.snapshot(), row("pending", 0, None, None, None));
+    let mut fresh = row("pending", 0, None, None, None);
+    fresh.data["generation"] = serde_json::json!(1);
+    assert_eq!(r.m.snapshot(), fresh, "the generation is bumped");
     assert_eq!(r.m.health(), "pending");
+}
+
+/// After a reset the fresh intro carries the next generation, and its reconciliation never
+/// takes the old intro (still in the DM channel) for it: that used to stamp the old `ts`.
+#[test]
+fn after_a_reset_reconciliation_matches_only_the_new_generation() {
+    use phantom_fsm::onboarding::{
+        CallResult, Command, IntroMetadata, OpenDmOutcome, classify_history,
+    };
+    let mut r = Run::to_complete();
+    r.feed(Input::Reset);
+    let out = r.feed(dm(
+        3,
+        OpenDmOutcome::Opened {
+            channel: CHANNEL.into(),
+        },
+    ));
+    let fresh = IntroMetadata::of_generation(USER, TEAM, 1);
+    assert!(
+        out.iter().any(
+            |o| matches!(o, Out::Command(Command::PostIntro { metadata, .. }) if *metadata == fresh)
+        ),
+        "{out:?}"
+    );
+    r.feed(post(4, ambiguous("no_response")));
+    let lookup = r.fire();
+    let Some(Out::Command(Command::LookupHistory { marker, .. })) = lookup.first() else {
+        panic!("{lookup:?}")
+    };
+    assert_eq!(*marker, fresh);
+    let old = serde_json::json!({"ok": true, "has_more": false, "messages": [
+        {"ts": TS, "metadata": IntroMetadata::new(USER, TEAM).to_json()}]})
+    .to_string();
+    let outcome = classify_history(
+        &CallResult::Response {
+            status: 200,
+            retry_after: None,
+            body: &old,
+        },
+        marker,
+    );
+    assert_eq!(outcome, phantom_fsm::onboarding::HistoryOutcome::NotFound);
 }
 
 #[test]

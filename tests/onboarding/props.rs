@@ -12,6 +12,10 @@
 //! 5. posts that could have been stored <= 1 + not-found lookups (per operator epoch), and
 //!    Slack never stores two intros in one epoch;
 //! 6. no deadline in the past after `handle`; no panic.
+//!
+//! The simulated DM channel holds the installer's chatter and older generations' intros too,
+//! served 15 messages a page: an intro behind a page of chatter is found only by following
+//! the cursor, and an old generation's intro must never count as this one's.
 
 use super::common::{CHANNEL, TEAM, TS, USER};
 use phantom_fsm::engine::{Machine, Now, Output, Signal};
@@ -79,6 +83,10 @@ pub(crate) enum Step {
     Crash {
         stored: bool,
     },
+    /// The installer writes `messages` messages in the DM channel.
+    Chatter {
+        messages: u8,
+    },
     Reset,
     MarkComplete,
     /// An answer to a call nobody waits for.
@@ -96,11 +104,64 @@ pub(crate) struct Model {
     ready: bool,
     awaiting: Option<Call>,
     timer: Option<Timer>,
-    /// Slack holds an intro with our marker (in any epoch).
-    stored: bool,
+    /// The DM channel, newest first: `true` is an intro of this epoch's generation.
+    channel: Vec<bool>,
+    /// The history page the scan is at.
+    page: usize,
+    /// A complete scan found nothing; the next one decides.
+    not_found_once: bool,
+}
+
+/// Slack's page size for non-Marketplace apps.
+const PAGE: usize = 15;
+
+/// What a truthful history page says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Page {
+    Found,
+    More,
+    NotFound,
+}
+
+fn read_page(channel: &[bool], page: usize) -> Page {
+    let start = (page * PAGE).min(channel.len());
+    let end = (start + PAGE).min(channel.len());
+    match (channel[start..end].contains(&true), end < channel.len()) {
+        (true, _) => Page::Found,
+        (false, true) => Page::More,
+        (false, false) => Page::NotFound,
+    }
 }
 
 impl Model {
+    /// `reconciling` waits to settle, then scans from the first page, needing two not-found
+    /// scans again.
+    fn settle(&mut self) {
+        self.page = 0;
+        self.not_found_once = false;
+        self.go("reconciling", None, Some(Timer::RetryReconcile));
+    }
+
+    fn history_found(&mut self) {
+        match read_page(&self.channel, self.page) {
+            Page::Found => self.go("complete", None, None),
+            Page::More => {
+                self.page += 1;
+                self.awaiting = Some(Call::History);
+            }
+            Page::NotFound if self.not_found_once => {
+                self.page = 0;
+                self.not_found_once = false;
+                self.go("sending", Some(Call::Post), None);
+            }
+            Page::NotFound => {
+                self.page = 0;
+                self.not_found_once = true;
+                self.go("reconciling", None, Some(Timer::RetryReconcile));
+            }
+        }
+    }
+
     fn start(&self) -> Call {
         if self.team { Call::Open } else { Call::Auth }
     }
@@ -137,18 +198,19 @@ impl Model {
                 self.go("backoff", None, Some(Timer::RetrySend))
             }
             (Call::Post, Ok) => {
-                self.stored = true;
+                self.channel.insert(0, true);
                 self.go("complete", None, None);
             }
             (Call::Post, RateLimited | Transient) => {
                 self.go("backoff", None, Some(Timer::RetrySend))
             }
             (Call::Post, Ambiguous) => {
-                self.stored |= stored;
-                self.go("reconciling", None, Some(Timer::RetryReconcile));
+                if stored {
+                    self.channel.insert(0, true);
+                }
+                self.settle();
             }
-            (Call::History, Ok) if self.stored => self.go("complete", None, None),
-            (Call::History, Ok) => self.go("sending", Some(Call::Post), None),
+            (Call::History, Ok) => self.history_found(),
             (Call::History, Transient) => self.go("reconciling", None, Some(Timer::RetryReconcile)),
             (_, Permanent) => self.go("failed", None, None),
             // The class tables give no other combination.
@@ -177,13 +239,17 @@ impl Model {
             "backoff" => Some(Timer::RetrySend),
             _ => None,
         };
-        if self.state == "sending" {
-            self.state = "reconciling";
+        if matches!(self.state, "sending" | "reconciling") {
+            self.settle();
         }
     }
 
     fn reset(&mut self) {
         self.dm = false;
+        // A new generation: the old intros are no longer this epoch's.
+        self.channel.iter_mut().for_each(|m| *m = false);
+        self.page = 0;
+        self.not_found_once = false;
         let start = self.ready.then(|| self.start());
         self.go("pending", start, None);
     }
@@ -206,7 +272,9 @@ impl ReferenceStateMachine for Reference {
                 ready: false,
                 awaiting: None,
                 timer: None,
-                stored: false,
+                channel: Vec::new(),
+                page: 0,
+                not_found_once: false,
             })
             .boxed()
     }
@@ -218,6 +286,7 @@ impl ReferenceStateMachine for Reference {
             5 => Just(Step::Fire),
             1 => Just(Step::Spurious),
             2 => any::<bool>().prop_map(|stored| Step::Crash { stored }),
+            2 => (0u8..20).prop_map(|messages| Step::Chatter { messages }),
             1 => Just(Step::Reset),
             1 => Just(Step::MarkComplete),
             1 => Just(Step::Stale),
@@ -245,8 +314,15 @@ impl ReferenceStateMachine for Reference {
                 }
             }
             Step::Crash { stored } => {
-                s.stored |= s.awaiting == Some(Call::Post) && *stored;
+                if s.awaiting == Some(Call::Post) && *stored {
+                    s.channel.insert(0, true);
+                }
                 s.crash();
+            }
+            Step::Chatter { messages } => {
+                for _ in 0..*messages {
+                    s.channel.insert(0, false);
+                }
             }
             Step::Reset if s.state != "pending" => s.reset(),
             Step::MarkComplete if s.state != "complete" => {
@@ -264,8 +340,11 @@ pub(crate) struct Sut {
     m: Onboarding,
     now: Now,
     awaiting: Option<(Call, CallId)>,
-    /// Slack holds an intro with our marker (any epoch).
-    stored: bool,
+    /// The DM channel, newest first: `true` is an intro of the current generation (the
+    /// marker's generation is checked on every post).
+    channel: Vec<bool>,
+    /// The cursor of the history call in flight.
+    cursor: Option<String>,
     /// Intros Slack stored since the last operator reset.
     stored_in_epoch: u32,
     /// A post went out and nothing since proved it was not stored or found it.
@@ -278,8 +357,11 @@ pub(crate) struct Sut {
 
 impl Sut {
     fn new(model: &Model) -> Sut {
+        // Every second scan here comes after a deadline, so with no gap the model knows it
+        // decides; the 60 s gap has its own scripted test.
         let config = OnboardingConfig {
             seed: model.seed,
+            resend_confirm_gap: std::time::Duration::ZERO,
             ..OnboardingConfig::default()
         };
         let m = match model.team_at_start {
@@ -290,7 +372,8 @@ impl Sut {
             m,
             now: Now::fake(0),
             awaiting: None,
-            stored: false,
+            channel: Vec::new(),
+            cursor: None,
             stored_in_epoch: 0,
             unresolved_post: false,
             confirmed: false,
@@ -300,11 +383,12 @@ impl Sut {
     }
 
     fn store(&mut self) {
-        self.stored = true;
+        self.channel.insert(0, true);
         self.stored_in_epoch += 1;
     }
 
     fn new_epoch(&mut self) {
+        self.channel.iter_mut().for_each(|m| *m = false);
         self.stored_in_epoch = 0;
         self.unresolved_post = false;
         self.confirmed = false;
@@ -315,7 +399,7 @@ impl Sut {
     /// The concrete answer to `call` of class `class`, updating the simulated Slack.
     fn answer(&mut self, call: Call, id: CallId, class: Class, stored: bool) -> Input {
         let reason = || "no_response".to_string();
-        let code = || "missing_scope".to_string();
+        let code = || "invalid_auth".to_string();
         let retry_after_ms = Some(1_500);
         match call {
             Call::Auth => Input::AuthTested {
@@ -386,22 +470,33 @@ impl Sut {
         }
     }
 
+    /// The truthful answer for the page at the call's cursor (an offset, as this Slack
+    /// writes its cursors).
     fn history_outcome(&mut self, class: Class) -> HistoryOutcome {
+        let offset: usize = self.cursor.as_deref().map_or(0, |c| c.parse().unwrap());
+        assert_eq!(offset % PAGE, 0, "cursor {offset}");
         match class {
-            Class::Ok if self.stored => {
-                self.confirmed = true;
-                HistoryOutcome::Found { ts: TS.into() }
-            }
-            Class::Ok => {
-                self.not_found += 1;
-                self.unresolved_post = false;
-                HistoryOutcome::NotFound
-            }
+            Class::Ok => match read_page(&self.channel, offset / PAGE) {
+                Page::Found => {
+                    self.confirmed = true;
+                    HistoryOutcome::Found { ts: TS.into() }
+                }
+                Page::More => HistoryOutcome::NextPage {
+                    cursor: (offset + PAGE).to_string(),
+                },
+                Page::NotFound => {
+                    self.not_found += 1;
+                    self.unresolved_post = false;
+                    HistoryOutcome::NotFound
+                }
+            },
             Class::Transient => HistoryOutcome::Transient {
                 retry_after_ms: None,
                 reason: "http_500".into(),
             },
-            _ => HistoryOutcome::MissingScope,
+            _ => HistoryOutcome::Permanent {
+                code: "missing_scope".into(),
+            },
         }
     }
 
@@ -441,7 +536,16 @@ impl Sut {
         let (call, id) = match c {
             Command::AuthTest { call } => (Call::Auth, *call),
             Command::OpenDm { call, .. } => (Call::Open, *call),
-            Command::LookupHistory { call, .. } => (Call::History, *call),
+            Command::LookupHistory {
+                call,
+                cursor,
+                limit,
+                ..
+            } => {
+                assert_eq!(*limit as usize, PAGE);
+                self.cursor = cursor.clone();
+                (Call::History, *call)
+            }
             Command::PostIntro { call, .. } => {
                 assert_ne!(before, "complete", "a post once complete");
                 assert_eq!(current, "sending", "a post outside sending");
@@ -495,6 +599,12 @@ impl StateMachineTest for Sut {
                 let (config, instance) = (sut.m.config().clone(), sut.m.instance().to_string());
                 sut.m = Onboarding::restore(config, &instance, &sut.m.snapshot()).unwrap();
                 sut.feed(Input::Resumed)
+            }
+            Step::Chatter { messages } => {
+                for _ in 0..messages {
+                    sut.channel.insert(0, false);
+                }
+                Vec::new()
             }
             Step::Reset => {
                 if before != "pending" {

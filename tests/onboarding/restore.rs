@@ -44,10 +44,10 @@ fn resumed_in_sending_reconciles_instead_of_posting() {
     let out = r.restart();
     assert_eq!(out, vec![r.tr("sending", "reconciling", "restarted")]);
     assert_eq!(r.m.attempts(), 1);
-    assert_eq!(r.fire(), vec![lookup_cmd(1)]);
+    assert_eq!(r.fire(), vec![lookup_page(1, Some(1_000), None)]);
     // A second crash while reconciling: still no post, a fresh lookup after the settle time.
     assert_eq!(r.restart(), vec![]);
-    assert_eq!(r.fire(), vec![lookup_cmd(1)]);
+    assert_eq!(r.fire(), vec![lookup_page(1, Some(1_000), None)]);
     let out = r.feed(history(1, HistoryOutcome::Found { ts: TS.into() }));
     assert_eq!(out, vec![r.tr("reconciling", "complete", "history_found")]);
     assert_eq!(r.m.attempts(), 1);
@@ -86,7 +86,7 @@ fn resumed_in_reconciling_looks_up_after_the_settle_time() {
         None,
     ));
     assert_eq!(r.feed(Input::Resumed), vec![]);
-    assert_eq!(r.wait_ms(), 2_000);
+    assert_eq!(r.wait_ms(), 15_000);
     assert_eq!(r.fire(), vec![lookup_cmd(1)]);
 }
 

@@ -34,7 +34,10 @@ fn success_from_auth_test_stamps_complete_with_channel_and_ts() {
         out,
         vec![r.tr("pending", "sending", "dm_opened"), post_cmd(3)]
     );
-    assert_eq!(r.m.snapshot(), row("sending", 1, None, Some(CHANNEL), None));
+    assert_eq!(
+        r.m.snapshot(),
+        posted_at(row("sending", 1, None, Some(CHANNEL), None), 1_000)
+    );
     let out = r.feed(post(3, PostOutcome::Sent { ts: TS.into() }));
     assert_eq!(
         out,
@@ -45,7 +48,7 @@ fn success_from_auth_test_stamps_complete_with_channel_and_ts() {
     );
     assert_eq!(
         r.m.snapshot(),
-        row("complete", 1, None, Some(CHANNEL), Some(TS))
+        posted_at(row("complete", 1, None, Some(CHANNEL), Some(TS)), 1_000)
     );
     assert_eq!(r.m.health(), "complete");
     assert_eq!(r.m.poll_timeout(), None);
@@ -314,7 +317,7 @@ fn history_with_marker(ts: &str) -> String {
         {"type": "message", "ts": "1767225699.000001", "text": "hello"},
         {"type": "message", "ts": ts, "text": "Hi", "metadata": {
             "event_type": "phantom_intro",
-            "event_payload": {"installer": USER, "team": TEAM}}}
+            "event_payload": {"installer": USER, "team": TEAM, "generation": 0}}}
     ]})
     .to_string()
 }
@@ -332,9 +335,13 @@ fn ambiguous_post_reconciles_and_a_found_marker_completes_without_a_second_post(
             ],
             "{reply:?}"
         );
-        assert_eq!(r.wait_ms(), 2_000, "settle before the first lookup");
+        assert_eq!(
+            r.wait_ms(),
+            15_000,
+            "settle (the post's HTTP timeout + 5 s) before the first lookup"
+        );
         assert_eq!(r.fire_early(), vec![]);
-        assert_eq!(r.fire(), vec![lookup_cmd(3)]);
+        assert_eq!(r.fire(), vec![lookup_page(3, Some(1_000), None)]);
         let body = history_with_marker("1767225601.000300");
         let found = classify_history(
             &CallResult::Response {
@@ -354,9 +361,9 @@ fn ambiguous_post_reconciles_and_a_found_marker_completes_without_a_second_post(
 }
 
 #[test]
-fn not_found_sends_again_and_only_then() {
+fn not_found_sends_again_only_after_two_complete_scans_a_minute_apart() {
     let mut r = Run::to_reconciling();
-    assert_eq!(r.fire(), vec![lookup_cmd(3)]);
+    assert_eq!(r.fire(), vec![lookup_page(3, Some(1_000), None)]);
     let body = json!({"ok": true, "messages": [{"ts": "1.2", "text": "unrelated"}]}).to_string();
     let outcome = classify_history(
         &CallResult::Response {
@@ -368,14 +375,22 @@ fn not_found_sends_again_and_only_then() {
     );
     assert_eq!(outcome, HistoryOutcome::NotFound);
     assert_eq!(
-        r.feed(history(3, outcome)),
+        r.feed(history(3, outcome.clone())),
+        vec![],
+        "one answer is not enough"
+    );
+    assert_eq!(r.wait_ms(), 60_000, "the second scan a minute later");
+    assert_eq!(r.fire_early(), vec![]);
+    assert_eq!(r.fire(), vec![lookup_page(4, Some(1_000), None)]);
+    assert_eq!(
+        r.feed(history(4, outcome)),
         vec![
             r.tr("reconciling", "sending", "history_not_found"),
-            post_cmd(4)
+            post_cmd(5)
         ]
     );
     assert_eq!(r.m.attempts(), 2);
-    let out = r.feed(post(4, PostOutcome::Sent { ts: TS.into() }));
+    let out = r.feed(post(5, PostOutcome::Sent { ts: TS.into() }));
     assert_eq!(
         out,
         vec![
@@ -383,6 +398,62 @@ fn not_found_sends_again_and_only_then() {
             r.tr("sending", "complete", "post_sent")
         ]
     );
+}
+
+/// Crash in `sending`, the installer writes more than a page of messages, restart: the scan
+/// starts 5 min before the first post, follows the cursor page by page, and finds the intro
+/// on the second page (one page read used to answer "not found" and post a second intro).
+#[test]
+fn the_scan_follows_the_cursor_to_an_intro_beyond_the_first_page() {
+    let mut r = Run::to_sending();
+    r.advance(120_000);
+    assert_eq!(
+        r.restart(),
+        vec![r.tr("sending", "reconciling", "restarted")]
+    );
+    assert_eq!(r.fire(), vec![lookup_page(1, Some(1_000), None)]);
+    let chatter: Vec<_> = (0..15)
+        .map(|i| json!({"type": "message", "ts": format!("1767225700.{i:06}"), "text": "hi"}))
+        .collect();
+    let page1 = json!({"ok": true, "messages": chatter, "has_more": true,
+        "response_metadata": {"next_cursor": "bmV4dA=="}})
+    .to_string();
+    let reply = |body: &str| {
+        classify_history(
+            &CallResult::Response {
+                status: 200,
+                retry_after: None,
+                body,
+            },
+            &marker(),
+        )
+    };
+    assert_eq!(
+        r.feed(history(1, reply(&page1))),
+        vec![lookup_page(2, Some(1_000), Some("bmV4dA=="))]
+    );
+    // A 429 on the second page: wait Retry-After, then read that same page again.
+    let limited = classify_history(
+        &CallResult::Response {
+            status: 429,
+            retry_after: Some("60"),
+            body: "",
+        },
+        &marker(),
+    );
+    let out = r.feed(history(2, limited));
+    assert!(retry_delay(&out) >= 60_000);
+    assert_eq!(
+        r.fire(),
+        vec![lookup_page(3, Some(1_000), Some("bmV4dA=="))]
+    );
+    let page2 = history_with_marker("1767225601.000300");
+    assert_eq!(
+        r.feed(history(3, reply(&page2))),
+        vec![r.tr("reconciling", "complete", "history_found")]
+    );
+    assert_eq!(r.m.ts(), Some("1767225601.000300"));
+    assert_eq!(r.m.attempts(), 1, "no second intro");
 }
 
 #[test]
@@ -399,7 +470,7 @@ fn missing_scope_on_history_fails_rather_than_resend() {
     );
     assert_eq!(
         r.feed(history(3, outcome)),
-        vec![r.tr("reconciling", "failed", "history_missing_scope")]
+        vec![r.tr("reconciling", "failed", "history_permanent")]
     );
     assert_eq!(r.m.last_error(), Some("missing_scope"));
     assert_eq!(r.m.attempts(), 1);
@@ -423,7 +494,7 @@ fn transient_history_failure_looks_again_after_backoff_never_posts() {
     assert!(delay >= 20_000);
     assert_eq!(r.m.state_name(), "reconciling");
     assert_eq!(r.fire_early(), vec![]);
-    assert_eq!(r.fire(), vec![lookup_cmd(4)]);
+    assert_eq!(r.fire(), vec![lookup_page(4, Some(1_000), None)]);
     let out = r.feed(history(
         4,
         HistoryOutcome::Transient {
@@ -518,4 +589,74 @@ fn complete_never_posts_again() {
 fn the_machine_moves_between_threads() {
     fn send_and_sync<T: Send + Sync + 'static>() {}
     send_and_sync::<phantom_fsm::onboarding::Onboarding>();
+}
+
+/// A code this build does not classify is retried, but no row stays pending forever: after
+/// `max_attempts` of them in a row it is `failed` with the last code.
+#[test]
+fn unknown_codes_are_retried_at_most_max_attempts_times() {
+    let mut r = Run::known_team();
+    r.feed(Input::ChannelReady);
+    let rejected = || OpenDmOutcome::Rejected {
+        code: "some_new_code".into(),
+    };
+    let mut call = 1;
+    for _ in 1..10 {
+        let out = r.feed(dm(call, rejected()));
+        assert_eq!(r.m.state_name(), "backoff", "{out:?}");
+        assert_eq!(r.m.last_error(), Some("some_new_code"));
+        r.fire();
+        assert_eq!(r.m.state_name(), "pending");
+        call += 1;
+    }
+    let out = r.feed(dm(call, rejected()));
+    assert_eq!(out, vec![r.tr("pending", "failed", "dm_rejected")]);
+    assert_eq!(r.m.last_error(), Some("some_new_code"));
+}
+
+/// ... or after `max_age` since the first of them, however few there were.
+#[test]
+fn unknown_codes_are_retried_at_most_max_age() {
+    let mut r = Run::to_reconciling();
+    r.fire();
+    let rejected = || HistoryOutcome::Rejected {
+        code: "some_new_code".into(),
+    };
+    r.feed(history(3, rejected()));
+    assert_eq!(r.m.state_name(), "reconciling");
+    r.advance(24 * 3600 * 1000);
+    r.fire();
+    assert_eq!(
+        r.feed(history(4, rejected())),
+        vec![r.tr("reconciling", "failed", "history_rejected")]
+    );
+    assert_eq!(r.m.attempts(), 1, "never a blind resend");
+}
+
+/// Any answer that settles the question ends the run of rejections.
+#[test]
+fn a_success_resets_the_rejection_count() {
+    let mut r = Run::known_team();
+    r.feed(Input::ChannelReady);
+    for call in 1..=9 {
+        r.feed(dm(
+            call,
+            OpenDmOutcome::Rejected {
+                code: "some_new_code".into(),
+            },
+        ));
+        r.fire();
+    }
+    assert_eq!(r.m.snapshot().data["rejections"], 9);
+    r.feed(dm(
+        10,
+        OpenDmOutcome::Opened {
+            channel: CHANNEL.into(),
+        },
+    ));
+    assert_eq!(r.m.snapshot().data["rejections"], 0);
+    assert_eq!(
+        r.m.snapshot().data["rejected_since_unix_ms"],
+        serde_json::Value::Null
+    );
 }

@@ -65,6 +65,8 @@ fn rows_snapshots_and_ledger_rows_have_the_contract_json() {
     assert_eq!(
         raw_json(dir, "ledger", b"T1/U1"),
         json!({"state": "sending", "attempts": 1, "last_error": null, "channel": "D1", "ts": null,
+               "generation": 0, "sending_since_unix_ms": null, "rejections": 0,
+               "rejected_since_unix_ms": null,
                "created_unix_ms": at(7), "updated_unix_ms": at(7)})
     );
     // The onboarding snapshot lives in the ledger, not in `snapshots`.
@@ -378,7 +380,11 @@ fn a_backoff_retry_time_survives_a_reopen_beside_the_contract_row() {
             "attempts",
             "channel",
             "created_unix_ms",
+            "generation",
             "last_error",
+            "rejected_since_unix_ms",
+            "rejections",
+            "sending_since_unix_ms",
             "state",
             "ts",
             "updated_unix_ms"

@@ -65,6 +65,8 @@ pub fn ledger_snap(
         state: state.into(),
         data: serde_json::json!({
             "attempts": attempts, "last_error": null, "channel": channel, "ts": ts,
+            "generation": 0, "sending_since_unix_ms": null, "rejections": 0,
+            "rejected_since_unix_ms": null,
         }),
     }
 }

@@ -199,7 +199,8 @@ fn check_posts(store: &Store, log: &Path) -> Result<usize, String> {
             ["reset", instance] => {
                 in_epoch.remove(instance);
             }
-            ["post", instance, ts] => {
+            ["chatter", _, _] => {}
+            ["post", instance, ts, _generation] => {
                 total += 1;
                 posts.entry(instance).or_default().push(ts);
                 let n = in_epoch.entry(instance).or_default();

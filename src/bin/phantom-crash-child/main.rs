@@ -211,7 +211,9 @@ impl Child {
         let instance = self.onboarding[i].instance().to_string();
         for output in &outputs {
             if let Output::Command(command) = output {
-                let answer = self.slack.call(&mut self.rng, &instance, command)?;
+                let answer = self
+                    .slack
+                    .call(&mut self.rng, self.now.unix, &instance, command)?;
                 self.answers[i].push_back(answer);
             }
         }

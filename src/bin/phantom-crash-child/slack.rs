@@ -1,39 +1,63 @@
 //! A simulated Slack for the onboarding machines: it answers their Web API calls at random,
-//! and it *stores* posts in a side file (`post <instance> <ts>`), so the crash test can count
-//! the introductions a real Slack would hold, whatever the ledger says.
+//! and it *stores* posts in a side file (`post <instance> <ts> <generation>`), so the crash
+//! test can count the introductions a real Slack would hold, whatever the ledger says. The
+//! installer also writes messages (`chatter <instance> <ts>`), and history lookups are served
+//! as real pages (newest first, 15 a page, `oldest`, a cursor) through `classify_history`, so
+//! an intro behind a page of chatter is found only by following the cursor.
 
-use phantom_fsm::onboarding::{CallId, Command, HistoryOutcome, Input, OpenDmOutcome, PostOutcome};
+use phantom_fsm::engine::UnixMs;
+use phantom_fsm::onboarding::{
+    CallId, CallResult, Command, HistoryOutcome, Input, IntroMetadata, OpenDmOutcome, PostOutcome,
+    classify_history,
+};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 
-/// Slack's side of the world: the posts it holds per instance, and the log of them.
+/// Slack's page cap for non-Marketplace apps.
+const PAGE_CAP: usize = 15;
+
+/// One message of an installer's DM channel: an intro of a generation, or (`None`) chatter.
+struct Message {
+    ts: String,
+    generation: Option<u32>,
+}
+
+/// Slack's side of the world: the messages it holds per instance, and the log of them.
 pub(crate) struct Slack {
     log: File,
-    posts: HashMap<String, Vec<String>>,
+    messages: HashMap<String, Vec<Message>>,
     next_ts: u64,
 }
 
 impl Slack {
     /// Open (or create) the side log and load the posts it holds.
     pub(crate) fn open(path: &Path) -> std::io::Result<Slack> {
-        let mut posts: HashMap<String, Vec<String>> = HashMap::new();
+        let mut messages: HashMap<String, Vec<Message>> = HashMap::new();
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let mut count = 0;
         for line in text.lines() {
-            let mut words = line.split(' ');
-            if let (Some("post"), Some(instance), Some(ts)) =
-                (words.next(), words.next(), words.next())
-            {
-                posts.entry(instance.into()).or_default().push(ts.into());
-                count += 1;
-            }
+            let words: Vec<&str> = line.split(' ').collect();
+            let (instance, ts, generation) = match words.as_slice() {
+                ["post", instance, ts, generation] => (instance, ts, generation.parse().ok()),
+                ["chatter", instance, ts] => (instance, ts, None),
+                _ => continue,
+            };
+            messages
+                .entry(instance.to_string())
+                .or_default()
+                .push(Message {
+                    ts: ts.to_string(),
+                    generation,
+                });
+            count += 1;
         }
         let log = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Slack {
             log,
-            posts,
+            messages,
             next_ts: count + 1,
         })
     }
@@ -48,6 +72,7 @@ impl Slack {
     pub(crate) fn call(
         &mut self,
         rng: &mut fastrand::Rng,
+        now: UnixMs,
         instance: &str,
         command: &Command,
     ) -> std::io::Result<Input> {
@@ -59,20 +84,45 @@ impl Slack {
                 },
             },
             Command::OpenDm { call, user } => open_dm(rng, *call, user),
-            Command::PostIntro { call, .. } => self.post(rng, *call, instance)?,
-            Command::LookupHistory { call, .. } => self.history(rng, *call, instance),
+            Command::PostIntro { call, metadata, .. } => {
+                let generation = metadata.event_payload.generation;
+                self.post(rng, now, *call, instance, generation)?
+            }
+            Command::LookupHistory {
+                call,
+                oldest,
+                limit,
+                cursor,
+                marker,
+                ..
+            } => {
+                let query = Query {
+                    oldest: oldest.as_deref(),
+                    limit: *limit,
+                    cursor: cursor.as_deref(),
+                };
+                self.history(rng, *call, instance, &query, marker)
+            }
         })
     }
 
     fn post(
         &mut self,
         rng: &mut fastrand::Rng,
+        now: UnixMs,
         call: CallId,
         instance: &str,
+        generation: u32,
     ) -> std::io::Result<Input> {
         let roll = rng.u32(0..100);
         let outcome = if roll < 60 {
-            let ts = self.store(instance)?;
+            let ts = self.store(now, instance, generation)?;
+            // The installer often answers at length: the intro ends up pages deep.
+            if rng.u32(0..3) == 0 {
+                for _ in 0..rng.u32(10..40) {
+                    self.chatter(now, instance)?;
+                }
+            }
             match roll < 45 {
                 true => PostOutcome::Sent { ts },
                 // Stored, but the reply was lost.
@@ -100,35 +150,107 @@ impl Slack {
         Ok(Input::Posted { call, outcome })
     }
 
-    fn store(&mut self, instance: &str) -> std::io::Result<String> {
-        let ts = format!("1767225600.{:06}", self.next_ts);
+    /// A unique `ts` at `now`, later than every earlier one of this log.
+    fn ts(&mut self, now: UnixMs) -> String {
+        let seq = self.next_ts;
         self.next_ts += 1;
-        self.note(&format!("post {instance} {ts}"))?;
-        self.posts
+        format!("{}.{:06}", now.0 / 1000, (now.0 % 1000) * 1000 + seq % 1000)
+    }
+
+    fn store(&mut self, now: UnixMs, instance: &str, generation: u32) -> std::io::Result<String> {
+        let ts = self.ts(now);
+        self.note(&format!("post {instance} {ts} {generation}"))?;
+        self.messages
             .entry(instance.into())
             .or_default()
-            .push(ts.clone());
+            .push(Message {
+                ts: ts.clone(),
+                generation: Some(generation),
+            });
         println!("posted {instance}");
         Ok(ts)
     }
 
-    fn history(&self, rng: &mut fastrand::Rng, call: CallId, instance: &str) -> Input {
+    fn chatter(&mut self, now: UnixMs, instance: &str) -> std::io::Result<()> {
+        let ts = self.ts(now);
+        self.note(&format!("chatter {instance} {ts}"))?;
+        self.messages
+            .entry(instance.into())
+            .or_default()
+            .push(Message {
+                ts,
+                generation: None,
+            });
+        Ok(())
+    }
+
+    fn history(
+        &self,
+        rng: &mut fastrand::Rng,
+        call: CallId,
+        instance: &str,
+        query: &Query<'_>,
+        marker: &IntroMetadata,
+    ) -> Input {
         let roll = rng.u32(0..100);
-        let outcome = if roll < 12 {
-            HistoryOutcome::Transient {
-                retry_after_ms: None,
-                reason: "http_500".into(),
-            }
+        let body = if roll < 12 {
+            json!({"ok": false, "error": "internal_error"}).to_string()
         } else if roll < 13 {
-            HistoryOutcome::MissingScope
+            json!({"ok": false, "error": "missing_scope"}).to_string()
         } else {
-            match self.posts.get(instance).and_then(|p| p.first()) {
-                Some(ts) => HistoryOutcome::Found { ts: ts.clone() },
-                None => HistoryOutcome::NotFound,
-            }
+            self.page(instance, query)
         };
+        let status = if roll < 6 { 503 } else { 200 };
+        let result = CallResult::Response {
+            status,
+            retry_after: None,
+            body: &body,
+        };
+        let outcome: HistoryOutcome = classify_history(&result, marker);
         Input::HistoryRead { call, outcome }
     }
+
+    /// One `conversations.history` page of `instance`'s DM channel.
+    fn page(&self, instance: &str, query: &Query<'_>) -> String {
+        let oldest = query.oldest.map(ts_key).unwrap_or_default();
+        let newest_first: Vec<&Message> = self
+            .messages
+            .get(instance)
+            .map(|m| m.iter().rev().filter(|m| ts_key(&m.ts) >= oldest).collect())
+            .unwrap_or_default();
+        let offset: usize = query.cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let end = (offset + (query.limit as usize).clamp(1, PAGE_CAP)).min(newest_first.len());
+        let messages: Vec<Value> = newest_first[offset.min(end)..end]
+            .iter()
+            .map(|m| match m.generation {
+                Some(generation) => {
+                    let (team, installer) = instance.split_once('/').unwrap_or_default();
+                    json!({"ts": m.ts, "text": "hi", "metadata": {
+                        "event_type": "phantom_intro",
+                        "event_payload": {"installer": installer, "team": team, "generation": generation},
+                    }})
+                }
+                None => json!({"ts": m.ts, "text": "hello"}),
+            })
+            .collect();
+        let has_more = end < newest_first.len();
+        json!({"ok": true, "messages": messages, "has_more": has_more,
+            "response_metadata": {"next_cursor": if has_more { end.to_string() } else { String::new() }}})
+        .to_string()
+    }
+}
+
+/// What a history lookup asked for.
+struct Query<'a> {
+    oldest: Option<&'a str>,
+    limit: u32,
+    cursor: Option<&'a str>,
+}
+
+/// `(seconds, micros)` of a Slack `ts`.
+fn ts_key(ts: &str) -> (u64, u64) {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    (secs.parse().unwrap_or(0), frac.parse().unwrap_or(0))
 }
 
 fn open_dm(rng: &mut fastrand::Rng, call: CallId, user: &str) -> Input {

@@ -8,7 +8,9 @@
 //! 5. every post follows its transition into `sending` in the same drain and nothing follows
 //!    it (the shell commits `sending` before the request is written);
 //! 6. transitions chain and are edges of the derived diagram; no deadline in the past;
-//!    snapshots survive JSON and restore unchanged; no panic.
+//!    snapshots survive JSON and restore unchanged; no panic;
+//! 7. while every history answer was Slack's truth (real pages of the DM channel, 15 a page,
+//!    behind any amount of chatter), Slack never holds two intros of one generation.
 
 use super::{Call, Epoch, Harness, USER};
 use crate::engine::{Machine, Output, Signal, Snapshot, Transition};
@@ -178,14 +180,26 @@ impl Harness {
                 self.ensure(Some(metadata) == self.marker().as_ref(), || {
                     format!("post marker {metadata:?}")
                 });
+                self.post_generations
+                    .insert(*call, metadata.event_payload.generation);
                 (*call, Call::Post)
             }
             Command::LookupHistory {
                 call,
                 channel,
+                oldest,
                 limit,
+                cursor,
                 marker,
             } => {
+                self.queries.insert(
+                    *call,
+                    super::slack::Query {
+                        oldest: oldest.clone(),
+                        limit: *limit,
+                        cursor: cursor.clone(),
+                    },
+                );
                 self.ensure(Some(channel.as_str()) == self.m.channel(), || {
                     format!("history of {channel:?}")
                 });
@@ -227,7 +241,7 @@ impl Harness {
         self.m
             .team_id()
             .filter(|t| !t.is_empty())
-            .map(|team| IntroMetadata::new(USER, team))
+            .map(|team| IntroMetadata::of_generation(USER, team, self.m.generation()))
     }
 
     pub(super) fn check_state(&mut self) {
@@ -248,7 +262,11 @@ impl Harness {
                 "complete without channel and ts".into()
             });
         }
-        self.summary.stored = self.slack.len();
+        self.summary.stored = self.slack.intros();
+        let generation = self.m.generation();
+        self.ensure(self.lied || self.slack.intros_of(generation) <= 1, || {
+            format!("Slack holds two intros of generation {generation}, and every history answer was true")
+        });
     }
 
     /// The snapshot survives JSON, and restoring it gives a machine with the same snapshot.

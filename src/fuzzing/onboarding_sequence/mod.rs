@@ -10,6 +10,7 @@
 mod check;
 mod http;
 mod seeds;
+mod slack;
 mod step;
 
 use super::bytes;
@@ -110,8 +111,15 @@ struct Harness {
     /// Calls asked for and not answered in this process.
     calls: BTreeMap<CallId, Call>,
     last_call: u64,
-    /// The `ts` of every intro Slack stored, oldest first.
-    slack: Vec<String>,
+    /// The DM channel as Slack holds it.
+    slack: slack::Channel,
+    /// The generation of each post call out (its marker's).
+    post_generations: BTreeMap<CallId, u32>,
+    /// What each history call out asked for.
+    queries: BTreeMap<CallId, slack::Query>,
+    /// A history answer that was not Slack's truth was delivered (then a duplicate intro
+    /// may be the harness's fault, not the machine's).
+    lied: bool,
     epoch: Epoch,
     /// The post outcome being delivered (the `IntroAttempt` signal must match it).
     posted: Option<PostOutcome>,
@@ -126,7 +134,10 @@ impl Harness {
             now: Now::fake(0),
             calls: BTreeMap::new(),
             last_call: 0,
-            slack: Vec::new(),
+            slack: slack::Channel::default(),
+            post_generations: BTreeMap::new(),
+            queries: BTreeMap::new(),
+            lied: false,
             epoch: Epoch::default(),
             posted: None,
             summary: Summary::default(),
@@ -182,7 +193,7 @@ impl Harness {
                 retry_after_ms,
             } => {
                 let call = self.pick(call, Some(Call::History));
-                let outcome = self.history_outcome(kind, retry_after_ms);
+                let outcome = self.history_outcome(call, kind, retry_after_ms);
                 self.answer(call, Input::HistoryRead { call, outcome });
             }
             Step::Http {
@@ -197,6 +208,7 @@ impl Harness {
                 let reply = http::Reply::new(result, status, retry_after, body, &raw);
                 self.http_answer(call, &reply, status & 0x80 != 0);
             }
+            Step::Chatter { messages } => self.slack.chatter(self.now.unix, messages),
             Step::Reset => self.deliver(Input::Reset),
             Step::MarkComplete => self.deliver(Input::MarkComplete {
                 channel: CHANNEL.to_string(),
@@ -226,27 +238,28 @@ impl Harness {
 
     fn answer(&mut self, call: CallId, input: Input) {
         self.calls.remove(&call);
+        self.queries.remove(&call);
         self.deliver(input);
     }
 
     /// Slack stores a post it was sent (a call the machine really made) when the answer says
     /// so, or when an ambiguous answer hid that it did.
     fn post_answer(&mut self, call: CallId, outcome: PostOutcome, stored: bool) {
-        if self.calls.get(&call) == Some(&Call::Post) {
-            match &outcome {
-                PostOutcome::Sent { ts } => self.slack.push(ts.clone()),
-                PostOutcome::Ambiguous { .. } if stored => self.store_intro(),
+        let mut outcome = outcome;
+        if let Some(generation) = self.post_generations.remove(&call) {
+            match &mut outcome {
+                PostOutcome::Sent { ts } => {
+                    *ts = self.slack.store_intro(self.now.unix, generation);
+                }
+                PostOutcome::Ambiguous { .. } if stored => {
+                    self.slack.store_intro(self.now.unix, generation);
+                }
                 _ => {}
             }
         }
         self.posted = Some(outcome.clone());
         self.answer(call, Input::Posted { call, outcome });
         self.posted = None;
-    }
-
-    fn store_intro(&mut self) {
-        let ts = format!("1767225600.{:06}", self.slack.len() + 100);
-        self.slack.push(ts);
     }
 
     fn http_answer(&mut self, call: CallId, reply: &http::Reply, stored: bool) {
@@ -265,8 +278,13 @@ impl Harness {
                 self.post_answer(call, outcome, stored);
             }
             Call::History => {
-                let marker = crate::onboarding::IntroMetadata::new(USER, TEAM);
+                let marker = crate::onboarding::IntroMetadata::of_generation(
+                    USER,
+                    TEAM,
+                    self.m.generation(),
+                );
                 let outcome = http::check_history(reply, &marker);
+                self.lied = true;
                 self.answer(call, Input::HistoryRead { call, outcome });
             }
         }
@@ -283,6 +301,7 @@ impl Harness {
             Input::DmOpened { outcome, .. } => self.answer(call, Input::DmOpened { call, outcome }),
             Input::Posted { outcome, .. } => self.post_answer(call, outcome, false),
             Input::HistoryRead { outcome, .. } => {
+                self.lied |= self.calls.contains_key(&call);
                 self.answer(call, Input::HistoryRead { call, outcome })
             }
             other => self.deliver(other),
@@ -291,9 +310,8 @@ impl Harness {
 
     fn post_outcome(&mut self, kind: u8, retry_after_ms: u16) -> PostOutcome {
         match kind % 5 {
-            0 => PostOutcome::Sent {
-                ts: format!("1767225600.{:06}", self.slack.len() + 100),
-            },
+            // The `ts` is Slack's, set when the answer is delivered.
+            0 => PostOutcome::Sent { ts: String::new() },
             1 => PostOutcome::RateLimited {
                 retry_after_ms: (retry_after_ms > 0).then_some(u64::from(retry_after_ms)),
             },
@@ -301,7 +319,9 @@ impl Harness {
                 reason: "connect_error".into(),
             },
             3 => PostOutcome::Permanent {
-                code: "is_archived".into(),
+                code: ["is_archived", "invalid_auth", "messages_tab_disabled"]
+                    [usize::from(kind / 5) % 3]
+                    .into(),
             },
             _ => PostOutcome::Ambiguous {
                 reason: "no_response".into(),
@@ -309,30 +329,67 @@ impl Harness {
         }
     }
 
-    fn history_outcome(&self, kind: u8, retry_after_ms: u16) -> HistoryOutcome {
-        let found = |ts: Option<&String>| HistoryOutcome::Found {
-            ts: ts.cloned().unwrap_or_else(|| "1767225600.000001".into()),
-        };
-        match kind % 5 {
-            0 if self.slack.is_empty() => HistoryOutcome::NotFound,
-            0 | 1 => found(self.slack.first()),
+    /// `kind % 5`: 0 the truth (a real page of the DM channel for the call's query, through
+    /// `classify_history`); 1 found and 2 not found (possibly lies); 3 transient; 4 permanent
+    /// or rejected.
+    fn history_outcome(&mut self, call: CallId, kind: u8, retry_after_ms: u16) -> HistoryOutcome {
+        let retry_after_ms = (retry_after_ms > 0).then_some(u64::from(retry_after_ms));
+        let truth = self.queries.get(&call).map(|query| {
+            let body = self.slack.page(query);
+            let marker =
+                crate::onboarding::IntroMetadata::of_generation(USER, TEAM, self.m.generation());
+            let reply = http::Reply::Response {
+                status: 200,
+                retry_after: None,
+                body,
+            };
+            http::check_history(&reply, &marker)
+        });
+        if let (0, Some(truth)) = (kind % 5, truth) {
+            return truth;
+        }
+        let real = self.calls.get(&call) == Some(&Call::History);
+        let outcome = match kind % 5 {
+            0 | 1 => HistoryOutcome::Found {
+                ts: self
+                    .slack
+                    .first_intro(self.m.generation())
+                    .unwrap_or("1767225600.000001")
+                    .to_string(),
+            },
             2 => HistoryOutcome::NotFound,
             3 => HistoryOutcome::Transient {
-                retry_after_ms: (retry_after_ms > 0).then_some(u64::from(retry_after_ms)),
+                retry_after_ms,
                 reason: "http_503".into(),
             },
-            _ => HistoryOutcome::MissingScope,
-        }
+            _ if (kind / 5).is_multiple_of(2) => HistoryOutcome::Permanent {
+                code: "missing_scope".into(),
+            },
+            _ => HistoryOutcome::Rejected {
+                code: "some_new_code".into(),
+            },
+        };
+        self.lied |= real
+            && matches!(
+                outcome,
+                HistoryOutcome::Found { .. } | HistoryOutcome::NotFound
+            );
+        outcome
     }
 
     /// The process dies and starts again from the last snapshot (through its JSON), with no
     /// call in flight; an unanswered post may have reached Slack.
     fn restart(&mut self, stored: bool) {
-        if stored && self.calls.values().any(|c| *c == Call::Post) {
-            self.store_intro();
+        if stored {
+            // Every unanswered post reached Slack.
+            for generation in std::mem::take(&mut self.post_generations).into_values() {
+                self.slack.store_intro(self.now.unix, generation);
+            }
         }
         self.m = self.check_restore();
         self.calls.clear();
+        self.post_generations.clear();
+        self.queries.clear();
         self.last_call = 0;
         self.summary.restarts += 1;
         self.deliver(Input::Resumed);
@@ -361,8 +418,11 @@ fn auth_outcome(kind: u8, retry_after_ms: u16) -> AuthOutcome {
         3 => AuthOutcome::Transient {
             reason: "http_503".into(),
         },
-        _ => AuthOutcome::Unrecoverable {
+        _ if (kind / 5).is_multiple_of(2) => AuthOutcome::Unrecoverable {
             code: "invalid_auth".into(),
+        },
+        _ => AuthOutcome::Rejected {
+            code: "some_new_code".into(),
         },
     }
 }
@@ -378,8 +438,12 @@ fn dm_outcome(kind: u8, retry_after_ms: u16) -> OpenDmOutcome {
         2 => OpenDmOutcome::Transient {
             reason: "http_503".into(),
         },
-        _ => OpenDmOutcome::Permanent {
-            code: "user_not_found".into(),
+        _ if (kind / 4).is_multiple_of(2) => OpenDmOutcome::Permanent {
+            code: ["user_not_found", "user_not_visible", "invalid_auth"][usize::from(kind / 8) % 3]
+                .into(),
+        },
+        _ => OpenDmOutcome::Rejected {
+            code: "some_new_code".into(),
         },
     }
 }

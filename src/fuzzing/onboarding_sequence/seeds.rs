@@ -15,6 +15,21 @@ const TRANSIENT: u8 = 3;
 pub fn seeds() -> Vec<Seed> {
     vec![
         Seed {
+            // The intro went out, the process died, the installer wrote a page and more of
+            // messages: only following the cursor finds the intro.
+            name: "seed-crash-then-chatter-beyond-a-page",
+            bytes: Story::new(0, 21)
+                .channel_ready()
+                .dm(0)
+                .restart(true)
+                .chatter(20)
+                .wake_at_deadline()
+                .history(TRUTH)
+                .history(TRUTH)
+                .channel_ready()
+                .finish(),
+        },
+        Seed {
             name: "seed-happy-path",
             bytes: Story::new(0, 1)
                 .channel_ready()
@@ -50,6 +65,8 @@ pub fn seeds() -> Vec<Seed> {
                 .channel_ready()
                 .dm(0)
                 .restart(false)
+                .wake_at_deadline()
+                .history(TRUTH)
                 .wake_at_deadline()
                 .history(TRUTH)
                 .post(SENT, true, 0)

@@ -68,6 +68,10 @@ pub(crate) enum Step {
         body: u8,
         raw: Vec<u8>,
     },
+    /// The installer writes `messages` messages in the DM channel.
+    Chatter {
+        messages: u8,
+    },
     Reset,
     MarkComplete,
     /// A spurious wake-up.
@@ -134,7 +138,9 @@ impl Step {
                 call: pick(u),
                 input: Input::arbitrary(u)?,
             },
-            _ => Step::Timeout,
+            _ => Step::Chatter {
+                messages: bytes::u8(u),
+            },
         })
     }
 }
@@ -198,6 +204,11 @@ impl Story {
     /// `kind`: 0 the truth, 1 found, 2 not found, 3 transient, 4 missing scope.
     pub(crate) fn history(&mut self, kind: u8) -> &mut Self {
         self.op(8).u8(0).u8(kind).u16(0);
+        self
+    }
+    /// The installer writes `messages` messages in the DM channel.
+    pub(crate) fn chatter(&mut self, messages: u8) -> &mut Self {
+        self.op(14).u8(messages);
         self
     }
     /// A raw HTTP answer (see `http::result`) to the call in flight.
