@@ -12,6 +12,8 @@ mod embed;
 mod faults;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
+#[path = "runtime/respond.rs"]
+mod respond;
 #[path = "runtime/secrets.rs"]
 mod secrets;
 #[path = "runtime/traffic.rs"]

@@ -113,6 +113,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Let handlers answer inside the ack ([`Delivery::respond`](super::Delivery::respond)):
+    /// envelopes with `accepts_response_payload` are dispatched before they are acked, and
+    /// the ack waits for the answer until the ack deadline (default off: acked first).
+    pub fn responder(mut self, on: bool) -> Self {
+        self.socket.responder = on;
+        self
+    }
+
     /// The handler of every accepted envelope (default: none; envelopes are still acked).
     pub fn handler(mut self, handler: impl EventHandler) -> Self {
         self.handler = Arc::new(handler);
