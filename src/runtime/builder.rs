@@ -36,6 +36,7 @@ pub struct RuntimeBuilder {
     data_dir: PathBuf,
     listen: Option<SocketAddr>,
     handler: Arc<dyn ErasedHandler>,
+    forward: Option<super::bridge::BridgeConfig>,
     socket: SocketConfig,
     seed: Option<u64>,
     debug_reconnects: bool,
@@ -67,6 +68,7 @@ impl RuntimeBuilder {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             listen: None,
             handler: Arc::new(NoopHandler),
+            forward: None,
             socket: SocketConfig::default(),
             seed: None,
             debug_reconnects: false,
@@ -118,6 +120,15 @@ impl RuntimeBuilder {
     /// the ack waits for the answer until the ack deadline (default off: acked first).
     pub fn responder(mut self, on: bool) -> Self {
         self.socket.responder = on;
+        self
+    }
+
+    /// Forward every envelope to an HTTP app as Slack's HTTP delivery would
+    /// ([`bridge::Bridge`](super::bridge::Bridge)), replacing the handler, with responder mode
+    /// on so the app's answers ride inside the acks. The URL is checked by [`build`](Self::build).
+    pub fn forward(mut self, config: super::bridge::BridgeConfig) -> Self {
+        self.forward = Some(config);
+        self.socket.responder = true;
         self
     }
 
@@ -175,6 +186,14 @@ impl RuntimeBuilder {
         if let Some(bot) = &self.bot_token {
             check_token("bot", "xoxb-", bot.expose())?;
         }
+        let telemetry = Telemetry::new();
+        let handler = match self.forward.clone() {
+            Some(config) => Arc::new(
+                super::bridge::Bridge::new(config, telemetry.clone())
+                    .map_err(|_| RuntimeError::ForwardUrl)?,
+            ) as Arc<dyn ErasedHandler>,
+            None => self.handler.clone(),
+        };
         let listener = self.bind()?;
         let store = Store::open(StoreConfig::new(&self.data_dir)).map_err(RuntimeError::DataDir)?;
         let clock = Clock::start();
@@ -191,11 +210,11 @@ impl RuntimeBuilder {
             store: Arc::new(store),
             clock,
             opener,
-            handler: self.handler,
+            handler,
             listener,
             http: self.http,
             tls,
-            telemetry: Telemetry::new(),
+            telemetry,
             board: StatusBoard::new(env!("CARGO_PKG_VERSION"), clock.now()),
             handle: RuntimeHandle {
                 stop: Arc::new(stop),
