@@ -18,22 +18,22 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+pub(crate) const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
 /// One request as the app saw it.
 #[derive(Clone, Debug)]
-struct Seen {
-    content_type: String,
-    headers: HashMap<String, String>,
-    body: String,
-    signed: bool,
+pub(crate) struct Seen {
+    pub(crate) content_type: String,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: String,
+    pub(crate) signed: bool,
 }
 
 /// The app: verifies, records, answers like a Bolt app would (after `delay`).
 #[derive(Clone)]
-struct App {
-    delay: Duration,
-    seen: Arc<Mutex<Vec<Seen>>>,
+pub(crate) struct App {
+    pub(crate) delay: Duration,
+    pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 fn signed(headers: &HeaderMap, body: &[u8]) -> bool {
@@ -89,7 +89,9 @@ async fn answer(State(app): State<App>, headers: HeaderMap, body: Bytes) -> (Sta
     };
     let payload: Value = serde_json::from_str(payload).unwrap();
     let reply = match payload["type"].as_str() {
-        Some("block_suggestion") => json!({"options": [{"text": {"type": "plain_text", "text": "one"}, "value": "1"}]}),
+        Some("block_suggestion") => {
+            json!({"options": [{"text": {"type": "plain_text", "text": "one"}, "value": "1"}]})
+        }
         Some("view_submission") => json!({"response_action": "errors", "errors": {"b1": "bad"}}),
         _ => return (StatusCode::OK, String::new()),
     };
@@ -97,7 +99,7 @@ async fn answer(State(app): State<App>, headers: HeaderMap, body: Bytes) -> (Sta
 }
 
 /// Serve the app on 127.0.0.1; its request URL.
-async fn serve(app: App) -> String {
+pub(crate) async fn serve(app: App) -> String {
     let router = axum::Router::new()
         .route("/slack/events", axum::routing::post(answer))
         .with_state(app);
@@ -164,7 +166,10 @@ async fn ack_of(sim: &SimHandle, id: &str) -> AckRecord {
     sim.wait_until(WAIT, || sim.acks().iter().any(|a| a.envelope_id == id))
         .await
         .expect("acked");
-    sim.acks().into_iter().find(|a| a.envelope_id == id).unwrap()
+    sim.acks()
+        .into_iter()
+        .find(|a| a.envelope_id == id)
+        .unwrap()
 }
 
 fn config(url: String, secret: &str) -> BridgeConfig {
@@ -195,10 +200,22 @@ async fn each_type_arrives_as_slacks_signed_request_and_answers_ride_in_the_ack(
         assert!(s.signed, "signature verifies: {s:?}");
         assert_eq!(s.content_type, "application/json");
     }
-    let first = seen.iter().find(|s| !s.headers.contains_key("x-slack-retry-num")).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&first.body).unwrap(), event.payload);
-    let again = seen.iter().find(|s| s.headers.contains_key("x-slack-retry-num")).unwrap();
-    assert_eq!(serde_json::from_str::<Value>(&again.body).unwrap(), retried.payload);
+    let first = seen
+        .iter()
+        .find(|s| !s.headers.contains_key("x-slack-retry-num"))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&first.body).unwrap(),
+        event.payload
+    );
+    let again = seen
+        .iter()
+        .find(|s| s.headers.contains_key("x-slack-retry-num"))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&again.body).unwrap(),
+        retried.payload
+    );
     assert_eq!(again.headers["x-slack-retry-num"], "2");
     assert_eq!(again.headers["x-slack-retry-reason"], "timeout");
     assert_eq!(ack_of(&sim, &event.envelope_id).await.payload, None);
@@ -230,13 +247,21 @@ async fn each_type_arrives_as_slacks_signed_request_and_answers_ride_in_the_ack(
         let envelope = sim.make_envelope(kind);
         sim.send(envelope.clone(), Target::All);
         let ack = ack_of(&sim, &envelope.envelope_id).await;
-        assert!(ack.payload.as_ref().is_some_and(|p| p.get(answer).is_some()), "{ack:?}");
+        assert!(
+            ack.payload
+                .as_ref()
+                .is_some_and(|p| p.get(answer).is_some()),
+            "{ack:?}"
+        );
         assert_eq!(ack.payload_error, None);
         let seen = app.seen.lock().unwrap().last().cloned().unwrap();
         assert!(seen.signed);
         let form: HashMap<String, String> = serde_urlencoded::from_str(&seen.body).unwrap();
         assert_eq!(form.len(), 1);
-        assert_eq!(serde_json::from_str::<Value>(&form["payload"]).unwrap(), envelope.payload);
+        assert_eq!(
+            serde_json::from_str::<Value>(&form["payload"]).unwrap(),
+            envelope.payload
+        );
     }
     bridge.wait_outcome("ok", 5.0).await;
     assert_eq!(bridge.outcome("http_error"), 0.0);
@@ -298,7 +323,11 @@ async fn an_app_that_is_down_or_slow_never_delays_acks() {
     }
     let ack = ack_of(&sim, &command[0]).await;
     assert_eq!(ack.payload, None);
-    assert!(ack.latency_us < 2_000_000, "bare ack after the timeout: {}", ack.latency_us);
+    assert!(
+        ack.latency_us < 2_000_000,
+        "bare ack after the timeout: {}",
+        ack.latency_us
+    );
     bridge.wait_outcome("timeout", 4.0).await;
     bridge.stop().await;
 }
