@@ -40,6 +40,9 @@ pub struct RuntimeBuilder {
     socket: SocketConfig,
     seed: Option<u64>,
     debug_reconnects: bool,
+    /// `Some`: set by [`responder`](Self::responder) or [`forward`](Self::forward), and wins
+    /// over the [`socket_config`](Self::socket_config)'s field whatever the call order.
+    responder: Option<bool>,
     http: HttpConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
 }
@@ -72,6 +75,7 @@ impl RuntimeBuilder {
             socket: SocketConfig::default(),
             seed: None,
             debug_reconnects: false,
+            responder: None,
             http: HttpConfig::default(),
             tls: None,
         }
@@ -119,7 +123,7 @@ impl RuntimeBuilder {
     /// envelopes with `accepts_response_payload` are dispatched before they are acked, and
     /// the ack waits for the answer until the ack deadline (default off: acked first).
     pub fn responder(mut self, on: bool) -> Self {
-        self.socket.responder = on;
+        self.responder = Some(on);
         self
     }
 
@@ -128,7 +132,7 @@ impl RuntimeBuilder {
     /// on so the app's answers ride inside the acks. The URL is checked by [`build`](Self::build).
     pub fn forward(mut self, config: super::bridge::BridgeConfig) -> Self {
         self.forward = Some(config);
-        self.socket.responder = true;
+        self.responder = Some(true);
         self
     }
 
@@ -201,6 +205,11 @@ impl RuntimeBuilder {
         socket.seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
         // The machine adds `debug_reconnects=true` to the link URLs it hands out.
         socket.debug_reconnects = self.debug_reconnects;
+        if let Some(on) = self.responder {
+            socket.responder = on;
+        }
+        // The bridge answers inside the acks whatever was asked.
+        socket.responder |= self.forward.is_some();
         let machine = restore(&store, socket, &clock)?;
         let (stop, _) = watch::channel(false);
         let (state, _) = watch::channel(machine.state_name());

@@ -11,6 +11,7 @@ use phantom_fsm::runtime::bridge::BridgeConfig;
 use phantom_fsm::runtime::{Runtime, RuntimeHandle};
 use phantom_fsm::sim::{AckRecord, SimHandle, Target, TrafficKind};
 use phantom_fsm::slack::Secret;
+use phantom_fsm::socket::SocketConfig;
 use phantom_fsm::telemetry::Telemetry;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -117,13 +118,19 @@ struct Bridged {
 }
 
 async fn bridged(sim: &SimHandle, config: BridgeConfig) -> Bridged {
+    bridged_with(sim, config, SocketConfig::default()).await
+}
+
+async fn bridged_with(sim: &SimHandle, config: BridgeConfig, socket: SocketConfig) -> Bridged {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Runtime::builder()
+        .forward(config)
+        // After forward(): the bridge keeps responder mode on whatever the config says.
+        .socket_config(socket)
         .api_url(sim.api_url())
         .app_token(sim.app_token())
         .bot_token(sim.bot_token())
         .data_dir(dir.path())
-        .forward(config)
         .seed(7)
         .build()
         .expect("builds");
@@ -352,6 +359,46 @@ async fn an_answer_after_the_ack_deadline_leaves_an_empty_ack_by_2_5_s() {
     })
     .await;
     bridge.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_app_makes_the_runtime_shed_instead_of_queueing() {
+    let sim = quiet_sim().await;
+    let app = App {
+        delay: Duration::from_secs(30),
+        seen: Arc::default(),
+    };
+    let url = serve(app.clone()).await;
+    let mut stuck = config(url, SECRET);
+    stuck.max_concurrency = 1;
+    stuck.request_timeout = Duration::from_secs(20);
+    let socket = SocketConfig {
+        max_pending: 3,
+        ..SocketConfig::default()
+    };
+    let bridge = bridged_with(&sim, stuck, socket).await;
+    let ids = sim.push_now(6, TrafficKind::EventsApi, Target::All);
+    let shed = r#"phantom_slack_envelopes_total{outcome="shed",type="events_api"}"#;
+    eventually("three envelopes shed", WAIT, || async {
+        (metric(&bridge.telemetry.render(), shed) == Some(3.0)).then_some(())
+    })
+    .await;
+    // The three accepted were acked at once; one request is in flight, two wait for its slot.
+    for id in &ids[..3] {
+        assert!(ack_of(&sim, id).await.latency_us < 1_000_000);
+    }
+    assert_eq!(app.seen.lock().unwrap().len(), 1);
+    // Responder mode survived the socket_config() given after forward(): an answer-bearing
+    // envelope waits for the app (here: until the ack deadline).
+    let command = sim.push_now(1, TrafficKind::SlashCommands, Target::All);
+    let ack = ack_of(&sim, &command[0]).await;
+    assert!(ack.latency_us >= 2_000_000, "{}", ack.latency_us);
+    bridge.handle.shutdown();
+    tokio::time::timeout(WAIT, bridge.task)
+        .await
+        .expect("stops while the app is stuck")
+        .unwrap()
+        .unwrap();
 }
 
 #[test]
