@@ -2,6 +2,8 @@
 //! against the in-process Slack simulator on 127.0.0.1, with faults. Every wait is bounded and
 //! polls `/metrics`, `/health` or the simulator's log.
 
+#[path = "runtime/bridge.rs"]
+mod bridge;
 #[path = "runtime/common.rs"]
 mod common;
 #[path = "runtime/config.rs"]
@@ -12,6 +14,8 @@ mod embed;
 mod faults;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
+#[path = "runtime/respond.rs"]
+mod respond;
 #[path = "runtime/secrets.rs"]
 mod secrets;
 #[path = "runtime/traffic.rs"]

@@ -7,6 +7,7 @@
 
 use super::{CliError, UsageError};
 use clap::{Args, ValueEnum};
+use phantom_fsm::runtime::bridge::BridgeConfig;
 use phantom_fsm::runtime::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeError};
 use phantom_fsm::slack::{GatewayError, HttpOptions, MetadataGateway, Secret, SecretName};
 use std::io::Write;
@@ -36,6 +37,14 @@ pub(crate) struct RunArgs {
     /// The metadata gateway: missing tokens are read from GET {base}/secrets/{name}.
     #[arg(long, env = "METADATA_BASE_URL")]
     metadata_base_url: Option<String>,
+    /// The HTTP bridge: forward every envelope to this URL as Slack's HTTP delivery would
+    /// (e.g. a Bolt app's http://127.0.0.1:3000/slack/events).
+    #[arg(long, env = "PHANTOM_FORWARD_URL")]
+    forward_url: Option<String>,
+    /// The app's signing secret, to sign forwarded requests (required with --forward-url; else
+    /// read from the metadata gateway's slack_gateway_signing_secret).
+    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true, value_parser = secret)]
+    signing_secret: Option<Secret>,
     /// Ask Slack for 360 s link lifetimes, to rehearse handovers.
     #[arg(long)]
     debug_reconnects: bool,
@@ -91,20 +100,30 @@ fn build(args: &RunArgs) -> Result<Runtime, CliError> {
         &args.bot_token,
         "--bot-token",
     )?;
-    let builder = Runtime::builder()
+    let mut builder = Runtime::builder()
         .api_url(args.slack_api_url.clone())
         .app_token(app.expose())
         .bot_token(bot.expose())
         .data_dir(args.data_dir.clone())
         .listen(Some(args.listen))
         .debug_reconnects(args.debug_reconnects);
+    if let Some(url) = args.forward_url.as_deref().filter(|u| !u.is_empty()) {
+        let secret = token(
+            args,
+            SecretName::SlackGatewaySigningSecret,
+            &args.signing_secret,
+            "--signing-secret",
+        )?;
+        builder = builder.forward(BridgeConfig::new(url, secret));
+    }
     builder.build().map_err(|e| match e.flag() {
         Some(flag) => UsageError::new(flag, e.to_string()).into(),
         None => e.into(),
     })
 }
 
-/// A token from its flag or env var, else from the metadata gateway, else a usage error.
+/// A token (or the signing secret) from its flag or env var, else from the metadata gateway,
+/// else a usage error.
 fn token(
     args: &RunArgs,
     name: SecretName,
@@ -115,10 +134,10 @@ fn token(
         return Ok(token.clone());
     }
     let missing = || {
-        let env = if flag == "--app-token" {
-            "SLACK_APP_TOKEN"
-        } else {
-            "SLACK_BOT_TOKEN"
+        let env = match flag {
+            "--app-token" => "SLACK_APP_TOKEN",
+            "--signing-secret" => "SLACK_SIGNING_SECRET",
+            _ => "SLACK_BOT_TOKEN",
         };
         UsageError::new(flag, format!("missing (set {flag} or {env})"))
     };

@@ -36,9 +36,13 @@ pub struct RuntimeBuilder {
     data_dir: PathBuf,
     listen: Option<SocketAddr>,
     handler: Arc<dyn ErasedHandler>,
+    forward: Option<super::bridge::BridgeConfig>,
     socket: SocketConfig,
     seed: Option<u64>,
     debug_reconnects: bool,
+    /// `Some`: set by [`responder`](Self::responder) or [`forward`](Self::forward), and wins
+    /// over the [`socket_config`](Self::socket_config)'s field whatever the call order.
+    responder: Option<bool>,
     http: HttpConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
 }
@@ -67,9 +71,11 @@ impl RuntimeBuilder {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             listen: None,
             handler: Arc::new(NoopHandler),
+            forward: None,
             socket: SocketConfig::default(),
             seed: None,
             debug_reconnects: false,
+            responder: None,
             http: HttpConfig::default(),
             tls: None,
         }
@@ -110,6 +116,23 @@ impl RuntimeBuilder {
     /// [`Runtime::http_addr`]); `None` (the default) serves nothing.
     pub fn listen(mut self, addr: Option<SocketAddr>) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// Let handlers answer inside the ack ([`Delivery::respond`](super::Delivery::respond)):
+    /// envelopes with `accepts_response_payload` are dispatched before they are acked, and
+    /// the ack waits for the answer until the ack deadline (default off: acked first).
+    pub fn responder(mut self, on: bool) -> Self {
+        self.responder = Some(on);
+        self
+    }
+
+    /// Forward every envelope to an HTTP app as Slack's HTTP delivery would
+    /// ([`bridge::Bridge`](super::bridge::Bridge)), replacing the handler, with responder mode
+    /// on so the app's answers ride inside the acks. The URL is checked by [`build`](Self::build).
+    pub fn forward(mut self, config: super::bridge::BridgeConfig) -> Self {
+        self.forward = Some(config);
+        self.responder = Some(true);
         self
     }
 
@@ -167,6 +190,14 @@ impl RuntimeBuilder {
         if let Some(bot) = &self.bot_token {
             check_token("bot", "xoxb-", bot.expose())?;
         }
+        let telemetry = Telemetry::new();
+        let handler = match self.forward.clone() {
+            Some(config) => Arc::new(
+                super::bridge::Bridge::new(config, telemetry.clone())
+                    .map_err(|_| RuntimeError::ForwardUrl)?,
+            ) as Arc<dyn ErasedHandler>,
+            None => self.handler.clone(),
+        };
         let listener = self.bind()?;
         let store = Store::open(StoreConfig::new(&self.data_dir)).map_err(RuntimeError::DataDir)?;
         let clock = Clock::start();
@@ -174,6 +205,11 @@ impl RuntimeBuilder {
         socket.seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
         // The machine adds `debug_reconnects=true` to the link URLs it hands out.
         socket.debug_reconnects = self.debug_reconnects;
+        if let Some(on) = self.responder {
+            socket.responder = on;
+        }
+        // The bridge answers inside the acks whatever was asked.
+        socket.responder |= self.forward.is_some();
         let machine = restore(&store, socket, &clock)?;
         let (stop, _) = watch::channel(false);
         let (state, _) = watch::channel(machine.state_name());
@@ -183,11 +219,11 @@ impl RuntimeBuilder {
             store: Arc::new(store),
             clock,
             opener,
-            handler: self.handler,
+            handler,
             listener,
             http: self.http,
             tls,
-            telemetry: Telemetry::new(),
+            telemetry,
             board: StatusBoard::new(env!("CARGO_PKG_VERSION"), clock.now()),
             handle: RuntimeHandle {
                 stop: Arc::new(stop),

@@ -12,7 +12,7 @@
 //! own task.
 
 use super::clock::Clock;
-use super::handler::{Delivery, ErasedHandler};
+use super::handler::{Delivery, ErasedHandler, Responder};
 use super::link::{LinkEvent, LinkOp, LinkSettings, LinkTask};
 use super::opener::ConnectionOpener;
 use super::persist::Persister;
@@ -44,6 +44,11 @@ pub(crate) enum DriverEvent {
     /// The handler of a dispatched envelope returned, failed or panicked: it no longer counts
     /// toward the machine's `max_pending` (load shedding).
     Completed { envelope_id: String },
+    /// The handler answered an envelope whose ack waits for it (responder mode).
+    Respond {
+        envelope_id: String,
+        payload: crate::socket::AckPayload,
+    },
     /// An `apps.connections.open` call ended.
     Opened {
         request: RequestId,
@@ -190,6 +195,19 @@ impl Driver {
                 let now = self.parts.clock.now();
                 self.input(now, Input::Completed { envelope_id });
             }
+            DriverEvent::Respond {
+                envelope_id,
+                payload,
+            } => {
+                let now = self.parts.clock.now();
+                self.input(
+                    now,
+                    Input::Respond {
+                        envelope_id,
+                        payload,
+                    },
+                );
+            }
             DriverEvent::Opened { request, outcome } => {
                 self.received = Instant::now();
                 let now = self.parts.clock.now();
@@ -330,7 +348,14 @@ impl Driver {
             envelope_id: Some(envelope.envelope_id.clone()),
             events: self.parts.links.events.clone(),
         };
-        let delivery = Delivery::new(envelope);
+        // The ack waits for this handler's answer: no ack was queued in this drain.
+        let responder = (written.is_none()
+            && self.machine.config().responder
+            && envelope.accepts_response_payload)
+            .then(|| Responder {
+                events: self.parts.links.events.clone(),
+            });
+        let delivery = Delivery::new(envelope, responder);
         self.dispatches.spawn(async move {
             // Dropped last: the machine hears of the end however the handler ended.
             let _completed = completed;

@@ -26,6 +26,9 @@ pub enum RuntimeError {
     /// The Web API URL is not an absolute `http(s)://` URL.
     #[error("the Slack API URL must be an absolute http:// or https:// URL")]
     ApiUrl,
+    /// The bridge's forward URL is not an absolute `http(s)://` URL.
+    #[error("the forward URL must be an absolute http:// or https:// URL")]
+    ForwardUrl,
     /// The data dir could not be opened (missing permissions, held by another process, ...).
     #[error("cannot open the data dir: {0}")]
     DataDir(#[source] StoreError),
@@ -55,6 +58,7 @@ impl RuntimeError {
                 Some("--bot-token")
             }
             RuntimeError::ApiUrl => Some("--slack-api-url"),
+            RuntimeError::ForwardUrl => Some("--forward-url"),
             RuntimeError::DataDir(_) => Some("--data-dir"),
             RuntimeError::Listen { .. } => Some("--listen"),
             RuntimeError::Tls(_) | RuntimeError::Io(_) => None,

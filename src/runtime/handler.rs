@@ -1,6 +1,8 @@
 //! What the runtime hands the embedder: one [`Delivery`] per accepted envelope, to an async
 //! [`EventHandler`].
 
+use super::driver::DriverEvent;
+use crate::socket::AckPayload;
 use crate::socket::wire::Envelope;
 use std::future::Future;
 use std::pin::Pin;
@@ -33,8 +35,10 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 ///
 /// Responding inside the ack (`accepts_response_payload`: slash commands, options, modal
-/// validation) will be a separate `Responder` registered beside the handler; this trait stays
-/// as it is.
+/// validation): build the runtime with [`RuntimeBuilder::responder`] and call
+/// [`Delivery::respond`] before the ack deadline (2.5 s after receipt).
+///
+/// [`RuntimeBuilder::responder`]: super::RuntimeBuilder::responder
 pub trait EventHandler: Send + Sync + 'static {
     /// Handle one delivery. Called concurrently for concurrent envelopes.
     fn handle(&self, delivery: Delivery) -> impl Future<Output = Result<(), HandlerError>> + Send;
@@ -87,11 +91,63 @@ impl EventHandler for NoopHandler {
 #[derive(Clone, Debug)]
 pub struct Delivery {
     envelope: Envelope,
+    /// Present when the ack waits for this handler's answer (responder mode and
+    /// `accepts_response_payload`).
+    responder: Option<Responder>,
+}
+
+/// Where [`Delivery::respond`] sends its answer: the driver's input queue.
+#[derive(Clone)]
+pub(crate) struct Responder {
+    pub(crate) events: tokio::sync::mpsc::Sender<DriverEvent>,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
 }
 
 impl Delivery {
-    pub(crate) fn new(envelope: Envelope) -> Delivery {
-        Delivery { envelope }
+    pub(crate) fn new(envelope: Envelope, responder: Option<Responder>) -> Delivery {
+        Delivery {
+            envelope,
+            responder,
+        }
+    }
+
+    /// Whether this envelope's ack waits for [`Delivery::respond`]: the runtime was built with
+    /// [`responder`](super::RuntimeBuilder::responder) on and Slack accepts a payload for it.
+    /// Its ack goes out without a payload by the ack deadline (2.5 s after receipt) otherwise.
+    pub fn can_respond(&self) -> bool {
+        self.responder.is_some()
+    }
+
+    /// Answer inside the ack: `payload` becomes the ack's `payload` (a slash command's
+    /// `{"text": ..}`, an external select's `{"options": [..]}`, a modal's
+    /// `{"response_action": ..}`). Returns `false`, doing nothing, when this delivery cannot
+    /// respond ([`Delivery::can_respond`]). An answer after the ack deadline is dropped and
+    /// counted `late_response`; only the first answer counts.
+    pub fn respond(&self, payload: serde_json::Value) -> bool {
+        let Some(responder) = &self.responder else {
+            return false;
+        };
+        let event = DriverEvent::Respond {
+            envelope_id: self.envelope.envelope_id.clone(),
+            payload: AckPayload(payload),
+        };
+        if let Err(tokio::sync::mpsc::error::TrySendError::Full(event)) =
+            responder.events.try_send(event)
+        {
+            // The driver's queue is full: deliver it without blocking the handler.
+            let events = responder.events.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = events.send(event).await;
+                });
+            }
+        }
+        true
     }
 
     /// `events_api`, `slash_commands`, `interactive`, or a type Slack added later.

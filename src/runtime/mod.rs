@@ -7,6 +7,8 @@
 //! - [`EventHandler`]: what the embedder implements to receive envelopes;
 //! - [`ConnectionOpener`]: how `apps.connections.open` is called (the built-in [`SlackOpener`]
 //!   over [`crate::slack::SlackClient`], or a token source of your own);
+//! - [`bridge::Bridge`]: the HTTP bridge, a handler forwarding each envelope to an HTTP app
+//!   as Slack's HTTP delivery would (`run --forward-url`);
 //! - [`StatusBoard`]: what `/health` and `/debug/state` report, fed from the drained outputs;
 //! - [`serve`]: the operator HTTP server (`/metrics`, `/health`, `/debug/state`, and the live
 //!   inspector `/debug/ui` with its event stream `/debug/events`).
@@ -16,6 +18,7 @@
 //! is written by one thread (dedupe keys group-committed); `apps.connections.open` runs on the
 //! blocking pool. See `docs/operations.md`.
 
+pub mod bridge;
 mod builder;
 mod clock;
 mod driver;

@@ -296,9 +296,11 @@ pub fn encode_ack(envelope_id: &str) -> String {
     encode_ack_with(envelope_id, None)
 }
 
-/// Encode an ack, with the handler's response as its `payload` when there is one.
+/// Encode an ack, with the handler's response as its `payload` when there is one. A `null`
+/// response is none: the handler answered "nothing to add", and the ack goes out bare now
+/// instead of at the deadline.
 pub fn encode_ack_with(envelope_id: &str, payload: Option<&crate::socket::AckPayload>) -> String {
-    match payload {
+    match payload.filter(|p| !p.0.is_null()) {
         Some(p) => json!({ "envelope_id": envelope_id, "payload": p.0 }).to_string(),
         None => json!({ "envelope_id": envelope_id }).to_string(),
     }

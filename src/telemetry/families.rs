@@ -135,3 +135,23 @@ pub const STORE_OPS: [&str; 6] = {
 };
 
 pub use crate::socket::wire::{EVENT_TYPES, event_type_label};
+
+/// `phantom_bridge_requests_total{outcome}`.
+pub(crate) const BRIDGE_REQUESTS: &str = "phantom_bridge_requests";
+pub(crate) const BRIDGE_REQUESTS_HELP: &str = "Requests the HTTP bridge forwarded, by outcome \
+     (ok: a 200; http_error: another status; timeout: no answer within the request timeout; \
+     refused: the app could not be reached).";
+
+/// `phantom_bridge_request_seconds`.
+pub(crate) const BRIDGE_SECONDS: &str = "phantom_bridge_request";
+pub(crate) const BRIDGE_SECONDS_HELP: &str =
+    "Time from sending a forwarded request to its answer (or failure).";
+
+/// The bounded values of `phantom_bridge_requests_total`'s `outcome` label.
+pub const BRIDGE_OUTCOMES: [&str; 4] = ["ok", "http_error", "timeout", "refused"];
+
+/// The families exported only when the HTTP bridge is on (`run --forward-url`).
+pub const BRIDGE_FAMILIES: [(&str, &str); 2] = [
+    ("phantom_bridge_requests_total", "counter"),
+    ("phantom_bridge_request_seconds", "histogram"),
+];

@@ -19,6 +19,7 @@
 //! assert!(text.contains(r#"phantom_slack_socket_state{state="connecting"} 1"#));
 //! ```
 
+mod bridge;
 mod dispatch;
 mod families;
 mod instruments;
@@ -26,7 +27,8 @@ mod one_hot;
 
 pub use dispatch::DispatchGuard;
 pub use families::{
-    ENVELOPE_TYPES, EVENT_TYPES, FAMILIES, MACHINES, ONBOARDING_STATES, STORE_OPS, event_type_label,
+    BRIDGE_FAMILIES, BRIDGE_OUTCOMES, ENVELOPE_TYPES, EVENT_TYPES, FAMILIES, MACHINES,
+    ONBOARDING_STATES, STORE_OPS, event_type_label,
 };
 
 use crate::engine::{Output, Signal, Transition};
@@ -50,7 +52,9 @@ pub struct Telemetry {
 struct Inner {
     registry: prometheus::Registry,
     /// Owns the pipeline: dropping it would empty the exposition.
-    _provider: SdkMeterProvider,
+    provider: SdkMeterProvider,
+    /// The HTTP bridge's instruments, once it is on.
+    bridge: std::sync::OnceLock<bridge::BridgeInstruments>,
     instruments: Instruments,
     socket: OneHot,
     onboarding: OneHot,
@@ -90,7 +94,8 @@ impl Telemetry {
         Telemetry {
             inner: Arc::new(Inner {
                 registry,
-                _provider: provider,
+                provider,
+                bridge: std::sync::OnceLock::new(),
                 instruments,
                 socket,
                 onboarding,
@@ -197,6 +202,23 @@ impl Telemetry {
             self.inner.instruments.dispatch.clone(),
             event_type_label(event_type),
         )
+    }
+
+    /// Export the HTTP bridge's families ([`BRIDGE_FAMILIES`]), every outcome at 0. Called
+    /// when a bridge is built; without one they are absent.
+    pub fn enable_bridge(&self) {
+        self.bridge();
+    }
+
+    /// Count one forwarded request: `outcome` is one of [`BRIDGE_OUTCOMES`].
+    pub fn bridge_request(&self, outcome: &'static str, seconds: f64) {
+        self.bridge().record(outcome, seconds);
+    }
+
+    fn bridge(&self) -> &bridge::BridgeInstruments {
+        self.inner.bridge.get_or_init(|| {
+            bridge::BridgeInstruments::new(&self.inner.provider.meter("phantom_fsm"))
+        })
     }
 
     /// The Prometheus text exposition of every family ([`CONTENT_TYPE`]).

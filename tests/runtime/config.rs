@@ -133,3 +133,80 @@ async fn a_token_the_gateway_does_not_know_is_a_missing_token() {
     refused(&["--metadata-base-url", &base], "--app-token", &data).await;
     assert!(!data.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_url_needs_a_signing_secret_and_an_http_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = "xapp-1-A1-1-secretpart";
+    let bot = "xoxb-1-2-secretpart";
+    let base = [
+        "--app-token",
+        app,
+        "--bot-token",
+        bot,
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let url = "http://127.0.0.1:9/slack/events";
+    let mut args = base.to_vec();
+    args.extend(["--forward-url", url]);
+    refused(&args, "--signing-secret", &data).await;
+    let mut args = base.to_vec();
+    args.extend(["--forward-url", "ftp://x", "--signing-secret", "secretpart"]);
+    refused(&args, "--forward-url", &data).await;
+    assert!(!data.exists(), "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_forward_url_signs_with_the_gateways_secret_and_answers_inside_the_ack() {
+    use crate::bridge::{App, SECRET, serve};
+    use phantom_fsm::sim::{Target, TrafficKind};
+    let sim = quiet_sim().await;
+    let app = App {
+        delay: Duration::ZERO,
+        seen: Default::default(),
+    };
+    let url = serve(app.clone()).await;
+    let secrets = vec![
+        ("slack_app_token", sim.app_token().to_string()),
+        ("slack_bot_token", sim.bot_token().to_string()),
+        ("slack_gateway_signing_secret", SECRET.to_string()),
+    ];
+    let (base, asked) = gateway(secrets).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let extra = ["--metadata-base-url", &base, "--forward-url", &url];
+    let proc = Proc::run(&sim, &data, &extra).await;
+    proc.wait_state("connected", WAIT).await;
+    assert!(
+        asked
+            .lock()
+            .unwrap()
+            .contains(&"slack_gateway_signing_secret".to_string())
+    );
+    let ids = sim.push_now(1, TrafficKind::SlashCommands, Target::All);
+    sim.wait_until(WAIT, || sim.acks().iter().any(|a| a.envelope_id == ids[0]))
+        .await
+        .expect("acked");
+    let ack = sim
+        .acks()
+        .into_iter()
+        .find(|a| a.envelope_id == ids[0])
+        .unwrap();
+    assert_eq!(ack.payload, Some(serde_json::json!({"text": "pong"})));
+    let seen = app.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].signed);
+    if std::env::var_os("PHANTOM_SHOW_FORWARDED").is_some() {
+        let mut headers: Vec<_> = seen[0].headers.iter().collect();
+        headers.sort();
+        eprintln!("forwarded request headers: {headers:?}");
+    }
+    let metrics = proc.metrics().await;
+    assert_eq!(
+        metric(&metrics, r#"phantom_bridge_requests_total{outcome="ok"}"#),
+        Some(1.0)
+    );
+    assert!(!proc.output().contains(SECRET));
+}

@@ -136,6 +136,20 @@ fn server_frames_round_trip_through_their_encoders() {
 }
 
 #[test]
+fn an_ack_carries_a_payload_and_a_null_answer_is_a_bare_ack() {
+    let text = AckPayload(serde_json::json!({"text": "hi"}));
+    assert_eq!(
+        encode_ack_with("e1", Some(&text)),
+        r#"{"envelope_id":"e1","payload":{"text":"hi"}}"#
+    );
+    let none = AckPayload(serde_json::Value::Null);
+    assert_eq!(
+        encode_ack_with("e1", Some(&none)),
+        r#"{"envelope_id":"e1"}"#
+    );
+}
+
+#[test]
 fn open_failures_are_classified_as_design_section_3_says() {
     use phantom_fsm::socket::{OpenOutcome, UNRECOVERABLE_OPEN_CODES};
     for code in UNRECOVERABLE_OPEN_CODES {
