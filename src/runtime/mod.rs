@@ -24,6 +24,7 @@ mod events;
 mod handler;
 mod http;
 mod inspect;
+mod ledger;
 mod link;
 mod opener;
 mod persist;
