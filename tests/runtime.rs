@@ -10,6 +10,8 @@ mod config;
 mod embed;
 #[path = "runtime/faults.rs"]
 mod faults;
+#[path = "runtime/ledger.rs"]
+mod ledger;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
 #[path = "runtime/secrets.rs"]

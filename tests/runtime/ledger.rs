@@ -1,0 +1,181 @@
+//! The intro-DM driver end to end: the real binary against the simulator, restarted and
+//! killed on one data dir. Every test counts the intro DMs the simulator stored (by their
+//! marker) and waits on `/health` with a deadline.
+
+use super::common::{Proc, WAIT, eventually, quiet_sim};
+use phantom_fsm::sim::{ApiFault, Hold, SimHandle};
+use std::path::Path;
+use std::time::Duration;
+
+const INSTALLER: &str = "U0INSTALL1";
+
+/// Short settle and confirm timings so reconciliation runs in test time.
+const FAST: [&str; 4] = [
+    "--intro-settle-ms",
+    "200",
+    "--intro-confirm-gap-ms",
+    "300",
+];
+
+/// `phantom-fsm run` with the installer and the short onboarding timings.
+async fn run(sim: &SimHandle, dir: &Path, installer: &str) -> Proc {
+    let mut args = vec!["--installer-user-id", installer];
+    args.extend(FAST);
+    Proc::run(sim, dir, &args).await
+}
+
+/// The intro DMs to `installer` stored by the simulator (bot posts carrying the marker).
+fn intros(sim: &SimHandle, installer: &str) -> usize {
+    let channels = (1..=4).map(|n| format!("D{n:010}"));
+    channels
+        .flat_map(|c| sim.messages(&c))
+        .filter(|m| {
+            m.bot
+                && m.metadata.as_ref().is_some_and(|meta| {
+                    meta["event_type"] == "phantom_intro"
+                        && meta["event_payload"]["installer"] == installer
+                })
+        })
+        .count()
+}
+
+/// Wait until `/health` says onboarding `state`.
+async fn onboarding(proc: &Proc, state: &str, bound: Duration) {
+    eventually(&format!("onboarding {state}"), bound, || async {
+        (proc.health().await["onboarding"] == state).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_intro_is_sent_exactly_once_across_three_runs() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..3 {
+        let mut proc = run(&sim, dir.path(), INSTALLER).await;
+        onboarding(&proc, "complete", WAIT).await;
+        let metrics = proc.metrics().await;
+        assert!(
+            metrics.contains("phantom_onboarding_state{state=\"complete\"} 1"),
+            "{metrics}"
+        );
+        proc.terminate();
+        proc.exit_within(WAIT).await;
+    }
+    assert_eq!(intros(&sim, INSTALLER), 1);
+}
+
+#[tokio::test]
+async fn a_kill_while_the_post_reply_is_held_reconciles_without_a_second_dm() {
+    kill_while_held(0).await;
+}
+
+#[tokio::test]
+async fn a_kill_while_held_reconciles_through_pages_of_human_messages() {
+    kill_while_held(40).await;
+}
+
+/// SIGKILL while the simulator holds the stored post's reply; `humans` messages are written to
+/// the DM before the restart (the marker is then pages back).
+async fn kill_while_held(humans: u32) {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    sim.hold_next("chat.postMessage", 1, Hold::UntilReleased)
+        .unwrap();
+    let mut proc = run(&sim, dir.path(), INSTALLER).await;
+    eventually("the post is stored", WAIT, || async {
+        (intros(&sim, INSTALLER) == 1).then_some(())
+    })
+    .await;
+    proc.kill();
+    sim.release_held();
+    if humans > 0 {
+        sim.post_human_messages("D0000000001", humans, Some(INSTALLER))
+            .unwrap();
+    }
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    assert!(
+        proc.output().contains("onboarding reconciling -> complete"),
+        "{}",
+        proc.output()
+    );
+    assert_eq!(intros(&sim, INSTALLER), 1);
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_is_retried_in_process_and_complete_only_after_success() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    sim.fail_next("chat.postMessage", 1, ApiFault::rate_limited(1))
+        .unwrap();
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    proc.wait_metric(
+        "phantom_onboarding_intro_attempts_total{outcome=\"rate_limited\"}",
+        WAIT,
+        |v| v == 1.0,
+    )
+    .await;
+    onboarding(&proc, "complete", WAIT).await;
+    assert_eq!(intros(&sim, INSTALLER), 1);
+    let sent = "phantom_onboarding_intro_attempts_total{outcome=\"sent\"}";
+    proc.wait_metric(sent, WAIT, |v| v == 1.0).await;
+}
+
+#[tokio::test]
+async fn an_http_500_after_the_post_was_stored_reconciles_to_one_dm() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    sim.fail_next("chat.postMessage", 1, ApiFault::status(500).after_effect())
+        .unwrap();
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    assert_eq!(intros(&sim, INSTALLER), 1);
+}
+
+#[tokio::test]
+async fn a_new_installer_gets_one_dm_and_the_first_is_not_messaged_again() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    proc.terminate();
+    proc.exit_within(WAIT).await;
+    let proc = run(&sim, dir.path(), "U0INSTALL2").await;
+    onboarding(&proc, "complete", WAIT).await;
+    assert_eq!(intros(&sim, "U0INSTALL2"), 1);
+    assert_eq!(intros(&sim, INSTALLER), 1);
+}
+
+#[tokio::test]
+async fn user_not_found_fails_without_a_retry_loop() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    sim.fail_next("conversations.open", 1, ApiFault::error("user_not_found"))
+        .unwrap();
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "failed", WAIT).await;
+    let health = proc.health().await;
+    assert_eq!(health["status"], "degraded");
+    let calls = || {
+        sim.log(0, &Default::default())
+            .iter()
+            .filter(|r| format!("{r:?}").contains("conversations.open"))
+            .count()
+    };
+    let before = calls();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(calls(), before, "no retry after a permanent code");
+    assert_eq!(intros(&sim, INSTALLER), 0);
+}
+
+#[tokio::test]
+async fn invalid_auth_on_the_post_fails() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    sim.fail_next("chat.postMessage", 1, ApiFault::error("invalid_auth"))
+        .unwrap();
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "failed", WAIT).await;
+    assert_eq!(intros(&sim, INSTALLER), 0);
+}
