@@ -179,3 +179,45 @@ async fn invalid_auth_on_the_post_fails() {
     onboarding(&proc, "failed", WAIT).await;
     assert_eq!(intros(&sim, INSTALLER), 0);
 }
+
+#[tokio::test]
+async fn a_kill_right_after_the_stamp_sends_no_second_dm() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    proc.kill();
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    proc.wait_state("connected", WAIT).await;
+    assert_eq!(intros(&sim, INSTALLER), 1);
+    assert!(!proc.output().contains("posting the intro DM"), "{}", proc.output());
+}
+
+#[tokio::test]
+async fn a_ledger_reset_then_restart_sends_one_dm_of_the_new_generation() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    proc.terminate();
+    proc.exit_within(WAIT).await;
+    let args: Vec<String> = ["ledger", "reset", "--data-dir"]
+        .into_iter()
+        .map(String::from)
+        .chain([dir.path().display().to_string()])
+        .chain(["--installer".to_string(), INSTALLER.to_string()])
+        .collect();
+    let (status, output) = super::common::run_to_exit(&args, WAIT).await;
+    assert!(status.success(), "{output}");
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    onboarding(&proc, "complete", WAIT).await;
+    assert_eq!(intros(&sim, INSTALLER), 2);
+    let generations: Vec<_> = sim
+        .messages("D0000000001")
+        .into_iter()
+        .filter_map(|m| m.metadata)
+        .map(|meta| meta["event_payload"]["generation"].clone())
+        .collect();
+    assert_eq!(generations, [serde_json::json!(0), serde_json::json!(1)]);
+}
