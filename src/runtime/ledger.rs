@@ -227,14 +227,40 @@ impl Ledger<'_> {
         let instance = self.machine.instance().to_string();
         let written = snapshot.clone();
         let result = if transitions {
-            let outputs = outputs.to_vec();
-            blocking(move || store.observe(&outputs, &written).map(|_| ())).await
+            let rows = outputs.to_vec();
+            blocking(move || store.observe(&rows, &written)).await
         } else {
-            blocking(move || store.save_ledger(&instance, &written, now.unix)).await
+            blocking(move || {
+                store
+                    .save_ledger(&instance, &written, now.unix)
+                    .map(|()| None)
+            })
+            .await
         };
-        self.checked(result)?;
+        if let Some(last) = self.checked(result)? {
+            self.journal(outputs, last);
+        }
         self.persisted = Some(snapshot);
         Ok(())
+    }
+
+    /// Show the drain's journal rows (the last one has sequence `last`) to the inspector.
+    fn journal(&self, outputs: &[Output<Command>], last: crate::store::Seq) {
+        let rows: Vec<_> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Transition(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let first = last.saturating_sub(rows.len() as u64 - 1);
+        for (i, t) in rows.into_iter().enumerate() {
+            self.parts.board.record_journal_row(serde_json::json!({
+                "seq": first + i as u64, "at_unix_ms": t.at_unix.0,
+                "machine": t.machine, "instance": t.instance,
+                "from": t.from, "to": t.to, "event": t.event,
+            }));
+        }
     }
 
     /// Count and show a store result; an error ends this life of the machine.

@@ -10,12 +10,7 @@ use std::time::Duration;
 const INSTALLER: &str = "U0INSTALL1";
 
 /// Short settle and confirm timings so reconciliation runs in test time.
-const FAST: [&str; 4] = [
-    "--intro-settle-ms",
-    "200",
-    "--intro-confirm-gap-ms",
-    "300",
-];
+const FAST: [&str; 4] = ["--intro-settle-ms", "200", "--intro-confirm-gap-ms", "300"];
 
 /// `phantom-fsm run` with the installer and the short onboarding timings.
 async fn run(sim: &SimHandle, dir: &Path, installer: &str) -> Proc {
@@ -191,7 +186,11 @@ async fn a_kill_right_after_the_stamp_sends_no_second_dm() {
     onboarding(&proc, "complete", WAIT).await;
     proc.wait_state("connected", WAIT).await;
     assert_eq!(intros(&sim, INSTALLER), 1);
-    assert!(!proc.output().contains("posting the intro DM"), "{}", proc.output());
+    assert!(
+        !proc.output().contains("posting the intro DM"),
+        "{}",
+        proc.output()
+    );
 }
 
 #[tokio::test]
