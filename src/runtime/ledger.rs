@@ -368,3 +368,74 @@ async fn blocking<T: Send + 'static>(
         )),
     }
 }
+
+#[cfg(all(test, feature = "sim"))]
+mod tests {
+    use super::*;
+    use crate::sim::{SimConfig, SimHandle};
+    use crate::slack::{HttpOptions, SlackClient};
+
+    /// A store that refuses every write (read-only): the `sending` row cannot be committed, so
+    /// the post must never be written, and the ledger keeps restarting from the (absent) row
+    /// without taking anything else down.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_ledger_write_never_writes_the_post() {
+        let sim = SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
+        let store = Arc::new(Store::open_read_only(dir.path()).unwrap());
+        let clock = Clock::start();
+        let telemetry = Telemetry::new();
+        let board = StatusBoard::new("test", clock.now());
+        let (_socket_tx, socket) = watch::channel("connected");
+        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+        let parts = LedgerParts {
+            installer: "U0INSTALL1".into(),
+            bot_token: Secret::new(sim.bot_token()),
+            client: AsyncSlackClient::new(client, 2),
+            store,
+            config: OnboardingConfig::default(),
+            clock,
+            telemetry: telemetry.clone(),
+            board: board.clone(),
+            socket,
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(run(parts, stop));
+        // Two failed writes: the driver restarted from the row after the first.
+        let series = "phantom_store_errors_total{op=\"ledger_write\"} ";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = telemetry.render();
+            let count = text
+                .lines()
+                .find_map(|l| l.strip_prefix(series))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if count >= 2.0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no second store error:\n{text}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let posts = sim
+            .log(0, &crate::sim::LogFilter::default())
+            .iter()
+            .filter(|r| {
+                matches!(&r.event, crate::sim::Event::Call { method, .. } if method == "chat.postMessage")
+            })
+            .count();
+        assert_eq!(posts, 0, "the post was written without a committed row");
+        assert!(sim.messages("D0000000001").is_empty());
+        stop_tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the ledger stops on request")
+            .unwrap();
+    }
+}
