@@ -220,3 +220,38 @@ async fn a_ledger_reset_then_restart_sends_one_dm_of_the_new_generation() {
         .collect();
     assert_eq!(generations, [serde_json::json!(0), serde_json::json!(1)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedding_api_sends_the_intro_for_the_builders_installer() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = phantom_fsm::runtime::Runtime::builder()
+        .api_url(sim.api_url())
+        .app_token(sim.app_token())
+        .bot_token(sim.bot_token())
+        .data_dir(dir.path())
+        .installer(Some(INSTALLER.to_string()))
+        .build()
+        .unwrap();
+    let board = runtime.status().clone();
+    let telemetry = runtime.telemetry().clone();
+    let handle = runtime.handle();
+    let task = tokio::spawn(runtime.run());
+    let clock = phantom_fsm::runtime::SystemClock::start();
+    eventually("onboarding complete", WAIT, || {
+        let health = board.health(clock.now());
+        async move {
+            (health.onboarding == phantom_fsm::runtime::OnboardingHealth::Complete).then_some(())
+        }
+    })
+    .await;
+    let gauge = "phantom_onboarding_state{state=\"complete\"} 1";
+    assert!(telemetry.render().contains(gauge), "{}", telemetry.render());
+    assert_eq!(intros(&sim, INSTALLER), 1);
+    handle.shutdown();
+    tokio::time::timeout(WAIT, task)
+        .await
+        .expect("stops in time")
+        .unwrap()
+        .unwrap();
+}
