@@ -6,6 +6,8 @@
 mod common;
 #[path = "runtime/config.rs"]
 mod config;
+#[path = "runtime/demo.rs"]
+mod demo;
 #[path = "runtime/embed.rs"]
 mod embed;
 #[path = "runtime/faults.rs"]
