@@ -94,6 +94,15 @@ async fn connected(socket: &mut watch::Receiver<&'static str>) -> bool {
 /// One life of the ledger machine: from `auth.test` (or the row) until stop or a store
 /// failure.
 async fn run_once(parts: &LedgerParts, stop: &mut watch::Receiver<bool>) -> Ended {
+    // Until `auth.test` names the team, the installer shows as `-/<installer>`, `pending`.
+    let placeholder = format!("-/{}", parts.installer);
+    parts.board.set_machine(
+        crate::onboarding::MACHINE_ID,
+        &placeholder,
+        "pending",
+        parts.clock.now().unix,
+    );
+    parts.telemetry.set_onboarding(Some("pending"));
     let (tx, mut rx) = mpsc::channel::<Input>(16);
     let mut ledger = Ledger {
         parts,
@@ -148,6 +157,10 @@ impl Ledger<'_> {
         } = &input
         {
             let instance = format!("{team_id}/{}", self.parts.installer);
+            let placeholder = format!("-/{}", self.parts.installer);
+            self.parts
+                .board
+                .forget_machine(crate::onboarding::MACHINE_ID, &placeholder);
             let store = self.parts.store.clone();
             let key = instance.clone();
             let row = blocking(move || store.load_ledger(&key)).await;
@@ -183,6 +196,14 @@ impl Ledger<'_> {
                     }
                 }
             }
+            // No row yet: the instance is `pending` under its real id until its first
+            // transition writes the row.
+            self.parts.board.set_machine(
+                crate::onboarding::MACHINE_ID,
+                &instance,
+                "pending",
+                now.unix,
+            );
         }
         self.input(now, input).await
     }

@@ -255,3 +255,20 @@ async fn the_embedding_api_sends_the_intro_for_the_builders_installer() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn onboarding_is_pending_not_disabled_until_the_intro_is_sent() {
+    let sim = quiet_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    sim.hold_next("conversations.open", 1, Hold::UntilReleased)
+        .unwrap();
+    let proc = run(&sim, dir.path(), INSTALLER).await;
+    proc.wait_state("connected", WAIT).await;
+    onboarding(&proc, "pending", WAIT).await;
+    proc.wait_metric("phantom_onboarding_state{state=\"pending\"}", WAIT, |v| {
+        v == 1.0
+    })
+    .await;
+    sim.release_held();
+    onboarding(&proc, "complete", WAIT).await;
+}
