@@ -3,7 +3,7 @@
 //! marker) and waits on `/health` with a deadline.
 
 use super::common::{Proc, WAIT, eventually, quiet_sim};
-use phantom_fsm::sim::{ApiFault, Hold, SimHandle};
+use phantom_fsm::sim::{ApiFault, Event, Hold, SimHandle};
 use std::path::Path;
 use std::time::Duration;
 
@@ -96,6 +96,17 @@ async fn kill_while_held(humans: u32) {
         proc.output()
     );
     assert_eq!(intros(&sim, INSTALLER), 1);
+    if humans > 0 {
+        // 41 messages at 15 a page: the marker was found on the third page.
+        let pages = sim
+            .log(0, &Default::default())
+            .iter()
+            .filter(|r| {
+                matches!(&r.event, Event::Call { method, .. } if method == "conversations.history")
+            })
+            .count();
+        assert!(pages >= 3, "{pages} history pages read");
+    }
 }
 
 #[tokio::test]
