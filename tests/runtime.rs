@@ -8,10 +8,14 @@ mod bridge;
 mod common;
 #[path = "runtime/config.rs"]
 mod config;
+#[path = "runtime/demo.rs"]
+mod demo;
 #[path = "runtime/embed.rs"]
 mod embed;
 #[path = "runtime/faults.rs"]
 mod faults;
+#[path = "runtime/ledger.rs"]
+mod ledger;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
 #[path = "runtime/respond.rs"]

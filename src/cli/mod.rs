@@ -1,5 +1,7 @@
 //! Command-line interface (clap). Contract: `docs/contracts.md`.
 
+#[cfg(feature = "sim")]
+mod demo;
 mod diagram;
 mod journal;
 mod ledger;
@@ -46,6 +48,9 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Play a short scripted story: the simulator and the full runtime in one process.
+    #[cfg(feature = "sim")]
+    Demo(demo::DemoArgs),
     /// Hold the Socket Mode connection and serve /metrics, /health, /debug/state, /debug/ui.
     Run(run::RunArgs),
     /// Print a machine's derived state diagram, or rewrite ./state-diagrams/ (--write).
@@ -63,6 +68,8 @@ enum Command {
 pub(crate) fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        #[cfg(feature = "sim")]
+        Command::Demo(args) => demo::run(args),
         Command::Diagram(args) => diagram::run(args),
         #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),

@@ -7,6 +7,7 @@
 
 use super::{CliError, UsageError};
 use clap::{Args, ValueEnum};
+use phantom_fsm::onboarding::OnboardingConfig;
 use phantom_fsm::runtime::bridge::BridgeConfig;
 use phantom_fsm::runtime::{DEFAULT_API_URL, DEFAULT_DATA_DIR, Runtime, RuntimeError};
 use phantom_fsm::slack::{GatewayError, HttpOptions, MetadataGateway, Secret, SecretName};
@@ -28,6 +29,14 @@ pub(crate) struct RunArgs {
     /// The installer's Slack user id (U...): enables the onboarding intro DM.
     #[arg(long, env = "SLACK_INSTALLER_USER_ID")]
     installer_user_id: Option<String>,
+    /// How long the intro waits after an ambiguous post before reading history, in ms
+    /// (default 15000; shorten only against the simulator).
+    #[arg(long, env = "PHANTOM_INTRO_SETTLE_MS")]
+    intro_settle_ms: Option<u64>,
+    /// The gap between the two "not found" history scans before a resend, in ms (default
+    /// 60000; shorten only against the simulator).
+    #[arg(long, env = "PHANTOM_INTRO_CONFIRM_GAP_MS")]
+    intro_confirm_gap_ms: Option<u64>,
     /// The LMDB data dir (created 0700).
     #[arg(long, env = "PHANTOM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
@@ -66,12 +75,6 @@ fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
 pub(crate) fn run(args: RunArgs) -> Result<(), CliError> {
     init_logging(args.log_format);
     let runtime = build(&args)?;
-    if let Some(installer) = &args.installer_user_id {
-        tracing::info!(
-            installer = installer.as_str(),
-            "onboarding is not driven by this build yet: /health reports \"onboarding\":\"disabled\""
-        );
-    }
     // One thread: the binary's tasks (driver, links, HTTP) are all short and async, the store
     // has its own thread and Web API calls use the blocking pool. Measured against the
     // simulator, this halves CPU per envelope and ack latency compared with the multi-thread
@@ -106,7 +109,9 @@ fn build(args: &RunArgs) -> Result<Runtime, CliError> {
         .bot_token(bot.expose())
         .data_dir(args.data_dir.clone())
         .listen(Some(args.listen))
-        .debug_reconnects(args.debug_reconnects);
+        .debug_reconnects(args.debug_reconnects)
+        .installer(args.installer_user_id.clone().filter(|u| !u.is_empty()))
+        .onboarding_config(onboarding_config(args));
     if let Some(url) = args.forward_url.as_deref().filter(|u| !u.is_empty()) {
         let secret = token(
             args,
@@ -120,6 +125,18 @@ fn build(args: &RunArgs) -> Result<Runtime, CliError> {
         Some(flag) => UsageError::new(flag, e.to_string()).into(),
         None => e.into(),
     })
+}
+
+/// The onboarding timings: the documented defaults, with the test/demo shortenings given.
+fn onboarding_config(args: &RunArgs) -> OnboardingConfig {
+    let mut config = OnboardingConfig::default();
+    if let Some(ms) = args.intro_settle_ms {
+        config.reconcile_settle = std::time::Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.intro_confirm_gap_ms {
+        config.resend_confirm_gap = std::time::Duration::from_millis(ms);
+    }
+    config
 }
 
 /// A token (or the signing secret) from its flag or env var, else from the metadata gateway,

@@ -6,12 +6,14 @@ use super::driver::{Driver, Parts};
 use super::error::{RuntimeError, check_token};
 use super::handler::{ErasedHandler, EventHandler, NoopHandler};
 use super::http::{HttpConfig, HttpState};
+use super::ledger::LedgerParts;
 use super::link::LinkSettings;
 use super::opener::{ConnectionOpener, SlackOpener};
 use super::persist::{Persister, Sinks};
 use super::status::StatusBoard;
 use crate::engine::Snapshot;
-use crate::slack::{HttpOptions, Secret, SlackClient};
+use crate::onboarding::OnboardingConfig;
+use crate::slack::{AsyncSlackClient, HttpOptions, Secret, SlackClient};
 use crate::socket::{DEFAULT_INSTANCE, MACHINE_ID, SocketConfig, SocketMode};
 use crate::store::{Store, StoreConfig};
 use crate::telemetry::Telemetry;
@@ -45,6 +47,8 @@ pub struct RuntimeBuilder {
     responder: Option<bool>,
     http: HttpConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
+    installer: Option<String>,
+    onboarding: OnboardingConfig,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -78,7 +82,23 @@ impl RuntimeBuilder {
             responder: None,
             http: HttpConfig::default(),
             tls: None,
+            installer: None,
+            onboarding: OnboardingConfig::default(),
         }
+    }
+
+    /// The installer's Slack user id (`U..`): once connected, send them the intro DM exactly
+    /// once (needs the bot token). `None` (the default) disables onboarding.
+    pub fn installer(mut self, user_id: Option<String>) -> Self {
+        self.installer = user_id;
+        self
+    }
+
+    /// The onboarding machine's timings and intro text (default: the documented ones; the
+    /// jitter seed is replaced by a random one unless [`seed`](Self::seed) is set).
+    pub fn onboarding_config(mut self, config: OnboardingConfig) -> Self {
+        self.onboarding = config;
+        self
     }
 
     /// The Web API base URL (default [`DEFAULT_API_URL`]; with or without the trailing slash).
@@ -198,6 +218,7 @@ impl RuntimeBuilder {
             ) as Arc<dyn ErasedHandler>,
             None => self.handler.clone(),
         };
+        let ledger = self.ledger_setup(tls.clone())?;
         let listener = self.bind()?;
         let store = Store::open(StoreConfig::new(&self.data_dir)).map_err(RuntimeError::DataDir)?;
         let clock = Clock::start();
@@ -211,6 +232,10 @@ impl RuntimeBuilder {
         // The bridge answers inside the acks whatever was asked.
         socket.responder |= self.forward.is_some();
         let machine = restore(&store, socket, &clock)?;
+        let ledger = ledger.map(|mut setup| {
+            setup.config.seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
+            setup
+        });
         let (stop, _) = watch::channel(false);
         let (state, _) = watch::channel(machine.state_name());
         let (tokens, _) = watch::channel(0);
@@ -223,6 +248,7 @@ impl RuntimeBuilder {
             listener,
             http: self.http,
             tls,
+            ledger,
             telemetry,
             board: StatusBoard::new(env!("CARGO_PKG_VERSION"), clock.now()),
             handle: RuntimeHandle {
@@ -268,6 +294,36 @@ impl RuntimeBuilder {
         };
         let client = SlackClient::new(&self.api_url, &options).map_err(|_| RuntimeError::ApiUrl)?;
         Ok(Arc::new(SlackOpener::new(client, token)))
+    }
+
+    /// The intro-DM driver's settings, when an installer is configured (the bot token is
+    /// required then).
+    fn ledger_setup(
+        &self,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<Option<LedgerSetup>, RuntimeError> {
+        let Some(installer) = self.installer.clone() else {
+            return Ok(None);
+        };
+        let valid = !installer.is_empty() && !installer.contains('/') && installer != "-";
+        if !valid {
+            return Err(RuntimeError::Installer);
+        }
+        let bot_token = self
+            .bot_token
+            .clone()
+            .ok_or(RuntimeError::MissingToken { which: "bot" })?;
+        let options = HttpOptions {
+            tls,
+            ..HttpOptions::default()
+        };
+        let client = SlackClient::new(&self.api_url, &options).map_err(|_| RuntimeError::ApiUrl)?;
+        Ok(Some(LedgerSetup {
+            installer,
+            bot_token,
+            client: AsyncSlackClient::new(client, 2),
+            config: self.onboarding.clone(),
+        }))
     }
 
     fn bind(&self) -> Result<Option<std::net::TcpListener>, RuntimeError> {
@@ -344,9 +400,18 @@ pub struct Runtime {
     listener: Option<std::net::TcpListener>,
     http: HttpConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
+    ledger: Option<LedgerSetup>,
     telemetry: Telemetry,
     board: StatusBoard,
     handle: RuntimeHandle,
+}
+
+/// The intro-DM driver's settings (see [`RuntimeBuilder::installer`]).
+struct LedgerSetup {
+    installer: String,
+    bot_token: Secret,
+    client: AsyncSlackClient,
+    config: OnboardingConfig,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -414,6 +479,20 @@ impl Runtime {
             telemetry: self.telemetry.clone(),
         };
         let stop_bound = config.close_grace.saturating_mul(2) + Duration::from_secs(1);
+        let ledger_task = self.ledger.map(|setup| {
+            let parts = LedgerParts {
+                installer: setup.installer,
+                bot_token: setup.bot_token,
+                client: setup.client,
+                store: self.store.clone(),
+                config: setup.config,
+                clock: self.clock,
+                telemetry: self.telemetry.clone(),
+                board: self.board.clone(),
+                socket: self.handle.state.subscribe(),
+            };
+            tokio::spawn(super::ledger::run(parts, self.handle.stop.subscribe()))
+        });
         let parts = Parts {
             clock: self.clock,
             opener: self.opener,
@@ -428,6 +507,10 @@ impl Runtime {
             stop_bound,
         };
         Driver::new(self.machine, parts).run(stop).await;
+        if let Some(task) = ledger_task {
+            // It ends on the stop signal; a call in flight is abandoned with it.
+            let _ = task.await;
+        }
         http_stop.send_replace(true);
         if let Some(task) = http_task {
             let _ = task.await;

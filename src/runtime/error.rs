@@ -43,6 +43,9 @@ pub enum RuntimeError {
     /// The TLS configuration (the platform trust store) could not be loaded.
     #[error("TLS configuration: {0}")]
     Tls(#[source] crate::slack::TlsSetupError),
+    /// The installer user id is empty or contains `/` (it is part of the ledger key).
+    #[error("the installer user id must be a Slack user id (U...), without '/'")]
+    Installer,
     /// A thread or task of the runtime could not be started.
     #[error("starting the runtime: {0}")]
     Io(#[source] std::io::Error),
@@ -61,6 +64,7 @@ impl RuntimeError {
             RuntimeError::ForwardUrl => Some("--forward-url"),
             RuntimeError::DataDir(_) => Some("--data-dir"),
             RuntimeError::Listen { .. } => Some("--listen"),
+            RuntimeError::Installer => Some("--installer-user-id"),
             RuntimeError::Tls(_) | RuntimeError::Io(_) => None,
         }
     }

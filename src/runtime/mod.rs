@@ -16,7 +16,10 @@
 //! Inside: a driver task per runtime owns the socket machine and waits on one resettable sleep
 //! for its next deadline; each WebSocket link is a task; each handler call is a task; the store
 //! is written by one thread (dedupe keys group-committed); `apps.connections.open` runs on the
-//! blocking pool. See `docs/operations.md`.
+//! blocking pool. With an installer configured, a second task owns the onboarding machine
+//! (`ledger.rs`): it commits and syncs each ledger transition on the blocking pool before it
+//! performs the Web API calls drained with it, and a failure there never reaches the socket.
+//! See `docs/operations.md`.
 
 pub mod bridge;
 mod builder;
@@ -27,6 +30,7 @@ mod events;
 mod handler;
 mod http;
 mod inspect;
+mod ledger;
 mod link;
 mod opener;
 mod persist;

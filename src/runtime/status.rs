@@ -127,6 +127,14 @@ impl StatusBoard {
         );
     }
 
+    /// Forget an instance (the onboarding placeholder `-/<installer>` once `auth.test` named
+    /// the team).
+    pub(crate) fn forget_machine(&self, machine: &str, instance: &str) {
+        self.board()
+            .machines
+            .remove(&(machine.to_string(), instance.to_string()));
+    }
+
     /// A store operation failed at `at` (monotonic). Only the first failure of a run of
     /// failures counts towards [`STORE_ERROR_GRACE`].
     pub fn store_failed(&self, op: &'static str, at: Millis) {

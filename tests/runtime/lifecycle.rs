@@ -88,13 +88,23 @@ async fn a_restart_journals_restarted_and_logs_one_line_per_transition() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_installer_without_the_ledger_driver_says_so_once() {
+async fn an_installer_is_introduced_and_complete_means_the_row_is_committed() {
     let sim = quiet_sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let proc = Proc::run(&sim, dir.path(), &["--installer-user-id", "U0SIMUSER1"]).await;
-    proc.wait_state("connected", WAIT).await;
-    assert_eq!(proc.health().await["onboarding"], "disabled");
-    assert_eq!(proc.output().matches("onboarding is not driven").count(), 1);
+    let mut proc = Proc::run(&sim, dir.path(), &["--installer-user-id", "U0SIMUSER1"]).await;
+    super::common::eventually("onboarding complete", WAIT, || async {
+        (proc.health().await["onboarding"] == "complete").then_some(())
+    })
+    .await;
+    // Killed, not stopped: `complete` was reported only after the row was synced.
+    proc.kill();
+    let store = phantom_fsm::store::Store::open_read_only(dir.path()).unwrap();
+    let row = store
+        .load_ledger("T0SIMTEAM1/U0SIMUSER1")
+        .unwrap()
+        .expect("the ledger row");
+    assert_eq!(row.state, "complete");
+    assert!(row.ts.is_some(), "{row:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

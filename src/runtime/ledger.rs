@@ -1,0 +1,462 @@
+//! The intro-DM driver: one tokio task that owns the [`Onboarding`] machine of the configured
+//! installer and turns its commands into Web API calls, with every transition committed and
+//! synced to the ledger before the commands drained with it are performed.
+//!
+//! The loop has the socket driver's shape: wait for the next call result or for the machine's
+//! next deadline on ONE resettable sleep; hand it to the machine; drain; persist (on the
+//! blocking pool, heed is synchronous); observe; then perform the commands. The post's bytes
+//! are written only after the `sending` row is synced ([`Store::observe`] returns only then).
+//!
+//! A store failure never reaches the socket: the ledger counts it, shows it on the board
+//! (`/health` `degraded`), drops its machine without performing the drained commands, and
+//! starts again from the committed row after a pause (a `sending` row then reconciles through
+//! `conversations.history` before any resend). Nothing here can stop the socket driver.
+
+use super::clock::Clock;
+use super::status::StatusBoard;
+use crate::engine::{Machine as _, Now, Output};
+use crate::onboarding::{
+    Command, Input, Onboarding, OnboardingConfig, classify_auth, classify_history,
+    classify_open_dm, classify_post,
+};
+use crate::slack::{AsyncSlackClient, HistoryQuery, PostMessage, Secret};
+use crate::store::{Store, StoreError};
+use crate::telemetry::Telemetry;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// How long the ledger waits after a store failure before it starts again from the row.
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
+
+/// What the ledger driver needs.
+pub(crate) struct LedgerParts {
+    pub(crate) installer: String,
+    pub(crate) bot_token: Secret,
+    pub(crate) client: AsyncSlackClient,
+    pub(crate) store: Arc<Store>,
+    pub(crate) config: OnboardingConfig,
+    pub(crate) clock: Clock,
+    pub(crate) telemetry: Telemetry,
+    pub(crate) board: StatusBoard,
+    /// The socket machine's state: the intro starts once it is `connected`.
+    pub(crate) socket: watch::Receiver<&'static str>,
+}
+
+/// Why one run of the ledger loop ended.
+enum Ended {
+    /// The runtime is stopping.
+    Stopped,
+    /// A store write or read failed: start again from the committed row.
+    Store,
+}
+
+/// Run the intro-DM driver until `stop` turns true. Never returns an error: failures are
+/// counted, shown on the board and retried from the committed row.
+pub(crate) async fn run(mut parts: LedgerParts, mut stop: watch::Receiver<bool>) {
+    // The intro waits for the bot to be able to talk.
+    tokio::select! {
+        () = stopped(&mut stop) => return,
+        up = connected(&mut parts.socket) => if !up { return },
+    }
+    loop {
+        match run_once(&parts, &mut stop).await {
+            Ended::Stopped => return,
+            Ended::Store => {
+                tracing::warn!(
+                    "ledger driver stopped after a store failure; restarting from the row"
+                );
+                tokio::select! {
+                    () = stopped(&mut stop) => return,
+                    () = tokio::time::sleep(RESTART_PAUSE) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once `stop` turns true or its sender is gone. (The guard `wait_for` returns is
+/// dropped here: holding it across an await would make the task `!Send`.)
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+/// Resolves once the socket is `connected` (true) or the runtime is gone (false).
+async fn connected(socket: &mut watch::Receiver<&'static str>) -> bool {
+    socket
+        .wait_for(|s| *s == "connected")
+        .await
+        .map(|_| ())
+        .is_ok()
+}
+
+/// One life of the ledger machine: from `auth.test` (or the row) until stop or a store
+/// failure.
+async fn run_once(parts: &LedgerParts, stop: &mut watch::Receiver<bool>) -> Ended {
+    // Until `auth.test` names the team, the installer shows as `-/<installer>`, `pending`.
+    let placeholder = format!("-/{}", parts.installer);
+    parts.board.set_machine(
+        crate::onboarding::MACHINE_ID,
+        &placeholder,
+        "pending",
+        parts.clock.now().unix,
+    );
+    parts.telemetry.set_onboarding(Some("pending"));
+    let (tx, mut rx) = mpsc::channel::<Input>(16);
+    let mut ledger = Ledger {
+        parts,
+        machine: Onboarding::awaiting_team(&parts.installer, parts.config.clone()),
+        tx,
+        persisted: None,
+    };
+    if ledger
+        .input(parts.clock.now(), Input::ChannelReady)
+        .await
+        .is_err()
+    {
+        return Ended::Store;
+    }
+    let sleep = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(sleep);
+    loop {
+        let deadline = ledger.machine.poll_timeout();
+        if let Some(at) = deadline {
+            sleep.as_mut().reset(parts.clock.instant_of(at));
+        }
+        let step = tokio::select! {
+            biased;
+            () = stopped(stop) => return Ended::Stopped,
+            Some(input) = rx.recv() => ledger.answer(input).await,
+            () = &mut sleep, if deadline.is_some() => {
+                ledger.input(parts.clock.now(), Input::Timeout).await
+            }
+        };
+        if step.is_err() {
+            return Ended::Store;
+        }
+    }
+}
+
+/// The machine of one life, with where its answers come back.
+struct Ledger<'a> {
+    parts: &'a LedgerParts,
+    machine: Onboarding,
+    tx: mpsc::Sender<Input>,
+    /// The snapshot last written to the row, to save data changes made without a transition.
+    persisted: Option<crate::engine::Snapshot>,
+}
+
+impl Ledger<'_> {
+    /// An answer from a call: `auth_ok` first looks for the row of the named instance.
+    async fn answer(&mut self, input: Input) -> Result<(), StoreError> {
+        let now = self.parts.clock.now();
+        if let Input::AuthTested {
+            outcome: crate::onboarding::AuthOutcome::Ok { team_id },
+            ..
+        } = &input
+        {
+            let instance = format!("{team_id}/{}", self.parts.installer);
+            let placeholder = format!("-/{}", self.parts.installer);
+            self.parts
+                .board
+                .forget_machine(crate::onboarding::MACHINE_ID, &placeholder);
+            let store = self.parts.store.clone();
+            let key = instance.clone();
+            let row = blocking(move || store.load_ledger(&key)).await;
+            let row = self.checked(row)?;
+            if let Some(row) = row {
+                let snapshot = row.snapshot();
+                match Onboarding::restore(self.parts.config.clone(), &instance, &snapshot) {
+                    Ok(machine) => {
+                        tracing::info!(%instance, state = row.state.as_str(), "ledger row restored");
+                        self.machine = machine;
+                        self.persisted = Some(snapshot);
+                        self.parts.telemetry.set_onboarding(Some(&row.state));
+                        self.parts.board.set_machine(
+                            crate::onboarding::MACHINE_ID,
+                            &instance,
+                            &row.state,
+                            crate::engine::UnixMs(row.updated_unix_ms),
+                        );
+                        self.input(now, Input::Resumed).await?;
+                        return self.input(now, Input::ChannelReady).await;
+                    }
+                    Err(error) => {
+                        // The row stays as it is for an operator (`ledger show` / `reset`).
+                        tracing::error!(%instance, %error, "ledger row not restorable; the intro is not driven");
+                        self.parts.board.set_machine(
+                            crate::onboarding::MACHINE_ID,
+                            &instance,
+                            "failed",
+                            now.unix,
+                        );
+                        self.parts.telemetry.set_onboarding(Some("failed"));
+                        return Ok(());
+                    }
+                }
+            }
+            // No row yet: the instance is `pending` under its real id until its first
+            // transition writes the row.
+            self.parts.board.set_machine(
+                crate::onboarding::MACHINE_ID,
+                &instance,
+                "pending",
+                now.unix,
+            );
+        }
+        self.input(now, input).await
+    }
+
+    /// Hand `input` to the machine, persist the drain, show it, then perform its commands.
+    async fn input(&mut self, now: Now, input: Input) -> Result<(), StoreError> {
+        self.machine.handle(now, input);
+        let outputs: Vec<_> = std::iter::from_fn(|| self.machine.poll_output()).collect();
+        self.persist(&outputs, now).await?;
+        for output in outputs {
+            self.parts.telemetry.observe(&output);
+            self.parts.board.observe(&output);
+            match output {
+                Output::Transition(t) => tracing::info!(
+                    target: "phantom_fsm::transition",
+                    "{} {} -> {} ({})",
+                    t.machine,
+                    t.from,
+                    t.to,
+                    t.event
+                ),
+                Output::Signal(s) => tracing::debug!(?s, "onboarding signal"),
+                Output::Command(c) => self.execute(c),
+            }
+        }
+        Ok(())
+    }
+
+    /// Commit the drain's transitions with the row (synced), or the row's data when it changed
+    /// without a transition. An instance whose team is unknown is never written.
+    async fn persist(&mut self, outputs: &[Output<Command>], now: Now) -> Result<(), StoreError> {
+        if self.machine.team_id().is_none() {
+            return Ok(());
+        }
+        let snapshot = self.machine.snapshot();
+        let transitions = outputs.iter().any(|o| matches!(o, Output::Transition(_)));
+        if !transitions && (self.persisted.is_none() || self.persisted.as_ref() == Some(&snapshot))
+        {
+            return Ok(());
+        }
+        let store = self.parts.store.clone();
+        let instance = self.machine.instance().to_string();
+        let written = snapshot.clone();
+        let result = if transitions {
+            let rows = outputs.to_vec();
+            blocking(move || store.observe(&rows, &written)).await
+        } else {
+            blocking(move || {
+                store
+                    .save_ledger(&instance, &written, now.unix)
+                    .map(|()| None)
+            })
+            .await
+        };
+        if let Some(last) = self.checked(result)? {
+            self.journal(outputs, last);
+        }
+        self.persisted = Some(snapshot);
+        Ok(())
+    }
+
+    /// Show the drain's journal rows (the last one has sequence `last`) to the inspector.
+    fn journal(&self, outputs: &[Output<Command>], last: crate::store::Seq) {
+        let rows: Vec<_> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Transition(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        let first = last.saturating_sub(rows.len() as u64 - 1);
+        for (i, t) in rows.into_iter().enumerate() {
+            self.parts.board.record_journal_row(serde_json::json!({
+                "seq": first + i as u64, "at_unix_ms": t.at_unix.0,
+                "machine": t.machine, "instance": t.instance,
+                "from": t.from, "to": t.to, "event": t.event,
+            }));
+        }
+    }
+
+    /// Count and show a store result; an error ends this life of the machine.
+    fn checked<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &result {
+            Ok(_) => self.parts.board.store_succeeded("ledger"),
+            Err(error) => {
+                let op = error.op().as_str();
+                tracing::error!(%error, reopen = error.kind().must_reopen(), "ledger store failure");
+                self.parts.telemetry.store_error(op);
+                self.parts
+                    .board
+                    .store_failed("ledger", self.parts.clock.now().mono);
+            }
+        }
+        result
+    }
+
+    /// Perform one command on the blocking pool; its answer comes back through the channel.
+    fn execute(&self, command: Command) {
+        let client = self.parts.client.clone();
+        let token = self.parts.bot_token.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let input = call(&client, token, command).await;
+            let _ = tx.send(input).await;
+        });
+    }
+}
+
+/// One Web API call and its classified answer.
+async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Input {
+    match command {
+        Command::AuthTest { call } => {
+            tracing::info!(call = call.0, "calling auth.test");
+            let observed = client.auth_test(token).await;
+            Input::AuthTested {
+                call,
+                outcome: classify_auth(&observed.call_result()),
+            }
+        }
+        Command::OpenDm { call, user } => {
+            tracing::info!(call = call.0, "calling conversations.open");
+            let observed = client.conversations_open(token, user).await;
+            Input::DmOpened {
+                call,
+                outcome: classify_open_dm(&observed.call_result()),
+            }
+        }
+        Command::PostIntro {
+            call,
+            channel,
+            text,
+            metadata,
+        } => {
+            tracing::info!(call = call.0, %channel, "posting the intro DM");
+            let message = PostMessage {
+                channel,
+                text,
+                metadata: Some(metadata.to_json()),
+            };
+            let observed = client.post_message(token, message).await;
+            Input::Posted {
+                call,
+                outcome: classify_post(&observed.call_result()),
+            }
+        }
+        Command::LookupHistory {
+            call,
+            channel,
+            oldest,
+            limit,
+            cursor,
+            marker,
+        } => {
+            tracing::info!(call = call.0, %channel, paged = cursor.is_some(), "reading conversations.history");
+            let query = HistoryQuery {
+                channel,
+                include_all_metadata: true,
+                oldest,
+                limit: Some(limit),
+                cursor,
+            };
+            let observed = client.conversations_history(token, query).await;
+            Input::HistoryRead {
+                call,
+                outcome: classify_history(&observed.call_result(), &marker),
+            }
+        }
+    }
+}
+
+/// Run heed work on the blocking pool; a panicked or cancelled task is a store error of its own.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result,
+        Err(error) => Err(StoreError::new(
+            crate::store::StoreOp::LedgerWrite,
+            crate::store::StoreErrorKind::Invalid {
+                what: "ledger task",
+                detail: error.to_string(),
+            },
+        )),
+    }
+}
+
+#[cfg(all(test, feature = "sim"))]
+mod tests {
+    use super::*;
+    use crate::sim::{SimConfig, SimHandle};
+    use crate::slack::{HttpOptions, SlackClient};
+
+    /// A store that refuses every write (read-only): the `sending` row cannot be committed, so
+    /// the post must never be written, and the ledger keeps restarting from the (absent) row
+    /// without taking anything else down.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_ledger_write_never_writes_the_post() {
+        let sim = SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
+        let store = Arc::new(Store::open_read_only(dir.path()).unwrap());
+        let clock = Clock::start();
+        let telemetry = Telemetry::new();
+        let board = StatusBoard::new("test", clock.now());
+        let (_socket_tx, socket) = watch::channel("connected");
+        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+        let parts = LedgerParts {
+            installer: "U0INSTALL1".into(),
+            bot_token: Secret::new(sim.bot_token()),
+            client: AsyncSlackClient::new(client, 2),
+            store,
+            config: OnboardingConfig::default(),
+            clock,
+            telemetry: telemetry.clone(),
+            board: board.clone(),
+            socket,
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(run(parts, stop));
+        // Two failed writes: the driver restarted from the row after the first.
+        let series = "phantom_store_errors_total{op=\"ledger_write\"} ";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = telemetry.render();
+            let count = text
+                .lines()
+                .find_map(|l| l.strip_prefix(series))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if count >= 2.0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no second store error:\n{text}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let posts = sim
+            .log(0, &crate::sim::LogFilter::default())
+            .iter()
+            .filter(|r| {
+                matches!(&r.event, crate::sim::Event::Call { method, .. } if method == "chat.postMessage")
+            })
+            .count();
+        assert_eq!(posts, 0, "the post was written without a committed row");
+        assert!(sim.messages("D0000000001").is_empty());
+        stop_tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the ledger stops on request")
+            .unwrap();
+    }
+}
