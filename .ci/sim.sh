@@ -18,42 +18,20 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "sim.sh: $*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
-need_apt() {
-  command -v apt-get >/dev/null || die "$1 is missing and apt-get is not available"
-  log "installing $2 with apt-get"
-  apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
-}
+. "$ROOT/.ci/peers.sh"
 
 install_node_client() {
-  command -v node >/dev/null || need_apt node nodejs
-  command -v npm >/dev/null || need_apt npm npm
   local version="$SOCKET_MODE_VERSION"
+  command -v node >/dev/null || need_apt node nodejs
   # @slack/socket-mode 3.x needs Node >= 20.18 (undici 7); older Node gets 2.x (ws).
   if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a==20&&b>=18)?0:1)'; then
     version="$SOCKET_MODE_LEGACY_VERSION"
   fi
-  mkdir -p "$PEERS/node"
-  if [ "$(node -p "try{require('$PEERS/node/node_modules/@slack/socket-mode/package.json').version}catch(e){''}")" != "$version" ]; then
-    log "installing @slack/socket-mode@$version with npm"
-    (cd "$PEERS/node" && [ -f package.json ] || echo '{"private":true}' > package.json)
-    npm install --prefix "$PEERS/node" --no-audit --no-fund --loglevel=error \
-      "@slack/socket-mode@$version" >/dev/null
-  fi
-}
-
-install_python_client() {
-  command -v python3 >/dev/null || need_apt python3 python3
-  if [ ! -x "$PEERS/venv/bin/python" ]; then
-    python3 -m venv "$PEERS/venv" 2>/dev/null || { need_apt python3-venv python3-venv && python3 -m venv "$PEERS/venv"; }
-  fi
-  if ! "$PEERS/venv/bin/python" -c "import importlib.metadata as m,sys; sys.exit(m.version('slack_sdk')!='$SLACK_SDK_VERSION')" 2>/dev/null; then
-    log "installing slack_sdk==$SLACK_SDK_VERSION with pip"
-    "$PEERS/venv/bin/python" -m pip install -q --disable-pip-version-check "slack_sdk==$SLACK_SDK_VERSION"
-  fi
+  npm_peer "$PEERS/node" @slack/socket-mode "$version"
 }
 
 install_node_client
-install_python_client
+pip_peer "$PEERS/venv" slack_sdk "$SLACK_SDK_VERSION"
 
 log "building phantom-fsm"
 cargo build --quiet --bin phantom-fsm
