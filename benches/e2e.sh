@@ -44,7 +44,7 @@ OUT="$PEERS/results.jsonl"
 run_one() {
   local name=$1; shift
   log "measuring $name"
-  timeout 300 "$BENCH" measure "$name" -- "$@" | tee -a "$OUT" || log "$name: FAILED"
+  timeout 300 "$BENCH" measure "$name" -- "$@" >>"$OUT" || log "$name: FAILED"
 }
 want ack-only && run_one ack-only "$BENCH" ack-only
 want run && run_one phantom-fsm-run "$ROOT/target/release/phantom-fsm" run --log-format json

@@ -177,19 +177,20 @@ async fn drive(
     let (mut lat, mut links) = (Vec::new(), Vec::new());
     sim.push_now(200, TrafficKind::EventsApi, Target::All);
     let mut since = 0;
-    let deadline = Instant::now() + bound;
-    while lat.len() < 200 && Instant::now() < deadline {
+    let warm = Instant::now() + Duration::from_secs(10);
+    while lat.len() < 200 && Instant::now() < warm {
         sim.wait_until(Duration::from_millis(200), || sim.last_seq() > since)
             .await
             .ok();
         since = new_acks(sim, since, &mut lat, &mut links);
     }
     lat.clear();
+    let deadline = Instant::now() + bound;
     let (cpu0, _) = usage(pid);
     let t0 = Instant::now();
     let mut pushed = 0u32;
     while (lat.len() as u32) < count && Instant::now() < deadline {
-        let in_flight = pushed - lat.len() as u32;
+        let in_flight = pushed.saturating_sub(lat.len() as u32);
         let n = (window - in_flight.min(window)).min(count - pushed);
         if n > 0 {
             sim.push_now(n, TrafficKind::EventsApi, Target::All);
