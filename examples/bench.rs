@@ -111,11 +111,10 @@ fn new_acks(sim: &SimHandle, since: u64, lat: &mut Vec<u64>, links: &mut Vec<u64
             link,
             ..
         } = r.event
+            && outcome != AckOutcome::Unknown
         {
-            if outcome != AckOutcome::Unknown {
-                lat.push(latency_us);
-                links.push(link.0);
-            }
+            lat.push(latency_us);
+            links.push(link.0);
         }
     }
     last
