@@ -264,14 +264,18 @@ pub fn deferred_acks(
     let mut matched = vec![false; awaiting.len()];
     for (i, (id, receipt)) in owed.iter().enumerate() {
         let latest = receipt.after(limit.max(std::time::Duration::from_millis(1)));
-        let found = (0..awaiting.len()).find(|k| !matched[*k] && awaiting[*k].envelope_id == *id);
+        // An id owed twice is awaited twice; the entry of this receipt is the one whose
+        // deadline is within `limit` of it (a later receipt's deadline is later).
+        let found = (0..awaiting.len()).find(|k| {
+            !matched[*k] && awaiting[*k].envelope_id == *id && awaiting[*k].ack_by <= latest
+        });
         let Some(k) = found else {
             gone.push(i);
             continue;
         };
         matched[k] = true;
         let a = &awaiting[k];
-        if a.ack_by > latest || now >= a.ack_by {
+        if now >= a.ack_by {
             return Err(format!(
                 "{id} received at {receipt:?} awaits its ack until {:?} at {now:?}",
                 a.ack_by
@@ -282,6 +286,15 @@ pub fn deferred_acks(
                 "{id} awaits its ack with the ack deadline at {armed:?}"
             ));
         }
+    }
+    // Every deferred ack belongs to a receipt: one left over has a deadline later than
+    // `limit` after any receipt of its id.
+    if let Some(k) = (0..awaiting.len()).find(|k| !matched[*k]) {
+        let a = &awaiting[k];
+        return Err(format!(
+            "{} awaits its ack until {:?}, more than {limit:?} after every receipt of it",
+            a.envelope_id, a.ack_by
+        ));
     }
     Ok(gone)
 }
