@@ -17,8 +17,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 
-/// Commands queued per link.
-pub(crate) const LINK_QUEUE: usize = 1_024;
+/// Commands queued per link. Slack buffers what it has to send to a connected app that reads
+/// slowly (TCP back-pressure), it does not drop it: a burst pushed at once (a benchmark's
+/// window, `push` of thousands) must wait in this queue, not become "undeliverable". Large,
+/// yet bounded.
+pub(crate) const LINK_QUEUE: usize = 1 << 16;
 
 /// What a link task is told to do.
 #[derive(Debug)]
