@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use phantom_fsm::runtime::bridge::BridgeConfig;
 use phantom_fsm::runtime::{Runtime, RuntimeHandle};
-use phantom_fsm::sim::{AckRecord, SimHandle, Target, TrafficKind};
+use phantom_fsm::sim::{SimHandle, Target, TrafficKind};
 use phantom_fsm::slack::Secret;
 use phantom_fsm::socket::SocketConfig;
 use phantom_fsm::telemetry::Telemetry;
@@ -134,14 +134,11 @@ async fn bridged_with(sim: &SimHandle, config: BridgeConfig, socket: SocketConfi
         .seed(7)
         .build()
         .expect("builds");
-    let telemetry = runtime.telemetry().clone();
-    let handle = runtime.handle();
-    let task = tokio::spawn(runtime.run());
-    let mut state = handle.state();
-    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "connected"))
-        .await
-        .expect("connected in time")
-        .expect("runtime alive");
+    let Spawned {
+        handle,
+        telemetry,
+        task,
+    } = spawn_connected(runtime).await;
     Bridged {
         handle,
         telemetry,
@@ -167,16 +164,6 @@ impl Bridged {
         self.handle.shutdown();
         self.task.await.unwrap().unwrap();
     }
-}
-
-async fn ack_of(sim: &SimHandle, id: &str) -> AckRecord {
-    sim.wait_until(WAIT, || sim.acks().iter().any(|a| a.envelope_id == id))
-        .await
-        .expect("acked");
-    sim.acks()
-        .into_iter()
-        .find(|a| a.envelope_id == id)
-        .unwrap()
 }
 
 fn config(url: String, secret: &str) -> BridgeConfig {

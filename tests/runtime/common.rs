@@ -247,3 +247,38 @@ pub async fn run_to_exit(args: &[String], bound: Duration) -> (ExitStatus, Strin
     let text = output.lock().unwrap().clone();
     (status, text)
 }
+
+/// The simulator's record of the ack of envelope `id`, once it has one (bounded by [`WAIT`]).
+pub async fn ack_of(sim: &SimHandle, id: &str) -> phantom_fsm::sim::AckRecord {
+    sim.wait_until(WAIT, || sim.acks().iter().any(|a| a.envelope_id == id))
+        .await
+        .expect("acked");
+    sim.acks()
+        .into_iter()
+        .find(|a| a.envelope_id == id)
+        .unwrap()
+}
+
+/// A runtime spawned on the test's tokio runtime, once its socket is `connected`.
+pub struct Spawned {
+    pub handle: phantom_fsm::runtime::RuntimeHandle,
+    pub telemetry: phantom_fsm::telemetry::Telemetry,
+    pub task: tokio::task::JoinHandle<Result<(), phantom_fsm::runtime::RuntimeError>>,
+}
+
+/// Spawn `runtime` and wait (bounded by [`WAIT`]) until its socket is `connected`.
+pub async fn spawn_connected(runtime: phantom_fsm::runtime::Runtime) -> Spawned {
+    let telemetry = runtime.telemetry().clone();
+    let handle = runtime.handle();
+    let task = tokio::spawn(runtime.run());
+    let mut state = handle.state();
+    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "connected"))
+        .await
+        .expect("connected in time")
+        .expect("runtime alive");
+    Spawned {
+        handle,
+        telemetry,
+        task,
+    }
+}

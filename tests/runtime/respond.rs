@@ -34,15 +34,8 @@ async fn run_with(
         .seed(7)
         .build()
         .expect("builds");
-    let telemetry = runtime.telemetry().clone();
-    let handle = runtime.handle();
-    let task = tokio::spawn(runtime.run());
-    let mut state = handle.state();
-    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "connected"))
-        .await
-        .expect("connected in time")
-        .expect("runtime alive");
-    (handle, telemetry, task)
+    let s = spawn_connected(runtime).await;
+    (s.handle, s.telemetry, s.task)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,14 +45,7 @@ async fn a_slash_command_answer_rides_inside_the_ack() {
     let (handle, _telemetry, task) = run_with(&sim, dir.path(), Duration::ZERO).await;
     let ids = sim.push_now(1, TrafficKind::SlashCommands, Target::All);
     let id = ids[0].clone();
-    sim.wait_until(WAIT, || sim.acks().iter().any(|a| a.envelope_id == id))
-        .await
-        .expect("acked");
-    let ack = sim
-        .acks()
-        .into_iter()
-        .find(|a| a.envelope_id == id)
-        .unwrap();
+    let ack = ack_of(&sim, &id).await;
     assert_eq!(
         ack.payload,
         Some(serde_json::json!({ "text": format!("hi {id}") }))
@@ -84,14 +70,7 @@ async fn a_late_answer_leaves_an_empty_ack_by_the_deadline_and_is_counted() {
     let (handle, telemetry, task) = run_with(&sim, dir.path(), Duration::from_millis(2_700)).await;
     let ids = sim.push_now(1, TrafficKind::SlashCommands, Target::All);
     let id = ids[0].clone();
-    sim.wait_until(WAIT, || sim.acks().iter().any(|a| a.envelope_id == id))
-        .await
-        .expect("acked");
-    let ack = sim
-        .acks()
-        .into_iter()
-        .find(|a| a.envelope_id == id)
-        .unwrap();
+    let ack = ack_of(&sim, &id).await;
     assert_eq!(ack.payload, None);
     assert!(
         ack.latency_us < 2_700_000,

@@ -136,6 +136,13 @@ async fn script(
     sim.drop_link(Target::All);
     at(0.70).await;
     say("a slash command (answered inside its ack) and more events");
+    // Slack never retries a slash command: send it once the reconnected link is up (the
+    // reconnect waits a jittered backoff), or it is lost like any sent into a gap.
+    let _ = sim
+        .wait_until(Duration::from_secs(5), || {
+            sim.links().iter().any(|l| l.ready && !l.ghost)
+        })
+        .await;
     sim.push_now(1, TrafficKind::SlashCommands, Target::All);
     sim.push_now(BURST, TrafficKind::EventsApi, Target::All);
     at(0.85).await;
