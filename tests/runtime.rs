@@ -14,6 +14,8 @@ mod demo;
 mod embed;
 #[path = "runtime/faults.rs"]
 mod faults;
+#[path = "runtime/ghosts.rs"]
+mod ghosts;
 #[path = "runtime/ledger.rs"]
 mod ledger;
 #[path = "runtime/lifecycle.rs"]
