@@ -22,6 +22,8 @@ mod ledger;
 mod lifecycle;
 #[path = "runtime/respond.rs"]
 mod respond;
+#[path = "runtime/scaled.rs"]
+mod scaled;
 #[path = "runtime/secrets.rs"]
 mod secrets;
 #[path = "runtime/traffic.rs"]
