@@ -20,6 +20,8 @@ mod ghosts;
 mod ledger;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
+#[path = "runtime/reset.rs"]
+mod reset;
 #[path = "runtime/respond.rs"]
 mod respond;
 #[path = "runtime/scaled.rs"]

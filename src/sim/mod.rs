@@ -31,6 +31,7 @@ mod auth;
 mod control;
 mod deliveries;
 mod faults;
+mod listener;
 mod log;
 mod ops;
 mod server;
@@ -216,7 +217,8 @@ pub enum RefreshStyle {
     Warning,
     /// `disconnect` `refresh_requested` with no warning first, then the cut.
     RefreshRequested,
-    /// The connection just ends: no `disconnect`, no close frame (the link becomes a ghost).
+    /// The connection just ends, with a TCP reset: no `disconnect`, no close frame (the link
+    /// becomes a ghost).
     Reset,
 }
 
@@ -349,9 +351,15 @@ impl SimHandle {
         self.shared.disconnect(target, reason, cut_after)
     }
 
-    /// Drop the TCP connection without a close frame.
+    /// Drop the TCP connection without a close frame (the client reads end of stream).
     pub fn drop_link(&self, target: Target) -> usize {
         self.shared.drop_link(target)
+    }
+
+    /// End the TCP connection with a reset (RST) instead of a FIN: no close frame, and the
+    /// client's next read or write fails with "connection reset". The link becomes a ghost.
+    pub fn reset_link(&self, target: Target) -> usize {
+        self.shared.reset_link(target)
     }
 
     /// Refresh links in `style`; a disconnect is followed by the cut after `cut_after`

@@ -1,6 +1,7 @@
 //! The axum server: `/api/{method}`, `/link/` (WebSocket), `/_sim/` (control), and the
 //! background task that expires unacked envelopes and delivers events again.
 
+use super::listener::{ResetSwitch, SimListener};
 use super::state::Shared;
 use super::{SimConfig, SimError, control, socket, web_api};
 use axum::Router;
@@ -32,7 +33,8 @@ pub(crate) async fn start(
     let app = router(Arc::clone(&shared));
     let mut stop = shared.shutdown.subscribe();
     let server = tokio::spawn(async move {
-        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let app = app.into_make_service_with_connect_info::<ResetSwitch>();
+        let serving = axum::serve(SimListener(listener), app).with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         });
         let _ = serving.await;

@@ -32,7 +32,7 @@ pub(crate) enum LinkCmd {
         cut_after: Option<Duration>,
     },
     Drop,
-    /// End the connection with no close frame, as a refresh.
+    /// End the connection with a TCP reset (RST): no close frame, no FIN.
     Reset,
     Silence(Duration),
     IgnoreClose,
