@@ -28,6 +28,8 @@ mod respond;
 mod scaled;
 #[path = "runtime/secrets.rs"]
 mod secrets;
+#[path = "runtime/tls.rs"]
+mod tls;
 #[path = "runtime/traffic.rs"]
 mod traffic;
 #[path = "runtime/wss.rs"]

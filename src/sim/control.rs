@@ -55,7 +55,7 @@ async fn state(State(shared): Shd) -> Response {
         )
     });
     ok(json!({
-        "api_url": format!("http://{}/api/", shared.addr),
+        "api_url": shared.api_url(),
         "links": links,
         "pending_acks": pending,
         "scheduled_retries": scheduled,

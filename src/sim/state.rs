@@ -178,6 +178,27 @@ impl Shared {
         self.start.elapsed()
     }
 
+    /// `https` when the simulator serves TLS, else `http`.
+    pub(crate) fn http_scheme(&self) -> &'static str {
+        match self.config.tls {
+            Some(_) => "https",
+            None => "http",
+        }
+    }
+
+    /// `wss` when the simulator serves TLS, else `ws`.
+    pub(crate) fn ws_scheme(&self) -> &'static str {
+        match self.config.tls {
+            Some(_) => "wss",
+            None => "ws",
+        }
+    }
+
+    /// The Web API base URL, with the trailing slash.
+    pub(crate) fn api_url(&self) -> String {
+        format!("{}://{}/api/", self.http_scheme(), self.addr)
+    }
+
     /// The instant of sim time `at`.
     pub(crate) fn instant(&self, at: Duration) -> Instant {
         self.start + at
