@@ -32,7 +32,7 @@ fn newest_live(sim: &SimHandle) -> Option<LinkId> {
 /// Wait until the simulator holds exactly one link, a live one newer than `than`.
 async fn replaced(sim: &SimHandle, than: LinkId, step: &str) -> LinkId {
     eventually(
-        &format!("{step}: one live link newer than {than}"),
+        &format!("{step}: only one link registered, live and newer than {than} (a ghost or an unclosed old link stays registered)"),
         WAIT,
         || {
             let links = sim.links();
