@@ -14,14 +14,22 @@ mod demo;
 mod embed;
 #[path = "runtime/faults.rs"]
 mod faults;
+#[path = "runtime/ghosts.rs"]
+mod ghosts;
 #[path = "runtime/ledger.rs"]
 mod ledger;
 #[path = "runtime/lifecycle.rs"]
 mod lifecycle;
+#[path = "runtime/reset.rs"]
+mod reset;
 #[path = "runtime/respond.rs"]
 mod respond;
+#[path = "runtime/scaled.rs"]
+mod scaled;
 #[path = "runtime/secrets.rs"]
 mod secrets;
+#[path = "runtime/tls.rs"]
+mod tls;
 #[path = "runtime/traffic.rs"]
 mod traffic;
 #[path = "runtime/wss.rs"]

@@ -1,6 +1,7 @@
 //! `phantom-fsm sim`: run the Slack simulator on 127.0.0.1 until SIGINT/SIGTERM.
 //!
-//! The first stdout line is `api_url=http://127.0.0.1:PORT/api/` (flushed at once, for
+//! The first stdout line is `api_url=http://127.0.0.1:PORT/api/` (`https://` with
+//! `--tls-cert`/`--tls-key`; flushed at once, for
 //! scripts); the second `control_url=...`; the third the tokens it accepts (simulator
 //! constants, not secrets: a client pointed at it must use them); then one readable line per
 //! thing the simulator does.
@@ -9,7 +10,7 @@ use super::CliError;
 use clap::{Args, ValueEnum};
 use phantom_fsm::sim::{
     DEFAULT_APP_TOKEN, DEFAULT_BOT_TOKEN, DEFAULT_HISTORY_PAGE_LIMIT, Event, LogFilter, RetryIds,
-    SimConfig, SimHandle, TrafficKind,
+    SimConfig, SimHandle, SimTls, TrafficKind,
 };
 use std::io::Write;
 use std::net::SocketAddr;
@@ -52,6 +53,12 @@ pub(crate) struct SimArgs {
     /// for non-Marketplace apps); 0 = no limit.
     #[arg(long, default_value_t = 0.0)]
     history_rate_limit: f64,
+    /// PEM certificate chain (leaf first): serve `https://` and `wss://` (needs --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "PATH")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "PATH")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,14 +91,25 @@ pub(crate) fn run(args: SimArgs) -> Result<(), CliError> {
             return Err(format!("{flag} must be within 0..=86400").into());
         }
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(SimTls {
+            cert_chain_pem: read_pem(cert, "--tls-cert")?,
+            key_pem: read_pem(key, "--tls-key")?,
+        }),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args))
+    runtime.block_on(serve(args, tls))
 }
 
-async fn serve(args: SimArgs) -> Result<(), CliError> {
+fn read_pem(path: &std::path::Path, flag: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| format!("{flag} {}: {e}", path.display()).into())
+}
+
+async fn serve(args: SimArgs, tls: Option<SimTls>) -> Result<(), CliError> {
     let config = SimConfig {
         listen: args.listen,
         rate: args.rate,
@@ -116,6 +134,7 @@ async fn serve(args: SimArgs) -> Result<(), CliError> {
         history_page_limit: args.history_page_limit.max(1),
         history_min_interval: (args.history_rate_limit > 0.0)
             .then(|| Duration::from_secs_f64(args.history_rate_limit)),
+        tls,
         ..SimConfig::default()
     };
     let sim = SimHandle::start(config).await?;

@@ -33,6 +33,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/refresh", post(refresh))
         .route("/human_messages", post(human_messages))
         .route("/drop", post(link_action))
+        .route("/reset", post(link_action))
         .route("/ignore_close", post(link_action))
         .route("/silence", post(silence))
         .route("/malformed", post(malformed))
@@ -54,7 +55,7 @@ async fn state(State(shared): Shd) -> Response {
         )
     });
     ok(json!({
-        "api_url": format!("http://{}/api/", shared.addr),
+        "api_url": shared.api_url(),
         "links": links,
         "pending_acks": pending,
         "scheduled_retries": scheduled,
@@ -202,13 +203,16 @@ struct LinkReq {
     link: Option<Value>,
 }
 
-/// `/drop` and `/ignore_close`, told apart by the path.
+/// `/drop`, `/reset` and `/ignore_close`, told apart by the path.
 async fn link_action(State(shared): Shd, uri: axum::http::Uri, body: Bytes) -> Response {
     run(|| {
         let req: LinkReq = parse_or_default(&body)?;
         let target = target(req.link)?;
-        let n = if uri.path().ends_with("/drop") {
+        let path = uri.path();
+        let n = if path.ends_with("/drop") {
             shared.drop_link(target)
+        } else if path.ends_with("/reset") {
+            shared.reset_link(target)
         } else {
             shared.ignore_close(target)
         };

@@ -31,6 +31,7 @@ mod auth;
 mod control;
 mod deliveries;
 mod faults;
+mod listener;
 mod log;
 mod ops;
 mod server;
@@ -129,6 +130,28 @@ pub struct SimConfig {
     pub silence_limit: Duration,
     /// Seed of every id the simulator makes.
     pub seed: u64,
+    /// Serve `https://` and `wss://` with this certificate instead of `http://` and `ws://`.
+    pub tls: Option<SimTls>,
+}
+
+/// The simulator's TLS identity: a PEM certificate chain (leaf first) and its PEM private
+/// key. The leaf must name the address clients use (e.g. IP `127.0.0.1`).
+#[derive(Clone)]
+pub struct SimTls {
+    /// PEM `CERTIFICATE` blocks, the server's own first.
+    pub cert_chain_pem: String,
+    /// A PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: String,
+}
+
+impl fmt::Debug for SimTls {
+    /// The key is redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimTls")
+            .field("cert_chain_pem", &self.cert_chain_pem)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Default for SimConfig {
@@ -159,6 +182,7 @@ impl Default for SimConfig {
             history_min_interval: None,
             silence_limit: Duration::from_secs(60),
             seed: 1,
+            tls: None,
         }
     }
 }
@@ -188,6 +212,7 @@ impl fmt::Debug for SimConfig {
             .field("refresh_after", &self.refresh_after)
             .field("silence_limit", &self.silence_limit)
             .field("seed", &self.seed)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -216,7 +241,8 @@ pub enum RefreshStyle {
     Warning,
     /// `disconnect` `refresh_requested` with no warning first, then the cut.
     RefreshRequested,
-    /// The connection just ends: no `disconnect`, no close frame (the link becomes a ghost).
+    /// The connection just ends, with a TCP reset: no `disconnect`, no close frame (the link
+    /// becomes a ghost).
     Reset,
 }
 
@@ -238,6 +264,9 @@ pub enum SimError {
     /// A request to the simulator was out of bounds (caller's fault).
     #[error("invalid request: {0}")]
     InvalidArgument(String),
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A wait ended before its condition held.
     #[error("condition not met within {0:?}")]
     Timeout(Duration),
@@ -275,14 +304,15 @@ impl SimHandle {
         Ok(SimHandle { shared, tasks })
     }
 
-    /// `http://127.0.0.1:PORT/api/`: the Web API base URL (with the trailing slash).
+    /// `http://127.0.0.1:PORT/api/` (`https://` with [`SimConfig::tls`]): the Web API base
+    /// URL (with the trailing slash).
     pub fn api_url(&self) -> String {
-        format!("http://{}/api/", self.shared.addr)
+        self.shared.api_url()
     }
 
-    /// `http://127.0.0.1:PORT/_sim/`: the control API.
+    /// `http://127.0.0.1:PORT/_sim/` (`https://` with [`SimConfig::tls`]): the control API.
     pub fn control_url(&self) -> String {
-        format!("http://{}/_sim/", self.shared.addr)
+        format!("{}://{}/_sim/", self.shared.http_scheme(), self.shared.addr)
     }
 
     /// The listening address.
@@ -349,9 +379,15 @@ impl SimHandle {
         self.shared.disconnect(target, reason, cut_after)
     }
 
-    /// Drop the TCP connection without a close frame.
+    /// Drop the TCP connection without a close frame (the client reads end of stream).
     pub fn drop_link(&self, target: Target) -> usize {
         self.shared.drop_link(target)
+    }
+
+    /// End the TCP connection with a reset (RST) instead of a FIN: no close frame, and the
+    /// client's next read or write fails with "connection reset". The link becomes a ghost.
+    pub fn reset_link(&self, target: Target) -> usize {
+        self.shared.reset_link(target)
     }
 
     /// Refresh links in `style`; a disconnect is followed by the cut after `cut_after`

@@ -84,6 +84,10 @@ impl Shared {
         self.command(target, "drop", String::new(), || LinkCmd::Drop)
     }
 
+    pub(crate) fn reset_link(&self, target: Target) -> usize {
+        self.command(target, "reset", "TCP RST".into(), || LinkCmd::Reset)
+    }
+
     pub(crate) fn refresh(
         &self,
         target: Target,
@@ -95,9 +99,12 @@ impl Shared {
             RefreshStyle::Warning => "warning",
             RefreshStyle::RefreshRequested => "refresh_requested",
             RefreshStyle::Reset => {
-                return self.command(target, "refresh", "reset (no close frame)".into(), || {
-                    LinkCmd::Reset
-                });
+                return self.command(
+                    target,
+                    "refresh",
+                    "reset (TCP RST, no close frame)".into(),
+                    || LinkCmd::Reset,
+                );
             }
         };
         self.disconnect(target, reason, cut_after)

@@ -5,11 +5,12 @@
 use super::RefreshStyle;
 use super::ack_payload;
 use super::faults::{Malformed, RawFrame};
+use super::listener::ResetSwitch;
 use super::log::{CloseCause, Event, LinkId};
 use super::state::{LinkCmd, Shared, Target, millis, unix_ms};
 use crate::socket::wire::{Disconnect, DisconnectReason, Envelope, Hello};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
@@ -39,6 +40,7 @@ pub(crate) struct LinkQuery {
 /// `GET /link/?ticket=...`: redeem the one-time ticket, then upgrade.
 pub(crate) async fn upgrade(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(reset): ConnectInfo<ResetSwitch>,
     Query(query): Query<LinkQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -59,13 +61,13 @@ pub(crate) async fn upgrade(
     }
     ws.max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| accept(shared, socket))
+        .on_upgrade(move |socket| accept(shared, socket, reset))
 }
 
-async fn accept(shared: Arc<Shared>, ws: WebSocket) {
+async fn accept(shared: Arc<Shared>, ws: WebSocket, reset: ResetSwitch) {
     let (id, num, rx) = shared.with(|s| s.register_link(shared.config.max_links));
     match rx {
-        Some(rx) => Link::new(shared, id, ws, rx).run(num).await,
+        Some(rx) => Link::new(shared, id, ws, rx, reset).run(num).await,
         None => refuse(shared, id, ws).await,
     }
 }
@@ -89,6 +91,8 @@ async fn refuse(shared: Arc<Shared>, id: LinkId, mut ws: WebSocket) {
 enum Quiet {
     Stop,
     Drop,
+    /// Ended with a TCP reset (the switch is armed).
+    Reset,
     Bound,
     Envelope(Envelope),
     Traffic,
@@ -112,6 +116,8 @@ struct Link {
     id: LinkId,
     ws: WebSocket,
     rx: mpsc::Receiver<LinkCmd>,
+    /// Armed by a reset: the connection then ends with a TCP RST when `ws` is dropped.
+    reset: ResetSwitch,
     rate: watch::Receiver<f64>,
     shutdown: watch::Receiver<bool>,
     opened: Instant,
@@ -123,7 +129,13 @@ struct Link {
 }
 
 impl Link {
-    fn new(shared: Arc<Shared>, id: LinkId, ws: WebSocket, rx: mpsc::Receiver<LinkCmd>) -> Self {
+    fn new(
+        shared: Arc<Shared>,
+        id: LinkId,
+        ws: WebSocket,
+        rx: mpsc::Receiver<LinkCmd>,
+        reset: ResetSwitch,
+    ) -> Self {
         let now = Instant::now();
         let refresh_at = shared.config.refresh_after.map(|d| now + d);
         Link {
@@ -134,6 +146,7 @@ impl Link {
             id,
             ws,
             rx,
+            reset,
             opened: now,
             ignore_close: false,
             next_traffic: None,
@@ -275,7 +288,11 @@ impl Link {
                 self.write(Message::text(frame), event).await
             }
             LinkCmd::Drop => Some(CloseCause::Dropped),
-            LinkCmd::Reset => Some(CloseCause::Reset),
+            LinkCmd::Reset => {
+                // The task returns at once and drops the socket: RST, not FIN.
+                self.reset.arm();
+                Some(CloseCause::Reset)
+            }
             LinkCmd::Silence(limit) => Some(self.silent(limit).await),
             LinkCmd::IgnoreClose => {
                 self.ignore_close = true;
@@ -437,6 +454,7 @@ impl Link {
             match self.quiet_step(until, true).await {
                 Quiet::Stop => return CloseCause::Shutdown,
                 Quiet::Drop => return CloseCause::Dropped,
+                Quiet::Reset => return CloseCause::Reset,
                 Quiet::Bound => return CloseCause::SilenceEnded,
                 Quiet::Envelope(envelope) => self.record_envelope(envelope, true),
                 Quiet::Other => {}
@@ -460,7 +478,7 @@ impl Link {
         loop {
             match self.quiet_step(until, false).await {
                 Quiet::Stop => return CloseCause::Shutdown,
-                Quiet::Drop | Quiet::Bound => return CloseCause::CloseIgnored,
+                Quiet::Drop | Quiet::Reset | Quiet::Bound => return CloseCause::CloseIgnored,
                 Quiet::Envelope(envelope) => self.record_envelope(envelope, true),
                 Quiet::Other | Quiet::Traffic => {}
             }
@@ -475,7 +493,11 @@ impl Link {
             _ = self.shutdown.wait_for(|stop| *stop) => Quiet::Stop,
             cmd = self.rx.recv() => match cmd {
                 Some(LinkCmd::Envelope(envelope)) => Quiet::Envelope(envelope),
-                Some(LinkCmd::Drop | LinkCmd::Reset) | None => Quiet::Drop,
+                Some(LinkCmd::Reset) => {
+                    self.reset.arm();
+                    Quiet::Reset
+                }
+                Some(LinkCmd::Drop) | None => Quiet::Drop,
                 Some(_) => Quiet::Other,
             },
             _ = sleep_until(until) => Quiet::Bound,

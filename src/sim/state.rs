@@ -32,7 +32,7 @@ pub(crate) enum LinkCmd {
         cut_after: Option<Duration>,
     },
     Drop,
-    /// End the connection with no close frame, as a refresh.
+    /// End the connection with a TCP reset (RST): no close frame, no FIN.
     Reset,
     Silence(Duration),
     IgnoreClose,
@@ -176,6 +176,27 @@ impl Shared {
     /// Sim time: since the simulator started.
     pub(crate) fn now(&self) -> Duration {
         self.start.elapsed()
+    }
+
+    /// `https` when the simulator serves TLS, else `http`.
+    pub(crate) fn http_scheme(&self) -> &'static str {
+        match self.config.tls {
+            Some(_) => "https",
+            None => "http",
+        }
+    }
+
+    /// `wss` when the simulator serves TLS, else `ws`.
+    pub(crate) fn ws_scheme(&self) -> &'static str {
+        match self.config.tls {
+            Some(_) => "wss",
+            None => "ws",
+        }
+    }
+
+    /// The Web API base URL, with the trailing slash.
+    pub(crate) fn api_url(&self) -> String {
+        format!("{}://{}/api/", self.http_scheme(), self.addr)
     }
 
     /// The instant of sim time `at`.

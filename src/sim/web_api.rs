@@ -286,8 +286,10 @@ fn call(s: &mut State, shared: &Shared, method: &str, token: Option<&str>, p: &P
         "apps.connections.open" => {
             let ticket = s.tickets.issue(shared.now());
             let url = format!(
-                "ws://{}/link/?ticket={ticket}&app_id={}",
-                shared.addr, c.app_id
+                "{}://{}/link/?ticket={ticket}&app_id={}",
+                shared.ws_scheme(),
+                shared.addr,
+                c.app_id
             );
             Reply::ok(json!({"ok": true, "url": url}))
         }

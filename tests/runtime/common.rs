@@ -84,6 +84,16 @@ impl Proc {
     /// Start `phantom-fsm run` against `sim` with `data_dir`, the sim's tokens, a free port
     /// and `extra` arguments; return once it printed its `listen=` line.
     pub async fn run(sim: &SimHandle, data_dir: &Path, extra: &[&str]) -> Proc {
+        Proc::run_env(sim, data_dir, extra, &[]).await
+    }
+
+    /// [`Proc::run`] with extra environment variables.
+    pub async fn run_env(
+        sim: &SimHandle,
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
         let mut args = vec![
             "run".to_string(),
             "--slack-api-url".into(),
@@ -98,12 +108,17 @@ impl Proc {
             "127.0.0.1:0".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Proc::spawn(&args).await
+        Proc::spawn_env(&args, env).await
     }
 
     /// Start the binary with exactly `args` and wait for its `listen=` line.
     pub async fn spawn(args: &[String]) -> Proc {
-        let (child, output) = start(args);
+        Proc::spawn_env(args, &[]).await
+    }
+
+    /// [`Proc::spawn`] with extra environment variables.
+    pub async fn spawn_env(args: &[String], env: &[(&str, &str)]) -> Proc {
+        let (child, output) = start_env(args, env);
         let mut proc = Proc {
             child,
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
@@ -199,6 +214,11 @@ impl Drop for Proc {
 
 /// Spawn the binary with `args` (no token from the environment), capturing its output.
 pub fn start(args: &[String]) -> (Child, Arc<Mutex<String>>) {
+    start_env(args, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_env(args: &[String], env: &[(&str, &str)]) -> (Child, Arc<Mutex<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-fsm"))
         .args(args)
         .env_remove("SLACK_APP_TOKEN")
@@ -208,6 +228,7 @@ pub fn start(args: &[String]) -> (Child, Arc<Mutex<String>>) {
         .env_remove("PHANTOM_LISTEN")
         .env_remove("METADATA_BASE_URL")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

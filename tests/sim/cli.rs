@@ -67,3 +67,71 @@ async fn the_cli_prints_the_tokens_it_accepts_after_api_url() {
     assert_eq!(reply.json()["ok"], true, "{reply:?}");
     assert_eq!(refused.json()["error"], "invalid_auth");
 }
+
+#[test]
+fn the_cli_serves_tls_with_a_certificate_and_refuses_a_bad_key() {
+    use rcgen::{CertificateParams, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path, bad_path) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("bad.pem"),
+    );
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    std::fs::write(&bad_path, "not a key").unwrap();
+    let sim = |key: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_phantom-fsm"))
+            .args(["sim", "--rate", "0", "--tls-cert"])
+            .arg(&cert_path)
+            .arg("--tls-key")
+            .arg(key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("phantom-fsm sim starts")
+    };
+    let mut child = sim(&key_path);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines: Result<Vec<String>, _> = (0..2).map(|_| rx.recv_timeout(WAIT)).collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = lines.expect("start lines");
+    assert!(
+        lines[0].starts_with("api_url=https://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("control_url=https://127.0.0.1:"),
+        "{lines:?}"
+    );
+
+    // A key that is not one: refused at start, naming TLS.
+    let mut child = sim(&bad_path);
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a bad key did not stop the simulator within {WAIT:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS") && err.contains("private key"), "{err}");
+}

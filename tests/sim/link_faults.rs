@@ -2,7 +2,7 @@
 //! malformed frames, Slack's periodic refresh.
 
 use crate::common::*;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use phantom_fsm::engine::FrameRejectReason;
 use phantom_fsm::sim::{CloseCause, Event, LogFilter, Malformed, SimConfig, Target, TrafficKind};
 use phantom_fsm::socket::{DEFAULT_MAX_FRAME_BYTES, decode_binary, decode_text};
@@ -67,6 +67,50 @@ async fn a_dropped_link_ends_without_a_close_frame() {
         "{rest:?}"
     );
     assert_eq!(close_cause(&sim).await, CloseCause::Dropped);
+}
+
+/// How the link ended for the client: the error of its first failed read (`None`: a clean
+/// end of stream).
+async fn end_of(ws: &mut Ws) -> Option<tokio_tungstenite::tungstenite::Error> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("the link ends")
+        {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Some(e),
+            None => return None,
+        }
+    }
+}
+
+fn is_tcp_reset(e: &Option<tokio_tungstenite::tungstenite::Error>) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    matches!(e, Some(Error::Io(io)) if io.kind() == std::io::ErrorKind::ConnectionReset)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_link_ends_with_a_tcp_reset_where_a_drop_ends_with_a_fin() {
+    let sim = start_quiet().await;
+    let (mut ws, _) = connect(&sim).await;
+    assert_eq!(sim.reset_link(Target::All), 1);
+    let end = end_of(&mut ws).await;
+    assert!(is_tcp_reset(&end), "{end:?}");
+    assert_eq!(close_cause(&sim).await, CloseCause::Reset);
+    // It stays registered, as a link that ended without a close handshake does.
+    assert!(sim.links().iter().all(|l| l.ghost), "{:?}", sim.links());
+
+    // The same through the control API; a drop, by contrast, is an orderly end of stream.
+    let sim = start_quiet().await;
+    let (mut ws, _) = connect(&sim).await;
+    let reply = control(&sim, "reset", serde_json::json!({"link": 1})).await;
+    assert_eq!(reply.json()["links"], 1);
+    let end = end_of(&mut ws).await;
+    assert!(is_tcp_reset(&end), "{end:?}");
+    let (mut ws, _) = connect(&sim).await;
+    assert_eq!(sim.drop_link(Target::Newest), 1);
+    let end = end_of(&mut ws).await;
+    assert!(!is_tcp_reset(&end), "a drop is not a reset: {end:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
