@@ -16,6 +16,9 @@ mod gateway;
 mod redaction;
 #[path = "slack/requests.rs"]
 mod requests;
+// The simulator is a default feature; an embedder's `--no-default-features` build tests the
+// client against the small local servers only.
+#[cfg(feature = "sim")]
 #[path = "slack/sim_calls.rs"]
 mod sim_calls;
 #[path = "slack/tls.rs"]

@@ -183,6 +183,7 @@ fn the_window_is_pruned_by_the_passage_of_time_alone() {
     let link = d.connect();
     d.envelope(link, event("e1", Some("Ev1")));
     assert_eq!(d.m.dedupe().len(), 1);
+    assert!(!d.m.dedupe().is_empty());
     for _ in 0..800 {
         d.advance(5_000); // ping
         d.input(Input::Pong { link });
