@@ -218,3 +218,9 @@ fn an_empty_event_id_dedupes_by_envelope_id() {
     assert_eq!(envelope("a").dedupe_key(), "env:a");
     assert_ne!(envelope("a").dedupe_key(), envelope("b").dedupe_key());
 }
+
+#[test]
+fn a_link_id_is_shown_as_it_appears_in_logs() {
+    // Log lines and the inspector name links this way; a change is a visible contract change.
+    assert_eq!(LinkId(7).to_string(), "link#7");
+}
