@@ -30,6 +30,7 @@ fn handover_on_warning_refresh_and_unknown_reasons_keeps_connected() {
         let mut d = Driver::new();
         let (old, standby) = refresh(&mut d, reason.clone());
         assert_eq!(d.m.links().active.unwrap().id, old);
+        assert_eq!(d.m.links().open_count(), 2, "active and standby");
         let outs = d.hello(standby);
         assert_eq!(d.state(), "connected", "{reason:?}");
         assert!(
@@ -38,6 +39,7 @@ fn handover_on_warning_refresh_and_unknown_reasons_keeps_connected() {
         );
         assert_eq!(d.m.links().active.unwrap().id, standby);
         assert_eq!(d.m.links().draining.map(|l| l.id), Some(old));
+        assert_eq!(d.m.links().open_count(), 2, "active and draining");
         let sigs = signals(&outs);
         assert!(sigs.contains(&Signal::Handover));
         assert!(sigs.contains(&Signal::LinkEnded {
