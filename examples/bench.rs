@@ -65,10 +65,10 @@ fn tree(root: u32) -> Vec<u32> {
     out
 }
 
-/// CPU seconds (user + system) of the tree, and the sum of its processes' peak RSS (KiB).
-fn usage(root: u32) -> (f64, u64) {
+/// CPU seconds (user, system) of the tree, and the sum of its processes' peak RSS (KiB).
+fn usage(root: u32) -> ((f64, f64), u64) {
     let tick = 100.0; // USER_HZ on Linux
-    let (mut cpu, mut hwm) = (0.0, 0);
+    let (mut user, mut sys, mut hwm) = (0.0, 0.0, 0);
     for pid in tree(root) {
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             let rest: Vec<&str> = stat
@@ -82,7 +82,8 @@ fn usage(root: u32) -> (f64, u64) {
                     .and_then(|v| v.parse::<f64>().ok())
                     .unwrap_or(0.0)
             };
-            cpu += (t(11) + t(12)) / tick;
+            user += t(11) / tick;
+            sys += t(12) / tick;
         }
         if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
             hwm += status
@@ -92,7 +93,7 @@ fn usage(root: u32) -> (f64, u64) {
                 .unwrap_or(0);
         }
     }
-    (cpu, hwm)
+    ((user, sys), hwm)
 }
 
 /// Acks (counted, any outcome) logged after `since`, with their latencies; returns the new
@@ -161,13 +162,28 @@ async fn measure(name: &str, cmd: &[String]) -> Result<(), BoxError> {
         .spawn()?;
     let pid = child.id();
     let result = drive(&sim, pid, started, count, window).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(&mut child).await;
     let mut fig = result?;
     fig["client"] = name.into();
     println!("{fig}");
     sim.shutdown().await;
     Ok(())
+}
+
+/// SIGTERM, up to 10 s to exit (a client under `valgrind` writes its profile then), SIGKILL.
+async fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 async fn drive(
@@ -209,6 +225,8 @@ async fn drive(
     }
     let secs = t0.elapsed().as_secs_f64();
     let (cpu1, _) = usage(pid);
+    let user = cpu1.0 - cpu0.0;
+    let (cpu0, cpu1) = (cpu0.0 + cpu0.1, cpu1.0 + cpu1.1);
     let acked = lat.len();
     lat.sort_unstable();
     let throughput = (
@@ -267,6 +285,7 @@ async fn drive(
         "acks_per_s": (acked as f64 / secs).round(),
         "p50_us": throughput.0, "p99_us": throughput.1, "max_us": throughput.2,
         "cpu_s_per_10k": ((cpu1 - cpu0) * 10_000.0 / acked.max(1) as f64 * 1000.0).round() / 1000.0,
+        "cpu_user_share": ((user / (cpu1 - cpu0).max(1e-9)) * 100.0).round() / 100.0,
         "peak_rss_kib": rss_kib,
         "connect_ms": (connect_ms * 10.0).round() / 10.0,
         "at_1000_per_s": {"p50_us": pct(&lat, 0.5), "p99_us": pct(&lat, 0.99), "max_us": lat.last().copied().unwrap_or(0)},
