@@ -15,7 +15,7 @@ SLACK_SDK_VERSION="${SLACK_SDK_VERSION:-3.47.0}"
 log() { echo "e2e.sh: $*" >&2; }
 
 CLIENTS=("$@")
-[ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(ack-only run embed node python)
+[ ${#CLIENTS[@]} -gt 0 ] || CLIENTS=(ack-only run embed node python slack-morphism)
 want() { [[ " ${CLIENTS[*]} " == *" $1 "* ]]; }
 
 log "building (release)"
@@ -39,6 +39,16 @@ if want python; then
   }
 fi
 
+if want slack-morphism; then
+  # Its own Cargo project, copied out of the repository so its lock file and target dir stay
+  # in the scratch dir (not our workspace, not our Cargo.lock).
+  log "building the slack-morphism peer"
+  mkdir -p "$PEERS/slack-morphism"
+  cp -r "$ROOT/benches/peers/slack_morphism/Cargo.toml" "$ROOT/benches/peers/slack_morphism/src" \
+    "$PEERS/slack-morphism/"
+  timeout 900 cargo build --quiet --release --manifest-path "$PEERS/slack-morphism/Cargo.toml"
+fi
+
 OUT="$PEERS/results.jsonl"
 : > "$OUT"
 run_one() {
@@ -51,6 +61,7 @@ want run && run_one phantom-fsm-run "$ROOT/target/release/phantom-fsm" run --log
 want embed && run_one embedding-api "$BENCH" embed
 want node && NODE_PATH="$PEERS/node/node_modules" run_one node-socket-mode node "$ROOT/benches/peers/node_bench.js"
 want python && run_one python-slack-sdk-aiohttp "$PEERS/venv/bin/python" "$ROOT/benches/peers/python_bench.py"
+want slack-morphism && run_one slack-morphism "$PEERS/slack-morphism/target/release/slack-morphism-bench-peer"
 
 python3 - "$OUT" <<'PY'
 import json, sys
@@ -63,4 +74,13 @@ for r in rows:
     print(f'{r["client"]:26} {r["acks_per_s"]:>8.0f} {r["p50_us"]:>6} {r["p99_us"]:>7} {r["max_us"]:>7} '
           f'{r["cpu_s_per_10k"]:>9.3f} {r["peak_rss_kib"]/1024:>7.1f} {r["connect_ms"]:>7} '
           f'{r["at_1000_per_s"]["p99_us"]:>7} {f["lost"]:>5} {f["longest_gap_ms"]:>7} {str(f["first_ack_on_new_link_ms"]):>10}')
+by = {r["client"]: r for r in rows}
+run = by.get("phantom-fsm-run")
+if run:
+    if ceiling:
+        print(f'ceiling acks/s / run acks/s: {ceiling["acks_per_s"] / max(run["acks_per_s"], 1):.2f} (target <= 1.5)')
+    for peer, target in [("node-socket-mode", 0.1), ("slack-morphism", 0.25)]:
+        if peer in by:
+            ratio = run["cpu_s_per_10k"] / max(by[peer]["cpu_s_per_10k"], 1e-9)
+            print(f'run CPU per envelope / {peer}: {ratio:.2f} (target <= {target})')
 PY

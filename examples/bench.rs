@@ -65,10 +65,10 @@ fn tree(root: u32) -> Vec<u32> {
     out
 }
 
-/// CPU seconds (user + system) of the tree, and the sum of its processes' peak RSS (KiB).
-fn usage(root: u32) -> (f64, u64) {
+/// CPU seconds (user, system) of the tree, and the sum of its processes' peak RSS (KiB).
+fn usage(root: u32) -> ((f64, f64), u64) {
     let tick = 100.0; // USER_HZ on Linux
-    let (mut cpu, mut hwm) = (0.0, 0);
+    let (mut user, mut sys, mut hwm) = (0.0, 0.0, 0);
     for pid in tree(root) {
         if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             let rest: Vec<&str> = stat
@@ -82,7 +82,8 @@ fn usage(root: u32) -> (f64, u64) {
                     .and_then(|v| v.parse::<f64>().ok())
                     .unwrap_or(0.0)
             };
-            cpu += (t(11) + t(12)) / tick;
+            user += t(11) / tick;
+            sys += t(12) / tick;
         }
         if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
             hwm += status
@@ -92,17 +93,22 @@ fn usage(root: u32) -> (f64, u64) {
                 .unwrap_or(0);
         }
     }
-    (cpu, hwm)
+    ((user, sys), hwm)
 }
 
 /// Acks (counted, any outcome) logged after `since`, with their latencies; returns the new
-/// `since`.
+/// `since`: the log's last seq as read before the query, or the last ack's if later. (Returning
+/// only the last ack's seq left every later record "new", so a wait for the log to grow past
+/// `since` returned at once and the loop spun without yielding, starving the in-process
+/// simulator until the client's liveness check dropped the link.)
 fn new_acks(sim: &SimHandle, since: u64, lat: &mut Vec<u64>, links: &mut Vec<u64>) -> u64 {
     let filter = LogFilter {
         kind: Some("ack".into()),
         link: None,
     };
-    let mut last = since;
+    // Records appended after this read and before the query are either acks (returned, and
+    // `last` moves past them) or not acks (skipped for good): none is counted twice or missed.
+    let mut last = sim.last_seq().max(since);
     for r in sim.log(since, &filter) {
         last = last.max(r.seq);
         if let Event::Ack {
@@ -118,6 +124,12 @@ fn new_acks(sim: &SimHandle, since: u64, lat: &mut Vec<u64>, links: &mut Vec<u64
         }
     }
     last
+}
+
+/// Wait until the log grows past `seq` (at most `timeout`): always yields to the simulator.
+async fn log_grows(sim: &SimHandle, seq: u64, timeout: Duration) {
+    let _ = sim.wait_until(timeout, || sim.last_seq() > seq).await;
+    tokio::task::yield_now().await;
 }
 
 fn pct(sorted: &[u64], p: f64) -> u64 {
@@ -150,13 +162,28 @@ async fn measure(name: &str, cmd: &[String]) -> Result<(), BoxError> {
         .spawn()?;
     let pid = child.id();
     let result = drive(&sim, pid, started, count, window).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(&mut child).await;
     let mut fig = result?;
     fig["client"] = name.into();
     println!("{fig}");
     sim.shutdown().await;
     Ok(())
+}
+
+/// SIGTERM, up to 10 s to exit (a client under `valgrind` writes its profile then), SIGKILL.
+async fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 async fn drive(
@@ -166,7 +193,7 @@ async fn drive(
     count: u32,
     window: u32,
 ) -> Result<serde_json::Value, BoxError> {
-    let bound = Duration::from_secs(120);
+    let bound = Duration::from_secs(env_num("BENCH_BOUND_S", 120).into());
     sim.wait_until(Duration::from_secs(30), || {
         sim.links().iter().any(|l| l.ready)
     })
@@ -178,9 +205,7 @@ async fn drive(
     let mut since = 0;
     let warm = Instant::now() + Duration::from_secs(10);
     while lat.len() < 200 && Instant::now() < warm {
-        sim.wait_until(Duration::from_millis(200), || sim.last_seq() > since)
-            .await
-            .ok();
+        log_grows(sim, since, Duration::from_millis(200)).await;
         since = new_acks(sim, since, &mut lat, &mut links);
     }
     lat.clear();
@@ -195,14 +220,13 @@ async fn drive(
             sim.push_now(n, TrafficKind::EventsApi, Target::All);
             pushed += n;
         }
-        let seen = sim.last_seq();
-        sim.wait_until(Duration::from_millis(100), || sim.last_seq() > seen)
-            .await
-            .ok();
+        log_grows(sim, since, Duration::from_millis(100)).await;
         since = new_acks(sim, since, &mut lat, &mut links);
     }
     let secs = t0.elapsed().as_secs_f64();
     let (cpu1, _) = usage(pid);
+    let user = cpu1.0 - cpu0.0;
+    let (cpu0, cpu1) = (cpu0.0 + cpu0.1, cpu1.0 + cpu1.1);
     let acked = lat.len();
     lat.sort_unstable();
     let throughput = (
@@ -242,10 +266,7 @@ async fn drive(
             }
             _ => {}
         }
-        let seen = sim.last_seq();
-        sim.wait_until(Duration::from_millis(5), || sim.last_seq() > seen)
-            .await
-            .ok();
+        log_grows(sim, since, Duration::from_millis(5)).await;
         let before = links.len();
         since = new_acks(sim, since, &mut lat, &mut links);
         if let Some(at) = refreshed_at
@@ -264,6 +285,7 @@ async fn drive(
         "acks_per_s": (acked as f64 / secs).round(),
         "p50_us": throughput.0, "p99_us": throughput.1, "max_us": throughput.2,
         "cpu_s_per_10k": ((cpu1 - cpu0) * 10_000.0 / acked.max(1) as f64 * 1000.0).round() / 1000.0,
+        "cpu_user_share": ((user / (cpu1 - cpu0).max(1e-9)) * 100.0).round() / 100.0,
         "peak_rss_kib": rss_kib,
         "connect_ms": (connect_ms * 10.0).round() / 10.0,
         "at_1000_per_s": {"p50_us": pct(&lat, 0.5), "p99_us": pct(&lat, 0.99), "max_us": lat.last().copied().unwrap_or(0)},

@@ -27,7 +27,8 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 /// impl EventHandler for Mentions {
 ///     async fn handle(&self, delivery: Delivery) -> Result<(), HandlerError> {
 ///         if delivery.event_type() == Some("app_mention") {
-///             println!("mentioned: {}", delivery.payload()["event"]["text"]);
+///             let payload: serde_json::Value = delivery.payload().parse()?;
+///             println!("mentioned: {}", payload["event"]["text"]);
 ///         }
 ///         Ok(())
 ///     }
@@ -162,11 +163,12 @@ impl Delivery {
 
     /// `payload.event.type` of an `events_api` envelope (`app_mention`, `message`, ...).
     pub fn event_type(&self) -> Option<&str> {
-        self.envelope.payload.get("event")?.get("type")?.as_str()
+        self.envelope.payload.event_type()
     }
 
-    /// The payload as Slack sent it.
-    pub fn payload(&self) -> &serde_json::Value {
+    /// The payload as Slack sent it, unparsed: [`Payload::parse`](crate::socket::Payload::parse)
+    /// into a `serde_json::Value` or a type of your own.
+    pub fn payload(&self) -> &crate::socket::Payload {
         &self.envelope.payload
     }
 

@@ -34,7 +34,7 @@ impl Expect {
         }
         match envelope.kind {
             EnvelopeKind::SlashCommands => Expect::SlashCommand,
-            EnvelopeKind::Interactive => match envelope.payload["type"].as_str() {
+            EnvelopeKind::Interactive => match envelope.payload.to_value()["type"].as_str() {
                 Some("block_suggestion") => Expect::BlockSuggestion,
                 Some("view_submission") => Expect::ViewSubmission,
                 _ => Expect::AnyObject,

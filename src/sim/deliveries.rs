@@ -308,7 +308,7 @@ mod tests {
         Envelope {
             envelope_id: id.into(),
             kind,
-            payload: json!({"event_id": "Ev1"}),
+            payload: json!({"event_id": "Ev1"}).into(),
             accepts_response_payload: false,
             retry_attempt,
             retry_reason: None,

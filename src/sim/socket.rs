@@ -310,7 +310,7 @@ impl Link {
     }
 
     async fn send_envelope(&mut self, envelope: Envelope) -> Option<CloseCause> {
-        let text = envelope.to_json().to_string();
+        let text = envelope.to_text();
         // Recorded before the write, so an ack that races in on another link finds it. If
         // the write fails the envelope expires and is delivered again, as with Slack.
         self.record_envelope(envelope, false);

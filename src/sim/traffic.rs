@@ -97,7 +97,7 @@ impl EnvelopeFactory {
         Envelope {
             envelope_id: self.uuid(),
             kind: wire_kind,
-            payload,
+            payload: payload.into(),
             accepts_response_payload: accepts,
             retry_attempt: 0,
             retry_reason: None,
@@ -322,22 +322,24 @@ mod tests {
         for _ in 0..500 {
             let env = f.make(TrafficKind::EventsApi, 1_700_000_000_123);
             assert!(ids.insert(env.envelope_id.clone()));
-            let ev = env.payload["event_id"].as_str().unwrap().to_string();
+            let ev = env.payload.event_id().unwrap().to_string();
             assert!(ev.starts_with("Ev"));
             assert!(event_ids.insert(ev));
-            let text = env.to_json().to_string();
-            let ServerFrame::Envelope(back) = decode_text(&text, DEFAULT_MAX_FRAME_BYTES).unwrap()
-            else {
-                panic!("not an envelope: {text}");
-            };
-            assert_eq!(back, env);
+            for text in [env.to_json().to_string(), env.to_text()] {
+                let ServerFrame::Envelope(back) =
+                    decode_text(&text, DEFAULT_MAX_FRAME_BYTES).unwrap()
+                else {
+                    panic!("not an envelope: {text}");
+                };
+                assert_eq!(back, env);
+            }
         }
     }
 
     #[test]
     fn event_callback_has_slack_shape() {
         let env = factory().make(TrafficKind::EventsApi, 1_700_000_000_123);
-        let p = &env.payload;
+        let p = &env.payload.to_value();
         assert_eq!(p["type"], "event_callback");
         assert_eq!(p["team_id"], "T1");
         assert_eq!(p["api_app_id"], "A1");

@@ -68,7 +68,7 @@ fn link_inputs(link: LinkId) -> Vec<Input> {
             frame: ServerFrame::Envelope(Envelope {
                 envelope_id: "env-explore".into(),
                 kind: EnvelopeKind::EventsApi,
-                payload: json!({"event_id": "Ev-explore", "event": {"type": "app_mention"}}),
+                payload: json!({"event_id": "Ev-explore", "event": {"type": "app_mention"}}).into(),
                 accepts_response_payload: false,
                 retry_attempt: 0,
                 retry_reason: None,

@@ -24,9 +24,11 @@ pub(crate) mod dedupe;
 mod delivery;
 mod event;
 mod explore;
+mod fields;
 pub(crate) mod io;
 pub(crate) mod links;
 mod machine;
+mod payload;
 mod states;
 mod storage;
 pub(crate) mod timer;
@@ -39,7 +41,7 @@ pub use io::{
 pub use machine::{DEFAULT_INSTANCE, SocketMode};
 pub use timer::Timer;
 pub use wire::{
-    DEFAULT_MAX_FRAME_BYTES, Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello,
+    DEFAULT_MAX_FRAME_BYTES, Disconnect, DisconnectReason, Envelope, EnvelopeKind, Hello, Payload,
     ServerFrame, decode_binary, decode_text, encode_ack, encode_ack_with,
 };
 

@@ -226,6 +226,7 @@ async fn each_type_arrives_as_slacks_signed_request_and_answers_ride_in_the_ack(
     let form: HashMap<String, String> = serde_urlencoded::from_str(&seen.body).unwrap();
     let expected: HashMap<String, String> = command
         .payload
+        .to_value()
         .as_object()
         .unwrap()
         .iter()

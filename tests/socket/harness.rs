@@ -181,7 +181,7 @@ pub fn event(envelope_id: &str, event_id: Option<&str>) -> Envelope {
     Envelope {
         envelope_id: envelope_id.into(),
         kind: EnvelopeKind::EventsApi,
-        payload,
+        payload: payload.into(),
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: None,
@@ -192,7 +192,7 @@ pub fn slash(envelope_id: &str) -> Envelope {
     Envelope {
         envelope_id: envelope_id.into(),
         kind: EnvelopeKind::SlashCommands,
-        payload: json!({"command": "/phantom", "text": ""}),
+        payload: json!({"command": "/phantom", "text": ""}).into(),
         accepts_response_payload: true,
         retry_attempt: 0,
         retry_reason: None,

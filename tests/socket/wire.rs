@@ -133,6 +133,10 @@ fn server_frames_round_trip_through_their_encoders() {
         Ok(ServerFrame::Hello(hello))
     );
     assert_eq!(encode_ack("e1"), r#"{"envelope_id":"e1"}"#);
+    // An id is escaped, never spliced in raw.
+    let odd = "a\"b\\c\u{1}é";
+    let ack: serde_json::Value = serde_json::from_str(&encode_ack(odd)).unwrap();
+    assert_eq!(ack, serde_json::json!({ "envelope_id": odd }));
 }
 
 #[test]
@@ -210,7 +214,7 @@ fn an_empty_event_id_dedupes_by_envelope_id() {
     let envelope = |id: &str| Envelope {
         envelope_id: id.into(),
         kind: EnvelopeKind::EventsApi,
-        payload: serde_json::json!({"event_id": "", "event": {"type": "message"}}),
+        payload: serde_json::json!({"event_id": "", "event": {"type": "message"}}).into(),
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: None,

@@ -64,7 +64,7 @@ fn envelope(env: &Env) -> Envelope {
     Envelope {
         envelope_id: format!("e{}", env.id),
         kind,
-        payload,
+        payload: payload.into(),
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: None,

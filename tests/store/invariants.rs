@@ -191,7 +191,9 @@ fn socket_envelope(m: &SocketMode, n: u8) -> Option<socket::Input> {
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),
         kind: EnvelopeKind::EventsApi,
-        payload: serde_json::json!({"event_id": format!("Ev{n}"), "event": {"type": "app_mention"}}),
+        payload:
+            serde_json::json!({"event_id": format!("Ev{n}"), "event": {"type": "app_mention"}})
+                .into(),
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: None,

@@ -252,7 +252,8 @@ fn envelope_input(link: socket::LinkId, n: u32) -> socket::Input {
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),
         kind: EnvelopeKind::EventsApi,
-        payload: serde_json::json!({"event_id": format!("Ev{n}"), "event": {"type": "message"}}),
+        payload: serde_json::json!({"event_id": format!("Ev{n}"), "event": {"type": "message"}})
+            .into(),
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: None,

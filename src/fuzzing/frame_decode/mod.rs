@@ -124,11 +124,21 @@ fn check(text: &str, limit: usize) {
 /// The decoder's verdict agrees with an independent reading of the JSON.
 fn check_classification(text: &str, result: &Result<ServerFrame, FrameRejectReason>) {
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
-        assert_eq!(
-            result,
-            &Err(FrameRejectReason::InvalidJson),
-            "not a JSON object"
-        );
+        // The decoder checks syntax, not what a `Value` cannot hold (nesting past 128
+        // levels, a number out of f64's range): such an object is read by its members.
+        let syntax = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        let object = text
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{');
+        if syntax && object {
+            assert_ne!(result, &Err(FrameRejectReason::InvalidJson), "{text}");
+        } else {
+            assert_eq!(
+                result,
+                &Err(FrameRejectReason::InvalidJson),
+                "not a JSON object"
+            );
+        }
         return;
     };
     let ty = obj.get("type").and_then(Value::as_str).unwrap_or("");
@@ -153,6 +163,11 @@ fn check_classification(text: &str, result: &Result<ServerFrame, FrameRejectReas
             assert_eq!(
                 e.payload,
                 obj.get("payload").cloned().unwrap_or(Value::Null)
+            );
+            let raw = e.payload.get();
+            assert!(
+                obj.get("payload").is_none() || text.contains(raw),
+                "the payload is a slice of the frame: {raw}"
             );
         }
         Err(FrameRejectReason::MissingEnvelopeId) => {
@@ -197,7 +212,8 @@ fn encode(frame: &ServerFrame) -> String {
     match frame {
         ServerFrame::Hello(h) => h.to_json(),
         ServerFrame::Disconnect(d) => d.to_json(),
-        ServerFrame::Envelope(e) => e.to_json(),
+        // The payload's text as it is: `to_json` needs it to fit a `Value`.
+        ServerFrame::Envelope(e) => return e.to_text(),
     }
     .to_string()
 }
@@ -217,6 +233,14 @@ fn check_round_trip(text: &str, frame: &ServerFrame) {
                 (a.retry_attempt, a.retry_reason) = (0, None);
             }
             assert_eq!(&a, b, "{text}");
+            if a.payload.parse::<Value>().is_ok() {
+                let via_value = decode_text(&a.to_json().to_string(), usize::MAX);
+                assert_eq!(
+                    via_value.as_ref(),
+                    Ok(&once),
+                    "to_json and to_text differ: {text}"
+                );
+            }
         }
         (ServerFrame::Disconnect(a), ServerFrame::Disconnect(b)) => {
             assert_eq!(a.reason, b.reason);

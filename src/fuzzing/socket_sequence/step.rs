@@ -252,7 +252,7 @@ fn envelope_of(kind: u8, envelope: u8, event: u8, retry: u8) -> Envelope {
     Envelope {
         envelope_id: format!("env-{envelope:03}"),
         kind,
-        payload,
+        payload: payload.into(),
         accepts_response_payload: retry & 0x80 != 0,
         retry_attempt: u32::from(retry % 4),
         retry_reason: (!retry.is_multiple_of(4)).then(|| "timeout".to_string()),

@@ -346,7 +346,8 @@ fn envelope(m: &SocketMode, n: u8) -> Option<crate::socket::Input> {
     let envelope = Envelope {
         envelope_id: format!("env-{n}"),
         kind: EnvelopeKind::EventsApi,
-        payload: serde_json::json!({"event_id": format!("Ev{n}"), "event": {"type": "message"}}),
+        payload: serde_json::json!({"event_id": format!("Ev{n}"), "event": {"type": "message"}})
+            .into(),
         accepts_response_payload: false,
         retry_attempt: 0,
         retry_reason: None,

@@ -33,12 +33,12 @@ pub fn to_request(delivery: &Delivery) -> Option<Forward> {
             }
             Some(Forward {
                 content_type: JSON,
-                body: payload.to_string(),
+                body: payload.get().to_string(),
                 headers,
             })
         }
         "slash_commands" => {
-            let fields = payload.as_object()?;
+            let fields = payload.parse::<serde_json::Map<String, Value>>().ok()?;
             // Slack's command fields are strings; anything else goes as its JSON text.
             let pairs: Vec<(&str, String)> = fields
                 .iter()
@@ -55,7 +55,7 @@ pub fn to_request(delivery: &Delivery) -> Option<Forward> {
         }
         "interactive" => Some(Forward {
             content_type: FORM,
-            body: serde_urlencoded::to_string([("payload", payload.to_string())]).ok()?,
+            body: serde_urlencoded::to_string([("payload", payload.get())]).ok()?,
             headers: Vec::new(),
         }),
         _ => None,
