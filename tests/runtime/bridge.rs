@@ -375,6 +375,11 @@ async fn a_stuck_app_makes_the_runtime_shed_instead_of_queueing() {
     for id in &ids[..3] {
         assert!(ack_of(&sim, id).await.latency_us < 1_000_000);
     }
+    // The one request allowed may still be on its way to the app; never more than one.
+    eventually("the app holds one request", WAIT, || async {
+        (app.seen.lock().unwrap().len() == 1).then_some(())
+    })
+    .await;
     assert_eq!(app.seen.lock().unwrap().len(), 1);
     // Responder mode survived the socket_config() given after forward(): an answer-bearing
     // envelope waits for the app (here: until the ack deadline).

@@ -15,11 +15,8 @@ use std::time::Duration;
 /// Dispatches by `event_id`.
 type Seen = Arc<Mutex<HashMap<String, u32>>>;
 
-fn event_id(payload: &serde_json::Value) -> String {
-    payload["event_id"]
-        .as_str()
-        .expect("an event_id")
-        .to_string()
+fn event_id(payload: &phantom_fsm::socket::Payload) -> String {
+    payload.event_id().expect("an event_id").to_string()
 }
 
 /// When the simulator logged `link`'s end, and why.
