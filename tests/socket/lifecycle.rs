@@ -27,6 +27,7 @@ fn happy_path_reaches_connected_with_exact_outputs() {
         }]
     );
     assert_eq!(d.state(), "authenticated");
+    assert!(!d.m.is_connected(), "no envelopes before hello");
     assert_eq!(d.m.timers().get(Timer::HelloDeadline).unwrap().0, 10_000);
     assert!(commands(&d.input(Input::LinkOpened { link: LinkId(1) })).is_empty());
     d.now = d.now.after(std::time::Duration::from_millis(250));
