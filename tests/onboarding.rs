@@ -6,6 +6,7 @@ mod onboarding {
     mod classify;
     pub(crate) mod common;
     mod diagram;
+    mod load_row;
     mod operator;
     // The property tests call the invariant checks the fuzz targets share (`fuzzing` feature).
     #[cfg(feature = "fuzzing")]

@@ -16,7 +16,7 @@ use super::clock::Clock;
 use super::status::StatusBoard;
 use crate::engine::{Machine as _, Now, Output};
 use crate::onboarding::{
-    Command, Input, Onboarding, OnboardingConfig, classify_auth, classify_history,
+    Command, Input, Onboarding, OnboardingConfig, StoredRow, classify_auth, classify_history,
     classify_open_dm, classify_post,
 };
 use crate::slack::{AsyncSlackClient, HistoryQuery, PostMessage, Secret};
@@ -148,7 +148,8 @@ struct Ledger<'a> {
 }
 
 impl Ledger<'_> {
-    /// An answer from a call: `auth_ok` first looks for the row of the named instance.
+    /// An answer from a call. On `auth_ok` the inspector's placeholder `-/<installer>` gives
+    /// way to the named instance (`pending` until its row is read).
     async fn answer(&mut self, input: Input) -> Result<(), StoreError> {
         let now = self.parts.clock.now();
         if let Input::AuthTested {
@@ -161,43 +162,6 @@ impl Ledger<'_> {
             self.parts
                 .board
                 .forget_machine(crate::onboarding::MACHINE_ID, &placeholder);
-            let store = self.parts.store.clone();
-            let key = instance.clone();
-            let row = blocking(move || store.load_ledger(&key)).await;
-            let row = self.checked(row)?;
-            if let Some(row) = row {
-                let snapshot = row.snapshot();
-                match Onboarding::restore(self.parts.config.clone(), &instance, &snapshot) {
-                    Ok(machine) => {
-                        tracing::info!(%instance, state = row.state.as_str(), "ledger row restored");
-                        self.machine = machine;
-                        self.persisted = Some(snapshot);
-                        self.parts.telemetry.set_onboarding(Some(&row.state));
-                        self.parts.board.set_machine(
-                            crate::onboarding::MACHINE_ID,
-                            &instance,
-                            &row.state,
-                            crate::engine::UnixMs(row.updated_unix_ms),
-                        );
-                        self.input(now, Input::Resumed).await?;
-                        return self.input(now, Input::ChannelReady).await;
-                    }
-                    Err(error) => {
-                        // The row stays as it is for an operator (`ledger show` / `reset`).
-                        tracing::error!(%instance, %error, "ledger row not restorable; the intro is not driven");
-                        self.parts.board.set_machine(
-                            crate::onboarding::MACHINE_ID,
-                            &instance,
-                            "failed",
-                            now.unix,
-                        );
-                        self.parts.telemetry.set_onboarding(Some("failed"));
-                        return Ok(());
-                    }
-                }
-            }
-            // No row yet: the instance is `pending` under its real id until its first
-            // transition writes the row.
             self.parts.board.set_machine(
                 crate::onboarding::MACHINE_ID,
                 &instance,
@@ -208,28 +172,66 @@ impl Ledger<'_> {
         self.input(now, input).await
     }
 
-    /// Hand `input` to the machine, persist the drain, show it, then perform its commands.
+    /// Hand `input` to the machine, persist the drain, show it, then perform its commands. A
+    /// `LoadRow` is performed here, in line: its answer is the next input.
     async fn input(&mut self, now: Now, input: Input) -> Result<(), StoreError> {
-        self.machine.handle(now, input);
-        let outputs: Vec<_> = std::iter::from_fn(|| self.machine.poll_output()).collect();
-        self.persist(&outputs, now).await?;
-        for output in outputs {
-            self.parts.telemetry.observe(&output);
-            self.parts.board.observe(&output);
-            match output {
-                Output::Transition(t) => tracing::info!(
-                    target: "phantom_fsm::transition",
-                    "{} {} -> {} ({})",
-                    t.machine,
-                    t.from,
-                    t.to,
-                    t.event
-                ),
-                Output::Signal(s) => tracing::debug!(?s, "onboarding signal"),
-                Output::Command(c) => self.execute(c),
+        let mut next = Some(input);
+        while let Some(input) = next.take() {
+            self.machine.handle(now, input);
+            let outputs: Vec<_> = std::iter::from_fn(|| self.machine.poll_output()).collect();
+            self.persist(&outputs, now).await?;
+            for output in outputs {
+                self.parts.telemetry.observe(&output);
+                self.parts.board.observe(&output);
+                match output {
+                    Output::Transition(t) => tracing::info!(
+                        target: "phantom_fsm::transition",
+                        "{} {} -> {} ({})",
+                        t.machine,
+                        t.from,
+                        t.to,
+                        t.event
+                    ),
+                    Output::Signal(s) => tracing::debug!(?s, "onboarding signal"),
+                    Output::Command(Command::LoadRow { key }) => {
+                        next = self.load_row(&key, now).await?;
+                    }
+                    Output::Command(c) => self.execute(c),
+                }
             }
         }
         Ok(())
+    }
+
+    /// Read the ledger row `key` for the machine. A failed read ends this life of the machine
+    /// (it is never taken for "no row"); a row the machine cannot take (an unknown state, a
+    /// mistyped key) stays as it is for an operator and the intro is not driven (`None`).
+    async fn load_row(&mut self, key: &str, now: Now) -> Result<Option<Input>, StoreError> {
+        let store = self.parts.store.clone();
+        let owned = key.to_string();
+        let row = self.checked(blocking(move || store.load_ledger(&owned)).await)?;
+        let Some(row) = row else {
+            return Ok(Some(Input::RowLoaded { row: None }));
+        };
+        let snapshot = row.snapshot();
+        match StoredRow::from_snapshot(&snapshot) {
+            Ok(stored) => {
+                tracing::info!(
+                    instance = key,
+                    state = row.state.as_str(),
+                    "ledger row loaded"
+                );
+                self.persisted = Some(snapshot);
+                Ok(Some(Input::RowLoaded { row: Some(stored) }))
+            }
+            Err(error) => {
+                tracing::error!(instance = key, %error, "ledger row not restorable; the intro is not driven");
+                let id = crate::onboarding::MACHINE_ID;
+                self.parts.board.set_machine(id, key, "failed", now.unix);
+                self.parts.telemetry.set_onboarding(Some("failed"));
+                Ok(None)
+            }
+        }
     }
 
     /// Commit the drain's transitions with the row (synced), or the row's data when it changed
@@ -306,15 +308,18 @@ impl Ledger<'_> {
         let token = self.parts.bot_token.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let input = call(&client, token, command).await;
-            let _ = tx.send(input).await;
+            if let Some(input) = call(&client, token, command).await {
+                let _ = tx.send(input).await;
+            }
         });
     }
 }
 
 /// One Web API call and its classified answer.
-async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Input {
-    match command {
+async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Option<Input> {
+    let input = match command {
+        // A store read, performed in line by `Ledger::input`: never handed to a task.
+        Command::LoadRow { .. } => return None,
         Command::AuthTest { call } => {
             tracing::info!(call = call.0, "calling auth.test");
             let observed = client.auth_test(token).await;
@@ -371,7 +376,8 @@ async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Inp
                 outcome: classify_history(&observed.call_result(), &marker),
             }
         }
-    }
+    };
+    Some(input)
 }
 
 /// Run heed work on the blocking pool; a panicked or cancelled task is a store error of its own.

@@ -77,6 +77,10 @@ impl Slack {
         command: &Command,
     ) -> std::io::Result<Input> {
         Ok(match command {
+            // Answered from the store by the caller.
+            Command::LoadRow { .. } => {
+                return Err(std::io::Error::other("LoadRow is a store read, not a call"));
+            }
             Command::AuthTest { call } => Input::AuthTested {
                 call: *call,
                 outcome: phantom_fsm::onboarding::AuthOutcome::Ok {

@@ -9,7 +9,9 @@
 //!    it (the shell commits `sending` before the request is written);
 //! 6. transitions chain and are edges of the derived diagram; no deadline in the past;
 //!    snapshots survive JSON and restore unchanged; no panic;
-//! 7. while every history answer was Slack's truth (real pages of the DM channel, 15 a page,
+//! 7. after `auth.test` named the team, no `conversations.open` and no post before the
+//!    ledger row was read (`LoadRow`, answered with the harness's truth: no row);
+//! 8. while every history answer was Slack's truth (real pages of the DM channel, 15 a page,
 //!    behind any amount of chatter), Slack never holds two intros of one generation.
 
 use super::{Call, Epoch, Harness, USER};
@@ -151,6 +153,14 @@ impl Harness {
 
     fn check_command(&mut self, state: &'static str, c: &Command, scan: &mut Scan) {
         let (call, kind) = match c {
+            Command::LoadRow { key } => {
+                self.ensure(
+                    self.m.team_id().is_some() && key == self.m.instance(),
+                    || format!("LoadRow {key:?} for {}", self.m.instance()),
+                );
+                self.loading = true;
+                return;
+            }
             Command::AuthTest { call } => {
                 self.ensure(self.m.team_id().is_none(), || {
                     "auth.test with the team known".into()
@@ -159,6 +169,9 @@ impl Harness {
             }
             Command::OpenDm { call, user } => {
                 self.ensure(user == USER, || format!("conversations.open for {user}"));
+                self.ensure(!self.loading, || {
+                    "conversations.open before the ledger row was read".into()
+                });
                 (*call, Call::Dm)
             }
             Command::PostIntro {
@@ -221,6 +234,9 @@ impl Harness {
 
     /// The heart of the ledger: when a post may go out.
     fn check_post(&mut self, state: &'static str, scan: &mut Scan) {
+        self.ensure(!self.loading, || {
+            "a post before the ledger row was read".into()
+        });
         self.ensure(state == "sending" && scan.entered_sending, || {
             "a post not right behind its transition into sending".into()
         });

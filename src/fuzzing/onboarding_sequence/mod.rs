@@ -121,6 +121,10 @@ struct Harness {
     /// may be the harness's fault, not the machine's).
     lied: bool,
     epoch: Epoch,
+    /// A `LoadRow` is out: the machine must open nothing and post nothing until it is
+    /// answered (at the end of the drain that asked, with the truth: the only instance with a
+    /// team here never wrote a row before `auth.test` named it).
+    loading: bool,
     /// The post outcome being delivered (the `IntroAttempt` signal must match it).
     posted: Option<PostOutcome>,
     summary: Summary,
@@ -139,6 +143,7 @@ impl Harness {
             queries: BTreeMap::new(),
             lied: false,
             epoch: Epoch::default(),
+            loading: false,
             posted: None,
             summary: Summary::default(),
         }
@@ -401,6 +406,9 @@ impl Harness {
         let outputs = self.m.drain();
         self.check_outputs(&before, &outputs);
         self.check_state();
+        if std::mem::take(&mut self.loading) {
+            self.deliver(Input::RowLoaded { row: None });
+        }
     }
 }
 
