@@ -12,5 +12,6 @@ mod onboarding {
     #[cfg(feature = "fuzzing")]
     mod props;
     mod restore;
+    mod retry_after;
     mod scripted;
 }

@@ -158,9 +158,12 @@ impl Storage {
                 self.note("ratelimited");
                 *retry_after_ms
             }
-            AuthOutcome::Transient { reason } => {
+            AuthOutcome::Transient {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                None
+                *retry_after_ms
             }
             AuthOutcome::Rejected { code } => match self.rejected(context, code) {
                 true => return Transition(State::Failed {}),
@@ -192,9 +195,12 @@ impl Storage {
                 self.note("ratelimited");
                 self.back_off(context, *retry_after_ms)
             }
-            OpenDmOutcome::Transient { reason } => {
+            OpenDmOutcome::Transient {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                self.back_off(context, None)
+                self.back_off(context, *retry_after_ms)
             }
             OpenDmOutcome::Permanent { code } => {
                 self.note(code);
@@ -246,9 +252,14 @@ impl Storage {
                 self.note(code);
                 Transition(State::Failed {})
             }
-            PostOutcome::Ambiguous { reason } => {
+            PostOutcome::Ambiguous {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                self.reconcile(context)
+                Transition(State::Reconciling {
+                    lookup: self.settle_at_least(context, *retry_after_ms),
+                })
             }
         }
     }
@@ -298,12 +309,16 @@ impl Storage {
     /// Wait `reconcile_settle`, then scan from the first page, needing two "not found"
     /// answers again (a new post may have gone out, or a restart forgot the first one).
     pub(crate) fn settle(&mut self, context: &mut Outbox) -> Lookup {
+        self.settle_at_least(context, None)
+    }
+
+    /// [`settle`](Self::settle), waiting at least `retry_after_ms` (a 5xx's `Retry-After`).
+    fn settle_at_least(&mut self, context: &mut Outbox, retry_after_ms: Option<u64>) -> Lookup {
         self.cursor = None;
         self.not_found_at = None;
-        let at = context
-            .now()
-            .mono
-            .after(self.config.reconcile_settle.max(Duration::from_millis(1)));
+        let retry_after = Duration::from_millis(retry_after_ms.unwrap_or(0));
+        let wait = self.config.reconcile_settle.max(retry_after);
+        let at = context.now().mono.after(wait.max(Duration::from_millis(1)));
         context.timers.set(Timer::RetryReconcile, at);
         Lookup::Waiting
     }
@@ -417,9 +432,12 @@ impl Storage {
                 self.note("ratelimited");
                 *retry_after_ms
             }
-            OpenDmOutcome::Transient { reason } => {
+            OpenDmOutcome::Transient {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                None
+                *retry_after_ms
             }
             OpenDmOutcome::Rejected { code } => match self.rejected(context, code) {
                 true => return Transition(State::Failed {}),

@@ -121,6 +121,7 @@ fn auth_answers(call: CallId) -> Vec<Input> {
         },
         AuthOutcome::Transient {
             reason: "no_response".to_string(),
+            retry_after_ms: None,
         },
         AuthOutcome::Unrecoverable {
             code: "invalid_auth".to_string(),
@@ -172,6 +173,7 @@ fn dm_answers(call: CallId) -> Vec<Input> {
         },
         OpenDmOutcome::Transient {
             reason: "http_503".to_string(),
+            retry_after_ms: None,
         },
         OpenDmOutcome::Permanent {
             code: "cannot_dm_bot".to_string(),
@@ -199,6 +201,7 @@ fn post_answers(call: CallId) -> Vec<Input> {
         },
         PostOutcome::Ambiguous {
             reason: "no_response".to_string(),
+            retry_after_ms: None,
         },
     ]
     .into_iter()

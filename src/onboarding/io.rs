@@ -28,10 +28,13 @@ pub enum AuthOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Network error, timeout, 5xx or an unparseable reply: retry.
+    /// Network error, timeout, 5xx or an unparseable reply: retry, not before
+    /// `retry_after_ms`.
     Transient {
         /// What went wrong (for `last_error`).
         reason: String,
+        /// `Retry-After` in milliseconds, if the reply carried one (a 5xx may).
+        retry_after_ms: Option<u64>,
     },
     /// The token cannot work (`invalid_auth`, `token_revoked`, ...; see
     /// [`AUTH_UNRECOVERABLE_CODES`](super::classify::AUTH_UNRECOVERABLE_CODES)).
@@ -61,10 +64,13 @@ pub enum OpenDmOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Network error, timeout, 5xx or an unparseable reply.
+    /// Network error, timeout, 5xx or an unparseable reply: retry, not before
+    /// `retry_after_ms`.
     Transient {
         /// What went wrong.
         reason: String,
+        /// `Retry-After` in milliseconds, if the reply carried one (a 5xx may).
+        retry_after_ms: Option<u64>,
     },
     /// The token or the installer cannot work (an auth / installation or recipient code, see
     /// [`is_permanent_code`](super::classify::is_permanent_code)).
@@ -111,6 +117,9 @@ pub enum PostOutcome {
     Ambiguous {
         /// What was observed.
         reason: String,
+        /// `Retry-After` in milliseconds, if the reply carried one (a 5xx may): the history
+        /// lookup, and so any resend, waits at least that long.
+        retry_after_ms: Option<u64>,
     },
 }
 

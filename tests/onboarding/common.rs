@@ -295,6 +295,7 @@ pub(crate) fn history(call: u64, outcome: HistoryOutcome) -> Input {
 pub(crate) fn ambiguous(reason: &str) -> PostOutcome {
     PostOutcome::Ambiguous {
         reason: reason.into(),
+        retry_after_ms: None,
     }
 }
 

@@ -415,7 +415,10 @@ impl Sut {
                         team_id: TEAM.into(),
                     },
                     Class::RateLimited => AuthOutcome::RateLimited { retry_after_ms },
-                    Class::Transient => AuthOutcome::Transient { reason: reason() },
+                    Class::Transient => AuthOutcome::Transient {
+                        reason: reason(),
+                        retry_after_ms: None,
+                    },
                     _ => AuthOutcome::Unrecoverable { code: code() },
                 },
             },
@@ -427,7 +430,10 @@ impl Sut {
                         channel: CHANNEL.into(),
                     },
                     Class::RateLimited => OpenDmOutcome::RateLimited { retry_after_ms },
-                    Class::Transient => OpenDmOutcome::Transient { reason: reason() },
+                    Class::Transient => OpenDmOutcome::Transient {
+                        reason: reason(),
+                        retry_after_ms: None,
+                    },
                     _ => OpenDmOutcome::Permanent { code: code() },
                 },
             },
@@ -458,6 +464,7 @@ impl Sut {
                 }
                 PostOutcome::Ambiguous {
                     reason: "http_503".into(),
+                    retry_after_ms: None,
                 }
             }
             other => {
@@ -725,7 +732,10 @@ fn any_input() -> impl Strategy<Value = Input> {
         }),
         (call.clone(), text).prop_map(|(call, reason)| Input::Posted {
             call,
-            outcome: PostOutcome::Ambiguous { reason },
+            outcome: PostOutcome::Ambiguous {
+                reason,
+                retry_after_ms: None
+            },
         }),
         (call.clone(), text).prop_map(|(call, ts)| Input::Posted {
             call,

@@ -81,6 +81,7 @@ fn transient_auth_failure_retries_in_process_without_a_transition() {
         1,
         AuthOutcome::Transient {
             reason: "no_response".into(),
+            retry_after_ms: None,
         },
     ));
     let delay = retry_delay(&out);

@@ -132,11 +132,13 @@ impl Slack {
                 // Stored, but the reply was lost.
                 false => PostOutcome::Ambiguous {
                     reason: "timeout".into(),
+                    retry_after_ms: None,
                 },
             }
         } else if roll < 72 {
             PostOutcome::Ambiguous {
                 reason: "http_503".into(),
+                retry_after_ms: None,
             }
         } else if roll < 84 {
             PostOutcome::RateLimited {
@@ -270,6 +272,7 @@ fn open_dm(rng: &mut fastrand::Rng, call: CallId, user: &str) -> Input {
     } else if roll < 99 {
         OpenDmOutcome::Transient {
             reason: "http_503".into(),
+            retry_after_ms: None,
         }
     } else {
         OpenDmOutcome::Permanent {

@@ -330,6 +330,7 @@ impl Harness {
             },
             _ => PostOutcome::Ambiguous {
                 reason: "no_response".into(),
+                retry_after_ms: None,
             },
         }
     }
@@ -425,6 +426,7 @@ fn auth_outcome(kind: u8, retry_after_ms: u16) -> AuthOutcome {
         },
         3 => AuthOutcome::Transient {
             reason: "http_503".into(),
+            retry_after_ms: None,
         },
         _ if (kind / 5).is_multiple_of(2) => AuthOutcome::Unrecoverable {
             code: "invalid_auth".into(),
@@ -445,6 +447,7 @@ fn dm_outcome(kind: u8, retry_after_ms: u16) -> OpenDmOutcome {
         },
         2 => OpenDmOutcome::Transient {
             reason: "http_503".into(),
+            retry_after_ms: None,
         },
         _ if (kind / 4).is_multiple_of(2) => OpenDmOutcome::Permanent {
             code: ["user_not_found", "user_not_visible", "invalid_auth"][usize::from(kind / 8) % 3]
