@@ -10,7 +10,11 @@
 //! A store failure never reaches the socket: the ledger counts it, shows it on the board
 //! (`/health` `degraded`), drops its machine without performing the drained commands, and
 //! starts again from the committed row after a pause (a `sending` row then reconciles through
-//! `conversations.history` before any resend). Nothing here can stop the socket driver.
+//! `conversations.history` before any resend). After a failed ledger sync
+//! ([`StoreErrorKind::must_reopen`](crate::store::StoreErrorKind::must_reopen)) it first
+//! closes and reopens the store ([`Store::reopen`]), so the row it starts from is read from the
+//! disk, not from a page cache that may hold a commit the disk lost. Nothing here can stop the
+//! socket driver (it waits for the reopen, then writes to the fresh environment).
 
 use super::clock::Clock;
 use super::status::StatusBoard;
@@ -48,8 +52,21 @@ pub(crate) struct LedgerParts {
 enum Ended {
     /// The runtime is stopping.
     Stopped,
-    /// A store write or read failed: start again from the committed row.
-    Store,
+    /// A store write or read failed: start again from the committed row, after reopening the
+    /// store if the failure says so (a ledger sync failed: the page cache may hold a commit
+    /// the disk does not).
+    Store {
+        /// [`StoreErrorKind::must_reopen`](crate::store::StoreErrorKind::must_reopen).
+        reopen: bool,
+    },
+}
+
+impl Ended {
+    fn store(error: &StoreError) -> Ended {
+        Ended::Store {
+            reopen: error.kind().must_reopen(),
+        }
+    }
 }
 
 /// Run the intro-DM driver until `stop` turns true. Never returns an error: failures are
@@ -63,15 +80,38 @@ pub(crate) async fn run(mut parts: LedgerParts, mut stop: watch::Receiver<bool>)
     loop {
         match run_once(&parts, &mut stop).await {
             Ended::Stopped => return,
-            Ended::Store => {
+            Ended::Store { reopen } => {
                 tracing::warn!(
+                    reopen,
                     "ledger driver stopped after a store failure; restarting from the row"
                 );
+                if reopen {
+                    reopen_store(&parts).await;
+                }
                 tokio::select! {
                     () = stopped(&mut stop) => return,
                     () = tokio::time::sleep(RESTART_PAUSE) => {}
                 }
             }
+        }
+    }
+}
+
+/// Close and reopen the store (shared with the socket driver, which waits meanwhile), so the
+/// next life reads the row from what the disk holds. A failed reopen leaves the store closed:
+/// the next life fails its first read and comes back here.
+async fn reopen_store(parts: &LedgerParts) {
+    let store = parts.store.clone();
+    let reopened = blocking(move || store.reopen()).await;
+    match reopened {
+        Ok(()) => {
+            tracing::warn!("store reopened after a failed ledger sync; the row reconciles");
+            parts.board.store_succeeded("ledger");
+        }
+        Err(error) => {
+            tracing::error!(%error, "store reopen failed; retrying after a pause");
+            parts.telemetry.store_error(error.op().as_str());
+            parts.board.store_failed("ledger", parts.clock.now().mono);
         }
     }
 }
@@ -110,12 +150,8 @@ async fn run_once(parts: &LedgerParts, stop: &mut watch::Receiver<bool>) -> Ende
         tx,
         persisted: None,
     };
-    if ledger
-        .input(parts.clock.now(), Input::ChannelReady)
-        .await
-        .is_err()
-    {
-        return Ended::Store;
+    if let Err(error) = ledger.input(parts.clock.now(), Input::ChannelReady).await {
+        return Ended::store(&error);
     }
     let sleep = tokio::time::sleep_until(Instant::now());
     tokio::pin!(sleep);
@@ -132,8 +168,8 @@ async fn run_once(parts: &LedgerParts, stop: &mut watch::Receiver<bool>) -> Ende
                 ledger.input(parts.clock.now(), Input::Timeout).await
             }
         };
-        if step.is_err() {
-            return Ended::Store;
+        if let Err(error) = step {
+            return Ended::store(&error);
         }
     }
 }
@@ -459,6 +495,97 @@ mod tests {
             .count();
         assert_eq!(posts, 0, "the post was written without a committed row");
         assert!(sim.messages("D0000000001").is_empty());
+        stop_tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the ledger stops on request")
+            .unwrap();
+    }
+
+    /// The Web API methods the simulator saw, in order.
+    fn calls(sim: &SimHandle) -> Vec<String> {
+        sim.log(0, &crate::sim::LogFilter::default())
+            .into_iter()
+            .filter_map(|r| match r.event {
+                crate::sim::Event::Call { method, .. } => Some(method),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `sending` row is committed but its sync fails (as an `fsync` reporting EIO): the
+    /// post is never written in that life; the store is closed and reopened (the row re-read
+    /// from disk, not from a page cache that may lie), and the row reconciles through
+    /// `conversations.history` before the one post.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_ledger_sync_reopens_the_store_and_reconciles_before_posting() {
+        let sim = SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
+        store.fail_next_ledger_syncs(1);
+        let clock = Clock::start();
+        let telemetry = Telemetry::new();
+        let board = StatusBoard::new("test", clock.now());
+        let (_socket_tx, socket) = watch::channel("connected");
+        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+        let installer = "U0INSTALL1";
+        let parts = LedgerParts {
+            installer: installer.into(),
+            bot_token: Secret::new(sim.bot_token()),
+            client: AsyncSlackClient::new(client, 2),
+            store: store.clone(),
+            config: OnboardingConfig {
+                reconcile_settle: Duration::from_millis(20),
+                resend_confirm_gap: Duration::from_millis(50),
+                ..OnboardingConfig::default()
+            },
+            clock,
+            telemetry: telemetry.clone(),
+            board,
+            socket,
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(run(parts, stop));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let row = loop {
+            let rows = store.ledger_rows().unwrap();
+            if let Some(row) = rows.into_iter().find_map(|e| e.row.ok())
+                && row.state == "complete"
+            {
+                break row;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no complete row; calls {:?}",
+                calls(&sim)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(store.reopens(), 1, "the store was reopened once");
+        let calls = calls(&sim);
+        let posts: Vec<usize> = (0..calls.len())
+            .filter(|&i| calls[i] == "chat.postMessage")
+            .collect();
+        assert_eq!(posts.len(), 1, "one post: {calls:?}");
+        let first_lookup = calls.iter().position(|m| m == "conversations.history");
+        assert!(
+            first_lookup.is_some_and(|i| i < posts[0]),
+            "the unsynced sending row reconciled before the post: {calls:?}"
+        );
+        assert_eq!(
+            row.attempts, 2,
+            "the unsent attempt is counted, and the real one"
+        );
+        let text = telemetry.render();
+        assert!(
+            text.contains("phantom_store_errors_total{op=\"sync\"} 1"),
+            "{text}"
+        );
         stop_tx.send_replace(true);
         tokio::time::timeout(Duration::from_secs(5), task)
             .await
