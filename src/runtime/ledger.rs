@@ -592,4 +592,77 @@ mod tests {
             .expect("the ledger stops on request")
             .unwrap();
     }
+
+    /// The ledger row cannot be read after `auth.test`: the failure is never taken for "no
+    /// row". That life ends without opening the DM; the next one reads the row and goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_row_read_is_never_taken_for_no_row() {
+        let sim = SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
+        store.fail_next_reads(1);
+        let clock = Clock::start();
+        let telemetry = Telemetry::new();
+        let board = StatusBoard::new("test", clock.now());
+        let (_socket_tx, socket) = watch::channel("connected");
+        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+        let parts = LedgerParts {
+            installer: "U0INSTALL1".into(),
+            bot_token: Secret::new(sim.bot_token()),
+            client: AsyncSlackClient::new(client, 2),
+            store: store.clone(),
+            config: OnboardingConfig::default(),
+            clock,
+            telemetry: telemetry.clone(),
+            board,
+            socket,
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(run(parts, stop));
+        // Poll the simulator, not the store: a read here would take the injected failure.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !calls(&sim).iter().any(|m| m == "chat.postMessage") {
+            assert!(Instant::now() < deadline, "no post: {:?}", calls(&sim));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while !store
+            .ledger_rows()
+            .unwrap()
+            .iter()
+            .any(|e| e.row.as_ref().is_ok_and(|r| r.state == "complete"))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no complete row: {:?}",
+                calls(&sim)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let calls = calls(&sim);
+        assert_eq!(
+            calls,
+            [
+                "auth.test",
+                "auth.test",
+                "conversations.open",
+                "chat.postMessage"
+            ],
+            "the life whose read failed opened nothing"
+        );
+        let text = telemetry.render();
+        assert!(
+            text.contains("phantom_store_errors_total{op=\"read\"} 1"),
+            "{text}"
+        );
+        stop_tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the ledger stops on request")
+            .unwrap();
+    }
 }

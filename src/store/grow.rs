@@ -53,6 +53,10 @@ impl Store {
         &self,
         mut f: impl FnMut(&Dbs, &RoTxn<'_, WithoutTls>) -> KindResult<T>,
     ) -> Result<T, StoreError> {
+        if self.read_fault() {
+            let injected = heed::Error::Io(std::io::Error::other("injected read failure"));
+            return Err(StoreError::new(StoreOp::Read, injected.into()));
+        }
         loop {
             let outcome = {
                 let slot = self.gate.read().unwrap_or_else(PoisonError::into_inner);

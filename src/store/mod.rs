@@ -137,6 +137,9 @@ pub struct Store {
     /// Ledger syncs still to fail (fault injection for the tests of the reopen path).
     #[cfg(any(test, feature = "fuzzing"))]
     failing_syncs: std::sync::atomic::AtomicU32,
+    /// Reads still to fail (fault injection: a read error must never pass for "no row").
+    #[cfg(any(test, feature = "fuzzing"))]
+    failing_reads: std::sync::atomic::AtomicU32,
 }
 
 /// One open environment with its databases.
@@ -191,6 +194,23 @@ impl Store {
     #[cfg(any(test, feature = "fuzzing"))]
     pub fn fail_next_ledger_syncs(&self, n: u32) {
         self.failing_syncs.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection: the next `n` reads fail (with an I/O error from LMDB).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn fail_next_reads(&self, n: u32) {
+        self.failing_reads.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether an injected read failure is due (always false outside tests and fuzzing).
+    pub(crate) fn read_fault(&self) -> bool {
+        #[cfg(any(test, feature = "fuzzing"))]
+        return self
+            .failing_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        #[cfg(not(any(test, feature = "fuzzing")))]
+        false
     }
 
     /// Run `f` on the open environment, or fail with [`StoreErrorKind::Closed`].

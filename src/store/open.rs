@@ -136,6 +136,8 @@ impl Store {
             reopens: AtomicU64::new(0),
             #[cfg(any(test, feature = "fuzzing"))]
             failing_syncs: std::sync::atomic::AtomicU32::new(0),
+            #[cfg(any(test, feature = "fuzzing"))]
+            failing_reads: std::sync::atomic::AtomicU32::new(0),
         }
     }
 }
