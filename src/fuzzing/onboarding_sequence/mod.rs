@@ -14,10 +14,10 @@ mod slack;
 mod step;
 
 use super::bytes;
-use crate::engine::{Machine, Millis, Now};
+use crate::engine::{Machine, Millis, Now, Output, Snapshot};
 use crate::onboarding::{
     AuthOutcome, CallId, HistoryOutcome, Input, Onboarding, OnboardingConfig, OpenDmOutcome,
-    PostOutcome, classify_auth, classify_open_dm,
+    PostOutcome, StoredRow, classify_auth, classify_open_dm,
 };
 use arbitrary::Unstructured;
 use std::collections::BTreeMap;
@@ -121,6 +121,11 @@ struct Harness {
     /// may be the harness's fault, not the machine's).
     lied: bool,
     epoch: Epoch,
+    /// The store's ledger row of the named instance, as the runtime keeps it: written with
+    /// every drain that has a transition once the team is known, and with every drain after.
+    row: Option<Snapshot>,
+    /// A stored row is being handed to the machine (its counters jump to the row's).
+    adopting: bool,
     /// A `LoadRow` is out: the machine must open nothing and post nothing until it is
     /// answered (at the end of the drain that asked, with the truth: the only instance with a
     /// team here never wrote a row before `auth.test` named it).
@@ -144,6 +149,8 @@ impl Harness {
             lied: false,
             epoch: Epoch::default(),
             loading: false,
+            row: None,
+            adopting: false,
             posted: None,
             summary: Summary::default(),
         }
@@ -163,7 +170,7 @@ impl Harness {
                 self.now = self.now.after(Duration::from_secs(60 * u64::from(minutes)));
             }
             Step::ChannelReady => self.deliver(Input::ChannelReady),
-            Step::Restart { stored } => self.restart(stored % 2 == 1),
+            Step::Restart { stored } => self.restart(stored % 2 == 1, stored & 2 != 0),
             Step::Auth {
                 call,
                 kind,
@@ -299,7 +306,7 @@ impl Harness {
     fn raw(&mut self, pick: Pick, input: Input) {
         let call = self.pick(pick, None);
         match input {
-            Input::Resumed => self.restart(false),
+            Input::Resumed => self.restart(false, false),
             Input::AuthTested { outcome, .. } => {
                 self.answer(call, Input::AuthTested { call, outcome })
             }
@@ -383,22 +390,31 @@ impl Harness {
         outcome
     }
 
-    /// The process dies and starts again from the last snapshot (through its JSON), with no
-    /// call in flight; an unanswered post may have reached Slack.
-    fn restart(&mut self, stored: bool) {
+    /// The process dies and starts again, with no call in flight; an unanswered post may have
+    /// reached Slack. It restarts from the last snapshot (through its JSON), or, `fresh` and
+    /// with the team known, as the runtime does: a machine that calls `auth.test` and is handed
+    /// the stored row.
+    fn restart(&mut self, stored: bool, fresh: bool) {
         if stored {
             // Every unanswered post reached Slack.
             for generation in std::mem::take(&mut self.post_generations).into_values() {
                 self.slack.store_intro(self.now.unix, generation);
             }
         }
-        self.m = self.check_restore();
+        let restored = self.check_restore();
+        let fresh = fresh && self.m.team_id().is_some();
+        self.m = match fresh {
+            true => Onboarding::awaiting_team(USER, self.config.clone()),
+            false => restored,
+        };
         self.calls.clear();
         self.post_generations.clear();
         self.queries.clear();
         self.last_call = 0;
         self.summary.restarts += 1;
-        self.deliver(Input::Resumed);
+        if !fresh {
+            self.deliver(Input::Resumed);
+        }
     }
 
     fn deliver(&mut self, input: Input) {
@@ -407,8 +423,17 @@ impl Harness {
         let outputs = self.m.drain();
         self.check_outputs(&before, &outputs);
         self.check_state();
+        self.adopting = false;
+        let transitions = outputs.iter().any(|o| matches!(o, Output::Transition(_)));
+        if self.m.team_id().is_some() && (transitions || self.row.is_some()) {
+            self.row = Some(self.m.snapshot());
+        }
         if std::mem::take(&mut self.loading) {
-            self.deliver(Input::RowLoaded { row: None });
+            let row = self.row.as_ref().map(|row| {
+                StoredRow::from_snapshot(row).expect("a row the machine wrote is a StoredRow")
+            });
+            self.adopting = row.is_some();
+            self.deliver(Input::RowLoaded { row });
         }
     }
 }
