@@ -122,8 +122,11 @@ struct Harness {
     lied: bool,
     epoch: Epoch,
     /// The store's ledger row of the named instance, as the runtime keeps it: written with
-    /// every drain that has a transition once the team is known, and with every drain after.
+    /// every drain that has a transition once the team is known, and with every drain after
+    /// in the same life (or once this life read the row).
     row: Option<Snapshot>,
+    /// This life of the machine wrote or read the row (a fresh start has not, until then).
+    owns_row: bool,
     /// A stored row is being handed to the machine (its counters jump to the row's).
     adopting: bool,
     /// A `LoadRow` is out: the machine must open nothing and post nothing until it is
@@ -150,6 +153,7 @@ impl Harness {
             epoch: Epoch::default(),
             loading: false,
             row: None,
+            owns_row: false,
             adopting: false,
             posted: None,
             summary: Summary::default(),
@@ -407,6 +411,8 @@ impl Harness {
             true => Onboarding::awaiting_team(USER, self.config.clone()),
             false => restored,
         };
+        // A restored machine is its row; a fresh one has not read it yet.
+        self.owns_row = !fresh && self.row.is_some();
         self.calls.clear();
         self.post_generations.clear();
         self.queries.clear();
@@ -425,14 +431,16 @@ impl Harness {
         self.check_state();
         self.adopting = false;
         let transitions = outputs.iter().any(|o| matches!(o, Output::Transition(_)));
-        if self.m.team_id().is_some() && (transitions || self.row.is_some()) {
+        if self.m.team_id().is_some() && (transitions || self.owns_row) {
             self.row = Some(self.m.snapshot());
+            self.owns_row = true;
         }
         if std::mem::take(&mut self.loading) {
             let row = self.row.as_ref().map(|row| {
                 StoredRow::from_snapshot(row).expect("a row the machine wrote is a StoredRow")
             });
             self.adopting = row.is_some();
+            self.owns_row = row.is_some();
             self.deliver(Input::RowLoaded { row });
         }
     }
