@@ -411,8 +411,9 @@ impl Harness {
             true => Onboarding::awaiting_team(USER, self.config.clone()),
             false => restored,
         };
-        // A restored machine is its row; a fresh one has not read it yet.
-        self.owns_row = !fresh && self.row.is_some();
+        // A machine restored with its team is its row; a fresh one has not read it yet, and
+        // one without a team has none.
+        self.owns_row = !fresh && self.m.team_id().is_some() && self.row.is_some();
         self.calls.clear();
         self.post_generations.clear();
         self.queries.clear();
