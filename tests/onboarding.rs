@@ -6,10 +6,12 @@ mod onboarding {
     mod classify;
     pub(crate) mod common;
     mod diagram;
+    mod load_row;
     mod operator;
     // The property tests call the invariant checks the fuzz targets share (`fuzzing` feature).
     #[cfg(feature = "fuzzing")]
     mod props;
     mod restore;
+    mod retry_after;
     mod scripted;
 }

@@ -9,6 +9,7 @@ use crate::onboarding::MACHINE_ID;
 use crate::onboarding::classify::intro_outcome;
 use crate::onboarding::io::{
     AuthOutcome, CallId, Command, HistoryOutcome, IntroMetadata, OpenDmOutcome, PostOutcome,
+    RowState, StoredRow,
 };
 use crate::onboarding::timer::Timer;
 use statig::prelude::*;
@@ -51,11 +52,51 @@ impl Storage {
         self.ledger.rejected_since = None;
     }
 
-    /// Begin the flow: `auth.test` while the team is unknown, else `conversations.open`.
+    /// Begin the flow: `auth.test` while the team is unknown, then the ledger row, then
+    /// `conversations.open`.
     pub(crate) fn start(&mut self, context: &mut Outbox) -> Phase {
-        match self.team {
-            None => Phase::Authenticating(self.call_auth(context)),
-            Some(_) => Phase::Opening(self.open_dm(context)),
+        match (&self.team, self.row_loaded) {
+            (None, _) => Phase::Authenticating(self.call_auth(context)),
+            (Some(_), false) => self.load_row(context),
+            (Some(_), true) => Phase::Opening(self.open_dm(context)),
+        }
+    }
+
+    /// Ask for this instance's ledger row; nothing happens until it is answered.
+    fn load_row(&mut self, context: &mut Outbox) -> Phase {
+        context.stage(Command::LoadRow {
+            key: self.instance.clone(),
+        });
+        Phase::Loading
+    }
+
+    /// The ledger row was read: with none, open the DM; else adopt the row and do what its
+    /// state needs after a restart (a row that may have posted looks before posting again).
+    pub(crate) fn on_row(
+        &mut self,
+        phase: &mut Phase,
+        context: &mut Outbox,
+        row: Option<&StoredRow>,
+    ) -> Outcome<State> {
+        self.row_loaded = true;
+        let Some(row) = row else {
+            *phase = Phase::Opening(self.open_dm(context));
+            return Handled;
+        };
+        self.ledger = row.ledger();
+        match row.state {
+            RowState::Pending => {
+                *phase = Phase::Opening(self.open_dm(context));
+                Handled
+            }
+            RowState::Sending | RowState::Reconciling => self.reconcile(context),
+            RowState::Backoff => {
+                let stored = UnixMs(row.retry_at_unix_ms.unwrap_or(0));
+                let retry_at = self.rearm_backoff(context, stored);
+                Transition(State::Backoff { retry_at })
+            }
+            RowState::Complete => Transition(State::Complete {}),
+            RowState::Failed => Transition(State::Failed {}),
         }
     }
 
@@ -106,7 +147,7 @@ impl Storage {
                 self.team = Some(team_id.clone());
                 self.instance = instance_id(self.team.as_deref(), &self.installer);
                 self.backoff.reset();
-                *phase = Phase::Opening(self.open_dm(context));
+                *phase = self.load_row(context);
                 return Handled;
             }
             AuthOutcome::Unrecoverable { code } => {
@@ -117,9 +158,12 @@ impl Storage {
                 self.note("ratelimited");
                 *retry_after_ms
             }
-            AuthOutcome::Transient { reason } => {
+            AuthOutcome::Transient {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                None
+                *retry_after_ms
             }
             AuthOutcome::Rejected { code } => match self.rejected(context, code) {
                 true => return Transition(State::Failed {}),
@@ -151,9 +195,12 @@ impl Storage {
                 self.note("ratelimited");
                 self.back_off(context, *retry_after_ms)
             }
-            OpenDmOutcome::Transient { reason } => {
+            OpenDmOutcome::Transient {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                self.back_off(context, None)
+                self.back_off(context, *retry_after_ms)
             }
             OpenDmOutcome::Permanent { code } => {
                 self.note(code);
@@ -205,9 +252,14 @@ impl Storage {
                 self.note(code);
                 Transition(State::Failed {})
             }
-            PostOutcome::Ambiguous { reason } => {
+            PostOutcome::Ambiguous {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                self.reconcile(context)
+                Transition(State::Reconciling {
+                    lookup: self.settle_at_least(context, *retry_after_ms),
+                })
             }
         }
     }
@@ -257,12 +309,16 @@ impl Storage {
     /// Wait `reconcile_settle`, then scan from the first page, needing two "not found"
     /// answers again (a new post may have gone out, or a restart forgot the first one).
     pub(crate) fn settle(&mut self, context: &mut Outbox) -> Lookup {
+        self.settle_at_least(context, None)
+    }
+
+    /// [`settle`](Self::settle), waiting at least `retry_after_ms` (a 5xx's `Retry-After`).
+    fn settle_at_least(&mut self, context: &mut Outbox, retry_after_ms: Option<u64>) -> Lookup {
         self.cursor = None;
         self.not_found_at = None;
-        let at = context
-            .now()
-            .mono
-            .after(self.config.reconcile_settle.max(Duration::from_millis(1)));
+        let retry_after = Duration::from_millis(retry_after_ms.unwrap_or(0));
+        let wait = self.config.reconcile_settle.max(retry_after);
+        let at = context.now().mono.after(wait.max(Duration::from_millis(1)));
         context.timers.set(Timer::RetryReconcile, at);
         Lookup::Waiting
     }
@@ -376,9 +432,12 @@ impl Storage {
                 self.note("ratelimited");
                 *retry_after_ms
             }
-            OpenDmOutcome::Transient { reason } => {
+            OpenDmOutcome::Transient {
+                reason,
+                retry_after_ms,
+            } => {
                 self.note(reason);
-                None
+                *retry_after_ms
             }
             OpenDmOutcome::Rejected { code } => match self.rejected(context, code) {
                 true => return Transition(State::Failed {}),

@@ -175,6 +175,7 @@ fn string_at<'a>(map: &'a Map<String, Value>, path: &[&str]) -> Option<&'a str> 
 pub fn classify_auth(result: &CallResult<'_>) -> AuthOutcome {
     let transient = |reason: &str| AuthOutcome::Transient {
         reason: reason.to_string(),
+        retry_after_ms: None,
     };
     match read(result) {
         Reply::Ok(map) => match string_at(&map, &["team_id"]) {
@@ -182,6 +183,11 @@ pub fn classify_auth(result: &CallResult<'_>) -> AuthOutcome {
                 team_id: team.to_string(),
             },
             None => transient("ok_without_team_id"),
+        },
+        // A 5xx's `Retry-After` is the server's word on when to come back: kept, not dropped.
+        Reply::ServerError(status, retry_after_ms) => AuthOutcome::Transient {
+            reason: format!("http_{status}"),
+            retry_after_ms,
         },
         Reply::RateLimited(retry_after_ms) => AuthOutcome::RateLimited { retry_after_ms },
         Reply::Error(code) if AUTH_UNRECOVERABLE_CODES.contains(&code.as_str()) => {
@@ -203,13 +209,19 @@ pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
             },
             None => OpenDmOutcome::Transient {
                 reason: "ok_without_channel".to_string(),
+                retry_after_ms: None,
             },
+        },
+        Reply::ServerError(status, retry_after_ms) => OpenDmOutcome::Transient {
+            reason: format!("http_{status}"),
+            retry_after_ms,
         },
         Reply::RateLimited(retry_after_ms) => OpenDmOutcome::RateLimited { retry_after_ms },
         Reply::Error(code) if is_permanent_code(&code) => OpenDmOutcome::Permanent { code },
         Reply::Error(code) => OpenDmOutcome::Rejected { code },
         other => OpenDmOutcome::Transient {
             reason: failure_reason(other),
+            retry_after_ms: None,
         },
     }
 }
@@ -227,6 +239,7 @@ pub fn classify_open_dm(result: &CallResult<'_>) -> OpenDmOutcome {
 pub fn classify_post(result: &CallResult<'_>) -> PostOutcome {
     let ambiguous = |reason: &str| PostOutcome::Ambiguous {
         reason: reason.to_string(),
+        retry_after_ms: None,
     };
     match read(result) {
         Reply::Ok(map) => match string_at(&map, &["ts"]) {
@@ -236,6 +249,10 @@ pub fn classify_post(result: &CallResult<'_>) -> PostOutcome {
         Reply::RateLimited(retry_after_ms) => PostOutcome::RateLimited { retry_after_ms },
         Reply::NotSent => PostOutcome::NotStored {
             reason: "connect_error".to_string(),
+        },
+        Reply::ServerError(status, retry_after_ms) => PostOutcome::Ambiguous {
+            reason: format!("http_{status}"),
+            retry_after_ms,
         },
         Reply::Error(code) if is_permanent_code(&code) => PostOutcome::Permanent { code },
         // `POST_AMBIGUOUS_CODES` and every code this build does not know: only a reply that

@@ -3,7 +3,9 @@
 //! how to tell representatives apart where guards depend on local data.
 
 use super::config::OnboardingConfig;
-use super::io::{AuthOutcome, CallId, HistoryOutcome, Input, OpenDmOutcome, PostOutcome};
+use super::io::{
+    AuthOutcome, CallId, HistoryOutcome, Input, OpenDmOutcome, PostOutcome, RowState, StoredRow,
+};
 use super::machine::Onboarding;
 use super::states::{Lookup, Phase, State};
 use crate::engine::{Machine, Now, Snapshot};
@@ -48,6 +50,7 @@ pub(crate) fn key(m: &Onboarding) -> String {
             Phase::Idle => "idle",
             Phase::Authenticating(_) => "authenticating",
             Phase::AuthRetry => "auth_retry",
+            Phase::Loading => "loading",
             Phase::Opening(_) => "opening",
         },
         State::Reconciling { lookup } => match lookup {
@@ -92,6 +95,9 @@ pub(crate) fn templates(m: &Onboarding, now: Now) -> Vec<(Now, Input)> {
         | State::Reconciling {
             lookup: Lookup::Reopening(call),
         } => inputs.extend(dm_answers(*call)),
+        State::Pending {
+            phase: Phase::Loading,
+        } => inputs.extend(row_answers()),
         State::Sending { call } => inputs.extend(post_answers(*call)),
         State::Reconciling {
             lookup: Lookup::Reading(call),
@@ -115,6 +121,7 @@ fn auth_answers(call: CallId) -> Vec<Input> {
         },
         AuthOutcome::Transient {
             reason: "no_response".to_string(),
+            retry_after_ms: None,
         },
         AuthOutcome::Unrecoverable {
             code: "invalid_auth".to_string(),
@@ -128,6 +135,34 @@ fn auth_answers(call: CallId) -> Vec<Input> {
     .collect()
 }
 
+/// No row, and a row in every state (with the DM channel it would have).
+fn row_answers() -> Vec<Input> {
+    let stored = |state: RowState| StoredRow {
+        state,
+        attempts: u32::from(state != RowState::Pending),
+        last_error: None,
+        channel: Some(CHANNEL.to_string()),
+        ts: (state == RowState::Complete).then(|| TS.to_string()),
+        generation: 0,
+        sending_since_unix_ms: None,
+        rejections: 0,
+        rejected_since_unix_ms: None,
+        retry_at_unix_ms: (state == RowState::Backoff).then_some(30_000),
+    };
+    let states = [
+        RowState::Pending,
+        RowState::Sending,
+        RowState::Backoff,
+        RowState::Reconciling,
+        RowState::Complete,
+        RowState::Failed,
+    ];
+    std::iter::once(None)
+        .chain(states.map(|s| Some(stored(s))))
+        .map(|row| Input::RowLoaded { row })
+        .collect()
+}
+
 fn dm_answers(call: CallId) -> Vec<Input> {
     [
         OpenDmOutcome::Opened {
@@ -138,6 +173,7 @@ fn dm_answers(call: CallId) -> Vec<Input> {
         },
         OpenDmOutcome::Transient {
             reason: "http_503".to_string(),
+            retry_after_ms: None,
         },
         OpenDmOutcome::Permanent {
             code: "cannot_dm_bot".to_string(),
@@ -165,6 +201,7 @@ fn post_answers(call: CallId) -> Vec<Input> {
         },
         PostOutcome::Ambiguous {
             reason: "no_response".to_string(),
+            retry_after_ms: None,
         },
     ]
     .into_iter()

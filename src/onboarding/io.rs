@@ -28,10 +28,13 @@ pub enum AuthOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Network error, timeout, 5xx or an unparseable reply: retry.
+    /// Network error, timeout, 5xx or an unparseable reply: retry, not before
+    /// `retry_after_ms`.
     Transient {
         /// What went wrong (for `last_error`).
         reason: String,
+        /// `Retry-After` in milliseconds, if the reply carried one (a 5xx may).
+        retry_after_ms: Option<u64>,
     },
     /// The token cannot work (`invalid_auth`, `token_revoked`, ...; see
     /// [`AUTH_UNRECOVERABLE_CODES`](super::classify::AUTH_UNRECOVERABLE_CODES)).
@@ -61,10 +64,13 @@ pub enum OpenDmOutcome {
         /// `Retry-After` in milliseconds, if present.
         retry_after_ms: Option<u64>,
     },
-    /// Network error, timeout, 5xx or an unparseable reply.
+    /// Network error, timeout, 5xx or an unparseable reply: retry, not before
+    /// `retry_after_ms`.
     Transient {
         /// What went wrong.
         reason: String,
+        /// `Retry-After` in milliseconds, if the reply carried one (a 5xx may).
+        retry_after_ms: Option<u64>,
     },
     /// The token or the installer cannot work (an auth / installation or recipient code, see
     /// [`is_permanent_code`](super::classify::is_permanent_code)).
@@ -111,6 +117,9 @@ pub enum PostOutcome {
     Ambiguous {
         /// What was observed.
         reason: String,
+        /// `Retry-After` in milliseconds, if the reply carried one (a 5xx may): the history
+        /// lookup, and so any resend, waits at least that long.
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -153,22 +162,73 @@ pub enum HistoryOutcome {
     },
 }
 
+/// A leaf state as a ledger row names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub enum RowState {
+    /// `pending`.
+    Pending,
+    /// `sending`.
+    Sending,
+    /// `backoff`.
+    Backoff,
+    /// `reconciling`.
+    Reconciling,
+    /// `complete`.
+    Complete,
+    /// `failed`.
+    Failed,
+}
+
+/// A stored ledger row, typed: what [`Input::RowLoaded`] hands the machine. Build it with
+/// [`StoredRow::from_snapshot`] from the store's row snapshot (an unknown state or a
+/// mistyped key is an error there, before the machine sees it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub struct StoredRow {
+    /// The stored leaf state.
+    pub state: RowState,
+    /// Posts attempted.
+    pub attempts: u32,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// The DM channel.
+    pub channel: Option<String>,
+    /// The intro's `ts`.
+    pub ts: Option<String>,
+    /// The row's generation.
+    pub generation: u32,
+    /// When this generation's first post went out (Unix ms).
+    pub sending_since_unix_ms: Option<u64>,
+    /// Consecutive `Rejected` replies.
+    pub rejections: u32,
+    /// When the first of them came (Unix ms).
+    pub rejected_since_unix_ms: Option<u64>,
+    /// `backoff` only: when the retry was due (Unix ms).
+    pub retry_at_unix_ms: Option<u64>,
+}
+
 /// One input of the onboarding machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
 pub enum Input {
     /// The bot can talk (the Socket Mode link is connected). Gates the start from `pending`.
     ChannelReady,
-    /// The answer to [`Command::AuthTest`].
-    ///
-    /// On `Ok`, before handing it to the machine, the shell looks up the ledger row
-    /// `<team_id>/<installer>`: if one exists it restores that row instead
-    /// ([`Machine::resume`](crate::engine::Machine::resume)) and drops this machine.
+    /// The answer to [`Command::AuthTest`]. `Ok` names the team; the machine then asks for
+    /// the ledger row of `<team_id>/<installer>` ([`Command::LoadRow`]) and does nothing else
+    /// until [`Input::RowLoaded`] answers.
     AuthTested {
         /// Which call.
         call: CallId,
         /// How it ended.
         outcome: AuthOutcome,
+    },
+    /// The answer to [`Command::LoadRow`]: the stored ledger row, or `None` when the store
+    /// proved there is none. A failed read is never `None`: the shell then delivers nothing
+    /// (the machine keeps waiting) and stops its ledger driver.
+    RowLoaded {
+        /// The row as stored, or `None` for no row.
+        row: Option<StoredRow>,
     },
     /// The answer to [`Command::OpenDm`].
     DmOpened {
@@ -217,6 +277,8 @@ impl InputName for Input {
                 AuthOutcome::Unrecoverable { .. } => "auth_unrecoverable",
                 AuthOutcome::Rejected { .. } => "auth_rejected",
             },
+            Input::RowLoaded { row: Some(_) } => "row_loaded",
+            Input::RowLoaded { row: None } => "row_absent",
             Input::DmOpened { outcome, .. } => match outcome {
                 OpenDmOutcome::Opened { .. } => "dm_opened",
                 OpenDmOutcome::RateLimited { .. } => "dm_rate_limited",
@@ -330,6 +392,14 @@ pub enum Command {
     AuthTest {
         /// Echo this in the answer.
         call: CallId,
+    },
+    /// Read the ledger row `key` (`<team_id>/<installer>`) from the store; answer with
+    /// [`Input::RowLoaded`] (`None` only when the read proved there is no row). Emitted once
+    /// `auth.test` named the team: the machine opens the DM (or adopts the stored row) only
+    /// after the answer, so a restart can never skip a row that exists.
+    LoadRow {
+        /// The ledger key, the machine's instance id.
+        key: String,
     },
     /// Call `conversations.open(users=user)`; answer with [`Input::DmOpened`].
     OpenDm {

@@ -25,15 +25,15 @@ use statig::blocking::InitializedStateMachine;
 /// [`Onboarding::new`] starts with the team known. [`Onboarding::awaiting_team`] starts without
 /// it (instance `-/<installer>`): on `channel_ready` it asks for `auth.test`, and `auth_ok`
 /// fixes the instance id *before* any transition, so every ledger row and journal row of a
-/// normal run carries the real team. A transient `auth.test` failure is retried in `pending`
+/// normal run carries the real team. It then asks for that instance's ledger row
+/// ([`Command::LoadRow`]) and acts on nothing until [`Input::RowLoaded`] answers: with no row
+/// it opens the DM; with one it adopts it (a `complete` row stays complete, a `sending` or
+/// `reconciling` row reconciles before any post, a `backoff` row waits for its retry time, a
+/// `failed` row stays failed). A transient `auth.test` failure is retried in `pending`
 /// without any transition (no row is created). Only an unrecoverable `auth.test` failure
 /// transitions with the team unknown (`pending -> failed` on `-/<installer>`); the shell
 /// should not persist rows of an instance whose [`team_id`](Onboarding::team_id) is `None`, so
 /// the next start tries again with whatever token it is given.
-///
-/// On `auth_ok`, the shell first looks up the ledger row `<team_id>/<installer>`: if it
-/// exists, it [`resume`](Machine::resume)s from that row (and feeds `channel_ready`) instead of
-/// handing the answer to this machine.
 ///
 /// ```
 /// use phantom_fsm::engine::{Now, Output};
@@ -71,7 +71,10 @@ impl std::fmt::Debug for Onboarding {
 }
 
 impl Onboarding {
-    /// A fresh machine in `pending` for `installer_user_id` in `team_id`.
+    /// A fresh machine in `pending` for `installer_user_id` in `team_id`, for an instance whose
+    /// ledger row the caller has just read and found absent (with a row, use
+    /// [`resume`](Machine::resume)); it opens the DM at once. A shell that does not read the
+    /// store itself uses [`Onboarding::awaiting_team`], which asks for the row.
     ///
     /// Ids are Slack ids (`T..`, `U..`) and must not contain `/`.
     pub fn new(team_id: &str, installer_user_id: &str, config: OnboardingConfig) -> Onboarding {

@@ -38,7 +38,7 @@ pub use classify::{
 pub use config::{DEFAULT_INTRO_TEXT, OnboardingConfig};
 pub use io::{
     AuthOutcome, CallId, Command, HistoryOutcome, INTRO_EVENT_TYPE, Input, IntroMetadata,
-    IntroPayload, OpenDmOutcome, PostOutcome,
+    IntroPayload, OpenDmOutcome, PostOutcome, RowState, StoredRow,
 };
 pub use machine::Onboarding;
 pub use timer::Timer;

@@ -24,6 +24,9 @@ pub(crate) enum Phase {
     Authenticating(CallId),
     /// `auth.test` failed transiently; `RetryAuth` is armed.
     AuthRetry,
+    /// `auth.test` named the team; the ledger row is being read (`LoadRow` out). Nothing
+    /// else happens until `RowLoaded` answers.
+    Loading,
     /// `conversations.open` in flight.
     Opening(CallId),
 }
@@ -50,7 +53,14 @@ impl Storage {
     /// Nothing sent: waiting for the channel to be ready, for `auth.test` (team unknown) or for
     /// `conversations.open`. No ledger row exists until the first transition out of here.
     /// - `channel_ready` (idle) => stays, calls `auth.test` (team unknown) or `conversations.open`
-    /// - `auth_ok` => stays, team fixed, calls `conversations.open`
+    /// - `auth_ok` => stays, team fixed, asks for the ledger row (`LoadRow`) and waits for it:
+    ///   nothing but `row_absent` / `row_loaded` moves it on (`mark_complete` is ignored too)
+    /// - `row_absent` (loading) => stays, calls `conversations.open`
+    /// - `row_loaded` (loading) => adopts the stored row: `pending` stays and calls
+    ///   `conversations.open`; `sending`, `reconciling` => [`reconciling`](Self::reconciling)
+    ///   (looks before any post); `backoff` => [`backoff`](Self::backoff) (not before the
+    ///   stored retry time); `complete` => [`complete`](Self::complete); `failed` =>
+    ///   [`failed`](Self::failed)
     /// - `auth_rate_limited`, `auth_transient` => stays, arms `RetryAuth`
     /// - `auth_rejected` => stays, arms `RetryAuth`; [`failed`](Self::failed) once
     ///   `max_attempts` / `max_age` is exhausted
@@ -80,6 +90,15 @@ impl Storage {
                 if *phase == Phase::Authenticating(*call) =>
             {
                 self.on_auth(phase, context, outcome)
+            }
+            Event::Input(Input::RowLoaded { row }) if *phase == Phase::Loading => {
+                self.on_row(phase, context, row.as_ref())
+            }
+            // The stored row may say more than an operator's stamp (a later generation): the
+            // machine acts on nothing before it has read the row.
+            Event::Input(Input::MarkComplete { .. }) if *phase == Phase::Loading => {
+                context.ignored();
+                Handled
             }
             Event::Timer(Timer::RetryAuth) if *phase == Phase::AuthRetry => {
                 *phase = Phase::Authenticating(self.call_auth(context));

@@ -53,6 +53,11 @@ pub(crate) struct Storage {
     /// The history scan's next page (`None`: the first), kept across a failed page so a
     /// retry resumes there.
     pub(crate) cursor: Option<String>,
+    /// Whether the ledger row of this instance was read (or proven absent): until then the
+    /// machine neither opens the DM nor posts. True for a restored row and for
+    /// [`Onboarding::new`](super::Onboarding::new); false until `row_absent` / `row_loaded`
+    /// after `auth.test` named the team.
+    pub(crate) row_loaded: bool,
     /// When the last complete scan found nothing (monotonic; a restart forgets it, which only
     /// delays a resend).
     pub(crate) not_found_at: Option<crate::engine::Millis>,
@@ -77,6 +82,7 @@ impl Storage {
             next_call: 1,
             backoff,
             channel_ready: false,
+            row_loaded: team.is_some(),
             cursor: None,
             not_found_at: None,
         }

@@ -10,13 +10,17 @@
 //! A store failure never reaches the socket: the ledger counts it, shows it on the board
 //! (`/health` `degraded`), drops its machine without performing the drained commands, and
 //! starts again from the committed row after a pause (a `sending` row then reconciles through
-//! `conversations.history` before any resend). Nothing here can stop the socket driver.
+//! `conversations.history` before any resend). After a failed ledger sync
+//! ([`StoreErrorKind::must_reopen`](crate::store::StoreErrorKind::must_reopen)) it first
+//! closes and reopens the store ([`Store::reopen`]), so the row it starts from is read from the
+//! disk, not from a page cache that may hold a commit the disk lost. Nothing here can stop the
+//! socket driver (it waits for the reopen, then writes to the fresh environment).
 
 use super::clock::Clock;
 use super::status::StatusBoard;
 use crate::engine::{Machine as _, Now, Output};
 use crate::onboarding::{
-    Command, Input, Onboarding, OnboardingConfig, classify_auth, classify_history,
+    Command, Input, Onboarding, OnboardingConfig, StoredRow, classify_auth, classify_history,
     classify_open_dm, classify_post,
 };
 use crate::slack::{AsyncSlackClient, HistoryQuery, PostMessage, Secret};
@@ -48,8 +52,21 @@ pub(crate) struct LedgerParts {
 enum Ended {
     /// The runtime is stopping.
     Stopped,
-    /// A store write or read failed: start again from the committed row.
-    Store,
+    /// A store write or read failed: start again from the committed row, after reopening the
+    /// store if the failure says so (a ledger sync failed: the page cache may hold a commit
+    /// the disk does not).
+    Store {
+        /// [`StoreErrorKind::must_reopen`](crate::store::StoreErrorKind::must_reopen).
+        reopen: bool,
+    },
+}
+
+impl Ended {
+    fn store(error: &StoreError) -> Ended {
+        Ended::Store {
+            reopen: error.kind().must_reopen(),
+        }
+    }
 }
 
 /// Run the intro-DM driver until `stop` turns true. Never returns an error: failures are
@@ -63,15 +80,38 @@ pub(crate) async fn run(mut parts: LedgerParts, mut stop: watch::Receiver<bool>)
     loop {
         match run_once(&parts, &mut stop).await {
             Ended::Stopped => return,
-            Ended::Store => {
+            Ended::Store { reopen } => {
                 tracing::warn!(
+                    reopen,
                     "ledger driver stopped after a store failure; restarting from the row"
                 );
+                if reopen {
+                    reopen_store(&parts).await;
+                }
                 tokio::select! {
                     () = stopped(&mut stop) => return,
                     () = tokio::time::sleep(RESTART_PAUSE) => {}
                 }
             }
+        }
+    }
+}
+
+/// Close and reopen the store (shared with the socket driver, which waits meanwhile), so the
+/// next life reads the row from what the disk holds. A failed reopen leaves the store closed:
+/// the next life fails its first read and comes back here.
+async fn reopen_store(parts: &LedgerParts) {
+    let store = parts.store.clone();
+    let reopened = blocking(move || store.reopen()).await;
+    match reopened {
+        Ok(()) => {
+            tracing::warn!("store reopened after a failed ledger sync; the row reconciles");
+            parts.board.store_succeeded("ledger");
+        }
+        Err(error) => {
+            tracing::error!(%error, "store reopen failed; retrying after a pause");
+            parts.telemetry.store_error(error.op().as_str());
+            parts.board.store_failed("ledger", parts.clock.now().mono);
         }
     }
 }
@@ -110,12 +150,8 @@ async fn run_once(parts: &LedgerParts, stop: &mut watch::Receiver<bool>) -> Ende
         tx,
         persisted: None,
     };
-    if ledger
-        .input(parts.clock.now(), Input::ChannelReady)
-        .await
-        .is_err()
-    {
-        return Ended::Store;
+    if let Err(error) = ledger.input(parts.clock.now(), Input::ChannelReady).await {
+        return Ended::store(&error);
     }
     let sleep = tokio::time::sleep_until(Instant::now());
     tokio::pin!(sleep);
@@ -132,8 +168,8 @@ async fn run_once(parts: &LedgerParts, stop: &mut watch::Receiver<bool>) -> Ende
                 ledger.input(parts.clock.now(), Input::Timeout).await
             }
         };
-        if step.is_err() {
-            return Ended::Store;
+        if let Err(error) = step {
+            return Ended::store(&error);
         }
     }
 }
@@ -148,7 +184,8 @@ struct Ledger<'a> {
 }
 
 impl Ledger<'_> {
-    /// An answer from a call: `auth_ok` first looks for the row of the named instance.
+    /// An answer from a call. On `auth_ok` the inspector's placeholder `-/<installer>` gives
+    /// way to the named instance (`pending` until its row is read).
     async fn answer(&mut self, input: Input) -> Result<(), StoreError> {
         let now = self.parts.clock.now();
         if let Input::AuthTested {
@@ -161,43 +198,6 @@ impl Ledger<'_> {
             self.parts
                 .board
                 .forget_machine(crate::onboarding::MACHINE_ID, &placeholder);
-            let store = self.parts.store.clone();
-            let key = instance.clone();
-            let row = blocking(move || store.load_ledger(&key)).await;
-            let row = self.checked(row)?;
-            if let Some(row) = row {
-                let snapshot = row.snapshot();
-                match Onboarding::restore(self.parts.config.clone(), &instance, &snapshot) {
-                    Ok(machine) => {
-                        tracing::info!(%instance, state = row.state.as_str(), "ledger row restored");
-                        self.machine = machine;
-                        self.persisted = Some(snapshot);
-                        self.parts.telemetry.set_onboarding(Some(&row.state));
-                        self.parts.board.set_machine(
-                            crate::onboarding::MACHINE_ID,
-                            &instance,
-                            &row.state,
-                            crate::engine::UnixMs(row.updated_unix_ms),
-                        );
-                        self.input(now, Input::Resumed).await?;
-                        return self.input(now, Input::ChannelReady).await;
-                    }
-                    Err(error) => {
-                        // The row stays as it is for an operator (`ledger show` / `reset`).
-                        tracing::error!(%instance, %error, "ledger row not restorable; the intro is not driven");
-                        self.parts.board.set_machine(
-                            crate::onboarding::MACHINE_ID,
-                            &instance,
-                            "failed",
-                            now.unix,
-                        );
-                        self.parts.telemetry.set_onboarding(Some("failed"));
-                        return Ok(());
-                    }
-                }
-            }
-            // No row yet: the instance is `pending` under its real id until its first
-            // transition writes the row.
             self.parts.board.set_machine(
                 crate::onboarding::MACHINE_ID,
                 &instance,
@@ -208,28 +208,66 @@ impl Ledger<'_> {
         self.input(now, input).await
     }
 
-    /// Hand `input` to the machine, persist the drain, show it, then perform its commands.
+    /// Hand `input` to the machine, persist the drain, show it, then perform its commands. A
+    /// `LoadRow` is performed here, in line: its answer is the next input.
     async fn input(&mut self, now: Now, input: Input) -> Result<(), StoreError> {
-        self.machine.handle(now, input);
-        let outputs: Vec<_> = std::iter::from_fn(|| self.machine.poll_output()).collect();
-        self.persist(&outputs, now).await?;
-        for output in outputs {
-            self.parts.telemetry.observe(&output);
-            self.parts.board.observe(&output);
-            match output {
-                Output::Transition(t) => tracing::info!(
-                    target: "phantom_fsm::transition",
-                    "{} {} -> {} ({})",
-                    t.machine,
-                    t.from,
-                    t.to,
-                    t.event
-                ),
-                Output::Signal(s) => tracing::debug!(?s, "onboarding signal"),
-                Output::Command(c) => self.execute(c),
+        let mut next = Some(input);
+        while let Some(input) = next.take() {
+            self.machine.handle(now, input);
+            let outputs: Vec<_> = std::iter::from_fn(|| self.machine.poll_output()).collect();
+            self.persist(&outputs, now).await?;
+            for output in outputs {
+                self.parts.telemetry.observe(&output);
+                self.parts.board.observe(&output);
+                match output {
+                    Output::Transition(t) => tracing::info!(
+                        target: "phantom_fsm::transition",
+                        "{} {} -> {} ({})",
+                        t.machine,
+                        t.from,
+                        t.to,
+                        t.event
+                    ),
+                    Output::Signal(s) => tracing::debug!(?s, "onboarding signal"),
+                    Output::Command(Command::LoadRow { key }) => {
+                        next = self.load_row(&key, now).await?;
+                    }
+                    Output::Command(c) => self.execute(c),
+                }
             }
         }
         Ok(())
+    }
+
+    /// Read the ledger row `key` for the machine. A failed read ends this life of the machine
+    /// (it is never taken for "no row"); a row the machine cannot take (an unknown state, a
+    /// mistyped key) stays as it is for an operator and the intro is not driven (`None`).
+    async fn load_row(&mut self, key: &str, now: Now) -> Result<Option<Input>, StoreError> {
+        let store = self.parts.store.clone();
+        let owned = key.to_string();
+        let row = self.checked(blocking(move || store.load_ledger(&owned)).await)?;
+        let Some(row) = row else {
+            return Ok(Some(Input::RowLoaded { row: None }));
+        };
+        let snapshot = row.snapshot();
+        match StoredRow::from_snapshot(&snapshot) {
+            Ok(stored) => {
+                tracing::info!(
+                    instance = key,
+                    state = row.state.as_str(),
+                    "ledger row loaded"
+                );
+                self.persisted = Some(snapshot);
+                Ok(Some(Input::RowLoaded { row: Some(stored) }))
+            }
+            Err(error) => {
+                tracing::error!(instance = key, %error, "ledger row not restorable; the intro is not driven");
+                let id = crate::onboarding::MACHINE_ID;
+                self.parts.board.set_machine(id, key, "failed", now.unix);
+                self.parts.telemetry.set_onboarding(Some("failed"));
+                Ok(None)
+            }
+        }
     }
 
     /// Commit the drain's transitions with the row (synced), or the row's data when it changed
@@ -306,15 +344,18 @@ impl Ledger<'_> {
         let token = self.parts.bot_token.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
-            let input = call(&client, token, command).await;
-            let _ = tx.send(input).await;
+            if let Some(input) = call(&client, token, command).await {
+                let _ = tx.send(input).await;
+            }
         });
     }
 }
 
 /// One Web API call and its classified answer.
-async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Input {
-    match command {
+async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Option<Input> {
+    let input = match command {
+        // A store read, performed in line by `Ledger::input`: never handed to a task.
+        Command::LoadRow { .. } => return None,
         Command::AuthTest { call } => {
             tracing::info!(call = call.0, "calling auth.test");
             let observed = client.auth_test(token).await;
@@ -371,7 +412,8 @@ async fn call(client: &AsyncSlackClient, token: Secret, command: Command) -> Inp
                 outcome: classify_history(&observed.call_result(), &marker),
             }
         }
-    }
+    };
+    Some(input)
 }
 
 /// Run heed work on the blocking pool; a panicked or cancelled task is a store error of its own.
@@ -453,6 +495,170 @@ mod tests {
             .count();
         assert_eq!(posts, 0, "the post was written without a committed row");
         assert!(sim.messages("D0000000001").is_empty());
+        stop_tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the ledger stops on request")
+            .unwrap();
+    }
+
+    /// The Web API methods the simulator saw, in order.
+    fn calls(sim: &SimHandle) -> Vec<String> {
+        sim.log(0, &crate::sim::LogFilter::default())
+            .into_iter()
+            .filter_map(|r| match r.event {
+                crate::sim::Event::Call { method, .. } => Some(method),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `sending` row is committed but its sync fails (as an `fsync` reporting EIO): the
+    /// post is never written in that life; the store is closed and reopened (the row re-read
+    /// from disk, not from a page cache that may lie), and the row reconciles through
+    /// `conversations.history` before the one post.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_ledger_sync_reopens_the_store_and_reconciles_before_posting() {
+        let sim = SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
+        store.fail_next_ledger_syncs(1);
+        let clock = Clock::start();
+        let telemetry = Telemetry::new();
+        let board = StatusBoard::new("test", clock.now());
+        let (_socket_tx, socket) = watch::channel("connected");
+        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+        let installer = "U0INSTALL1";
+        let parts = LedgerParts {
+            installer: installer.into(),
+            bot_token: Secret::new(sim.bot_token()),
+            client: AsyncSlackClient::new(client, 2),
+            store: store.clone(),
+            config: OnboardingConfig {
+                reconcile_settle: Duration::from_millis(20),
+                resend_confirm_gap: Duration::from_millis(50),
+                ..OnboardingConfig::default()
+            },
+            clock,
+            telemetry: telemetry.clone(),
+            board,
+            socket,
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(run(parts, stop));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let row = loop {
+            let rows = store.ledger_rows().unwrap();
+            if let Some(row) = rows.into_iter().find_map(|e| e.row.ok())
+                && row.state == "complete"
+            {
+                break row;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no complete row; calls {:?}",
+                calls(&sim)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(store.reopens(), 1, "the store was reopened once");
+        let calls = calls(&sim);
+        let posts: Vec<usize> = (0..calls.len())
+            .filter(|&i| calls[i] == "chat.postMessage")
+            .collect();
+        assert_eq!(posts.len(), 1, "one post: {calls:?}");
+        let first_lookup = calls.iter().position(|m| m == "conversations.history");
+        assert!(
+            first_lookup.is_some_and(|i| i < posts[0]),
+            "the unsynced sending row reconciled before the post: {calls:?}"
+        );
+        assert_eq!(
+            row.attempts, 2,
+            "the unsent attempt is counted, and the real one"
+        );
+        let text = telemetry.render();
+        assert!(
+            text.contains("phantom_store_errors_total{op=\"sync\"} 1"),
+            "{text}"
+        );
+        stop_tx.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the ledger stops on request")
+            .unwrap();
+    }
+
+    /// The ledger row cannot be read after `auth.test`: the failure is never taken for "no
+    /// row". That life ends without opening the DM; the next one reads the row and goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_row_read_is_never_taken_for_no_row() {
+        let sim = SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
+        store.fail_next_reads(1);
+        let clock = Clock::start();
+        let telemetry = Telemetry::new();
+        let board = StatusBoard::new("test", clock.now());
+        let (_socket_tx, socket) = watch::channel("connected");
+        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+        let parts = LedgerParts {
+            installer: "U0INSTALL1".into(),
+            bot_token: Secret::new(sim.bot_token()),
+            client: AsyncSlackClient::new(client, 2),
+            store: store.clone(),
+            config: OnboardingConfig::default(),
+            clock,
+            telemetry: telemetry.clone(),
+            board,
+            socket,
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = tokio::spawn(run(parts, stop));
+        // Poll the simulator, not the store: a read here would take the injected failure.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !calls(&sim).iter().any(|m| m == "chat.postMessage") {
+            assert!(Instant::now() < deadline, "no post: {:?}", calls(&sim));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        while !store
+            .ledger_rows()
+            .unwrap()
+            .iter()
+            .any(|e| e.row.as_ref().is_ok_and(|r| r.state == "complete"))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "no complete row: {:?}",
+                calls(&sim)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let calls = calls(&sim);
+        assert_eq!(
+            calls,
+            [
+                "auth.test",
+                "auth.test",
+                "conversations.open",
+                "chat.postMessage"
+            ],
+            "the life whose read failed opened nothing"
+        );
+        let text = telemetry.render();
+        assert!(
+            text.contains("phantom_store_errors_total{op=\"read\"} 1"),
+            "{text}"
+        );
         stop_tx.send_replace(true);
         tokio::time::timeout(Duration::from_secs(5), task)
             .await

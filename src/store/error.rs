@@ -154,6 +154,10 @@ pub enum StoreErrorKind {
         /// What the sync reported.
         source: LmdbError,
     },
+    /// The environment is closed: the last [`Store::reopen`](super::Store::reopen) failed.
+    /// Reopen it again before anything else.
+    #[error("store is closed after a failed reopen; reopen it")]
+    Closed,
     /// LMDB reported an error.
     #[error("lmdb: {0}")]
     Lmdb(#[from] LmdbError),
@@ -161,9 +165,13 @@ pub enum StoreErrorKind {
 
 impl StoreErrorKind {
     /// Whether the shell must stop the ledger driver and reopen the store before anything
-    /// else ([`StoreErrorKind::Unsynced`]).
+    /// else ([`StoreErrorKind::Unsynced`], or [`StoreErrorKind::Closed`] after a reopen that
+    /// failed).
     pub fn must_reopen(&self) -> bool {
-        matches!(self, StoreErrorKind::Unsynced { .. })
+        matches!(
+            self,
+            StoreErrorKind::Unsynced { .. } | StoreErrorKind::Closed
+        )
     }
 }
 

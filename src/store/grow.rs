@@ -6,7 +6,7 @@
 //! caller counts and retries later. A write is never dropped silently.
 
 use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
-use super::{Dbs, Store};
+use super::{Dbs, Handle, Store};
 use heed::{RoTxn, RwTxn, WithoutTls};
 use std::sync::PoisonError;
 
@@ -34,8 +34,11 @@ impl Store {
         }
         loop {
             let (outcome, map_size) = {
-                let _open = self.gate.read().unwrap_or_else(PoisonError::into_inner);
-                (self.write_once(&mut f), self.env.info().map_size)
+                let slot = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+                let Some(handle) = slot.as_ref() else {
+                    return Err(StoreError::new(op, StoreErrorKind::Closed));
+                };
+                (write_once(handle, &mut f), handle.env.info().map_size)
             };
             match outcome {
                 Err(StoreErrorKind::Lmdb(e)) if e.is_map_full() => self.grow(op, map_size)?,
@@ -50,13 +53,21 @@ impl Store {
         &self,
         mut f: impl FnMut(&Dbs, &RoTxn<'_, WithoutTls>) -> KindResult<T>,
     ) -> Result<T, StoreError> {
+        if self.read_fault() {
+            let injected = heed::Error::Io(std::io::Error::other("injected read failure"));
+            return Err(StoreError::new(StoreOp::Read, injected.into()));
+        }
         loop {
             let outcome = {
-                let _open = self.gate.read().unwrap_or_else(PoisonError::into_inner);
-                self.env
-                    .read_txn()
-                    .map_err(StoreErrorKind::from)
-                    .and_then(|rtxn| f(&self.dbs, &rtxn))
+                let slot = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+                match slot.as_ref() {
+                    None => Err(StoreErrorKind::Closed),
+                    Some(handle) => handle
+                        .env
+                        .read_txn()
+                        .map_err(StoreErrorKind::from)
+                        .and_then(|rtxn| f(&handle.dbs, &rtxn)),
+                }
             };
             match outcome {
                 Err(StoreErrorKind::Lmdb(e)) if e.is_map_resized() => {
@@ -67,21 +78,14 @@ impl Store {
         }
     }
 
-    fn write_once<T>(
-        &self,
-        f: &mut impl FnMut(&Dbs, &mut RwTxn<'_>) -> KindResult<T>,
-    ) -> KindResult<T> {
-        let mut wtxn = self.env.write_txn()?;
-        let value = f(&self.dbs, &mut wtxn)?;
-        wtxn.commit()?;
-        Ok(value)
-    }
-
     /// Double the map (up to the ceiling) with every transaction of this process closed,
     /// unless another thread already grew it past `full_at`, the size the write failed at.
     fn grow(&self, op: StoreOp, full_at: usize) -> Result<(), StoreError> {
-        let _closed = self.gate.write().unwrap_or_else(PoisonError::into_inner);
-        let current = self.env.info().map_size;
+        let closed = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(handle) = closed.as_ref() else {
+            return Err(StoreError::new(op, StoreErrorKind::Closed));
+        };
+        let current = handle.env.info().map_size;
         if current > full_at {
             return Ok(());
         }
@@ -97,17 +101,30 @@ impl Store {
             ));
         }
         let next = round_map_size(current.saturating_mul(2)).min(cap);
-        // SAFETY: `_closed` excludes every transaction of this process (they all hold the gate
+        // SAFETY: `closed` excludes every transaction of this process (they all hold the gate
         // shared), which is what `mdb_env_set_mapsize` requires.
-        unsafe { self.env.resize(next) }.map_err(|e| StoreError::new(op, e.into()))?;
+        unsafe { handle.env.resize(next) }.map_err(|e| StoreError::new(op, e.into()))?;
         tracing::info!(from = current, to = next, %op, "store map grown");
         Ok(())
     }
 
     /// Adopt the map size another process set (`MDB_MAP_RESIZED`).
     fn adopt_map(&self, op: StoreOp) -> Result<(), StoreError> {
-        let _closed = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        let closed = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(handle) = closed.as_ref() else {
+            return Err(StoreError::new(op, StoreErrorKind::Closed));
+        };
         // SAFETY: as in `grow`; size 0 means "the size currently in the file".
-        unsafe { self.env.resize(0) }.map_err(|e| StoreError::new(op, e.into()))
+        unsafe { handle.env.resize(0) }.map_err(|e| StoreError::new(op, e.into()))
     }
+}
+
+fn write_once<T>(
+    handle: &Handle,
+    f: &mut impl FnMut(&Dbs, &mut RwTxn<'_>) -> KindResult<T>,
+) -> KindResult<T> {
+    let mut wtxn = handle.env.write_txn()?;
+    let value = f(&handle.dbs, &mut wtxn)?;
+    wtxn.commit()?;
+    Ok(value)
 }

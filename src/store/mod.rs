@@ -40,6 +40,7 @@ mod ledger;
 mod lock;
 mod observer;
 mod open;
+mod reopen;
 mod seen;
 mod snapshots;
 
@@ -54,7 +55,8 @@ use heed::types::{Bytes, U64};
 use heed::{Database, Env, WithoutTls};
 use lock::DirLock;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 /// Database names: the four of the storage contract, and `ledger_retry` (all in
 /// `docs/storage.md`).
@@ -123,16 +125,29 @@ pub(crate) struct Dbs {
 /// [`Store::open`] of the same dir fails with [`StoreErrorKind::Held`] until the first store is
 /// dropped or its process exits. [`Store::open_read_only`] never conflicts.
 pub struct Store {
+    /// The environment and its databases. Every transaction holds this shared; growing the map
+    /// and [`Store::reopen`] hold it exclusively, because LMDB may only remap (or close) while
+    /// no transaction of this process is open. `None` after a reopen that failed.
+    gate: RwLock<Option<Handle>>,
+    config: StoreConfig,
+    /// `Some` for a writer; `None` for a read-only store.
+    lock: Option<DirLock>,
+    /// Successful [`Store::reopen`]s.
+    reopens: AtomicU64,
+    /// Ledger syncs still to fail (fault injection for the tests of the reopen path).
+    #[cfg(any(test, feature = "fuzzing"))]
+    failing_syncs: std::sync::atomic::AtomicU32,
+    /// Reads still to fail (fault injection: a read error must never pass for "no row").
+    #[cfg(any(test, feature = "fuzzing"))]
+    failing_reads: std::sync::atomic::AtomicU32,
+}
+
+/// One open environment with its databases.
+pub(crate) struct Handle {
     /// Read transactions take no per-thread reader slot (`WithoutTls`), so the tokio blocking
     /// pool can never exhaust LMDB's readers.
     env: Env<WithoutTls>,
     dbs: Dbs,
-    /// Every transaction holds this shared; growing the map holds it exclusively, because LMDB
-    /// may only remap while no transaction of this process is open.
-    gate: RwLock<()>,
-    config: StoreConfig,
-    /// `Some` for a writer; `None` for a read-only store.
-    lock: Option<DirLock>,
 }
 
 impl std::fmt::Debug for Store {
@@ -160,9 +175,55 @@ impl Store {
         self.lock.is_some()
     }
 
-    /// The current map size in bytes (grows on demand up to the ceiling).
+    /// The current map size in bytes (grows on demand up to the ceiling); 0 while closed.
     pub fn map_size(&self) -> usize {
-        self.env.info().map_size
+        self.gate
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |h| h.env.info().map_size)
+    }
+
+    /// How many times [`Store::reopen`] succeeded.
+    pub fn reopens(&self) -> u64 {
+        self.reopens.load(Ordering::Relaxed)
+    }
+
+    /// Fault injection: the next `n` ledger syncs fail with [`StoreErrorKind::Unsynced`] (the
+    /// commit itself happens), as an `fsync` reporting `EIO` would.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn fail_next_ledger_syncs(&self, n: u32) {
+        self.failing_syncs.store(n, Ordering::SeqCst);
+    }
+
+    /// Fault injection: the next `n` reads fail (with an I/O error from LMDB).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn fail_next_reads(&self, n: u32) {
+        self.failing_reads.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether an injected read failure is due (always false outside tests and fuzzing).
+    pub(crate) fn read_fault(&self) -> bool {
+        #[cfg(any(test, feature = "fuzzing"))]
+        return self
+            .failing_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        #[cfg(not(any(test, feature = "fuzzing")))]
+        false
+    }
+
+    /// Run `f` on the open environment, or fail with [`StoreErrorKind::Closed`].
+    fn with_env<T>(
+        &self,
+        op: StoreOp,
+        f: impl FnOnce(&Env<WithoutTls>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let slot = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+        match slot.as_ref() {
+            Some(handle) => f(&handle.env),
+            None => Err(StoreError::new(op, StoreErrorKind::Closed)),
+        }
     }
 
     /// Flush every committed transaction to disk (`fdatasync`, meta page included): call it
@@ -171,21 +232,32 @@ impl Store {
     /// makes the latest commit the current one waits for this.) Never use it to "retry" a
     /// failed ledger sync: see [`StoreErrorKind::Unsynced`].
     pub fn force_sync(&self) -> Result<(), StoreError> {
-        self.env
-            .force_sync()
-            .map_err(|e| StoreError::new(StoreOp::Sync, e.into()))
+        self.with_env(StoreOp::Sync, |env| {
+            env.force_sync()
+                .map_err(|e| StoreError::new(StoreOp::Sync, e.into()))
+        })
     }
 
     /// Sync after a ledger commit; a failure is [`StoreErrorKind::Unsynced`] (stop, reopen,
     /// reconcile), never something to retry.
     pub(crate) fn sync_ledger(&self) -> Result<(), StoreError> {
-        self.env.force_sync().map_err(|e| {
+        let unsynced = |e: heed::Error| {
             StoreError::new(
                 StoreOp::Sync,
                 StoreErrorKind::Unsynced {
                     source: LmdbError::from(e),
                 },
             )
-        })
+        };
+        #[cfg(any(test, feature = "fuzzing"))]
+        if self
+            .failing_syncs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            let injected = std::io::Error::other("injected fsync failure");
+            return Err(unsynced(heed::Error::Io(injected)));
+        }
+        self.with_env(StoreOp::Sync, |env| env.force_sync().map_err(unsynced))
     }
 }

@@ -3,10 +3,11 @@
 use super::error::{KindResult, StoreError, StoreErrorKind, StoreOp};
 use super::grow::round_map_size;
 use super::lock::DirLock;
-use super::{Dbs, Store, StoreConfig, db};
+use super::{Dbs, Handle, Store, StoreConfig, db};
 use heed::{CommitOrAbort, Env, EnvFlags, EnvOpenOptions, WithoutTls};
 use std::path::Path;
 use std::sync::RwLock;
+use std::sync::atomic::AtomicU64;
 
 /// Named databases in the environment (ours plus headroom for documented additions).
 const MAX_DBS: u32 = 8;
@@ -41,13 +42,19 @@ fn open_writer(mut config: StoreConfig) -> KindResult<Store> {
     config.map_size = round_map_size(config.map_size);
     create_private_dir(&config.dir)?;
     let lock = DirLock::acquire(&config.dir)?;
+    let handle = writer_handle(&config.dir, config.map_size)?;
+    Ok(Store::from_parts(handle, config, Some(lock)))
+}
+
+/// The writer's environment and databases (created when missing), mapped at `map_size`.
+pub(super) fn writer_handle(dir: &Path, map_size: usize) -> KindResult<Handle> {
     let mut options = EnvOpenOptions::new().read_txn_without_tls();
-    options.map_size(config.map_size).max_dbs(MAX_DBS);
+    options.map_size(map_size).max_dbs(MAX_DBS);
     // SAFETY: NO_META_SYNC keeps LMDB's integrity (data pages are synced before the meta page
     // is written); an OS crash may undo the last commit unless it was followed by
     // `force_sync`, which every durable write does (see docs/storage.md).
     unsafe { options.flags(EnvFlags::NO_META_SYNC) };
-    let env = open_env(&options, &config.dir)?;
+    let env = open_env(&options, dir)?;
     let wtxn = env.write_txn()?;
     let dbs = env
         .create_databases_and_commit(wtxn, |opener, wtxn| -> heed::Result<_> {
@@ -61,7 +68,7 @@ fn open_writer(mut config: StoreConfig) -> KindResult<Store> {
         })?
         .unwrap_commit();
     let (journal, snapshots, ledger, ledger_retry, seen) = dbs;
-    Ok(Store {
+    Ok(Handle {
         env,
         dbs: Dbs {
             journal,
@@ -70,13 +77,21 @@ fn open_writer(mut config: StoreConfig) -> KindResult<Store> {
             ledger_retry,
             seen,
         },
-        gate: RwLock::new(()),
-        config,
-        lock: Some(lock),
     })
 }
 
 fn open_reader(dir: &Path) -> KindResult<Store> {
+    let handle = reader_handle(dir)?;
+    let map_size = handle.env.info().map_size;
+    let config = StoreConfig {
+        map_size,
+        ..StoreConfig::new(dir)
+    };
+    Ok(Store::from_parts(handle, config, None))
+}
+
+/// A read-only environment of an existing store and its databases.
+pub(super) fn reader_handle(dir: &Path) -> KindResult<Handle> {
     check_existing_store(dir)?;
     let mut options = EnvOpenOptions::new().read_txn_without_tls();
     options.max_dbs(MAX_DBS);
@@ -100,8 +115,7 @@ fn open_reader(dir: &Path) -> KindResult<Store> {
             dir: dir.to_path_buf(),
         });
     };
-    let map_size = env.info().map_size;
-    Ok(Store {
+    Ok(Handle {
         env,
         dbs: Dbs {
             journal,
@@ -110,13 +124,22 @@ fn open_reader(dir: &Path) -> KindResult<Store> {
             ledger_retry,
             seen,
         },
-        gate: RwLock::new(()),
-        config: StoreConfig {
-            map_size,
-            ..StoreConfig::new(dir)
-        },
-        lock: None,
     })
+}
+
+impl Store {
+    fn from_parts(handle: Handle, config: StoreConfig, lock: Option<DirLock>) -> Store {
+        Store {
+            gate: RwLock::new(Some(handle)),
+            config,
+            lock,
+            reopens: AtomicU64::new(0),
+            #[cfg(any(test, feature = "fuzzing"))]
+            failing_syncs: std::sync::atomic::AtomicU32::new(0),
+            #[cfg(any(test, feature = "fuzzing"))]
+            failing_reads: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
 }
 
 fn open_env(options: &EnvOpenOptions<WithoutTls>, dir: &Path) -> KindResult<Env<WithoutTls>> {

@@ -20,7 +20,10 @@ fn ok200(body: &str) -> CallResult<'_> {
 
 #[test]
 fn post_replies_are_classified_by_what_they_prove() {
-    let amb = |r: &str| PostOutcome::Ambiguous { reason: r.into() };
+    let amb = |r: &str| PostOutcome::Ambiguous {
+        reason: r.into(),
+        retry_after_ms: None,
+    };
     let cases: Vec<(CallResult<'_>, PostOutcome)> = vec![
         (
             ok200(r#"{"ok":true,"channel":"D1","ts":"1.2"}"#),
@@ -107,7 +110,8 @@ fn open_and_auth_replies() {
     assert_eq!(
         classify_open_dm(&ok200(r#"{"ok":true,"channel":{}}"#)),
         OpenDmOutcome::Transient {
-            reason: "ok_without_channel".into()
+            reason: "ok_without_channel".into(),
+            retry_after_ms: None
         }
     );
     assert_eq!(
@@ -145,7 +149,8 @@ fn open_and_auth_replies() {
     assert_eq!(
         classify_auth(&CallResult::NoResponse),
         AuthOutcome::Transient {
-            reason: "no_response".into()
+            reason: "no_response".into(),
+            retry_after_ms: None
         }
     );
     assert_eq!(
@@ -286,7 +291,10 @@ fn health_and_metric_outcomes() {
             IntroOutcome::Transient,
         ),
         (
-            PostOutcome::Ambiguous { reason: "x".into() },
+            PostOutcome::Ambiguous {
+                reason: "x".into(),
+                retry_after_ms: None,
+            },
             IntroOutcome::Ambiguous,
         ),
         (

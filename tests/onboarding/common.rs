@@ -215,6 +215,26 @@ pub(crate) fn post_cmd(call: u64) -> Out {
     })
 }
 
+pub(crate) fn load_cmd() -> Out {
+    cmd(Command::LoadRow {
+        key: INSTANCE.into(),
+    })
+}
+
+/// A machine that learned its team from `auth.test` (call 1) and waits for its ledger row.
+pub(crate) fn loading() -> Run {
+    let mut r = Run::awaiting_team();
+    r.feed(Input::ChannelReady);
+    let out = r.feed(auth(
+        1,
+        AuthOutcome::Ok {
+            team_id: TEAM.into(),
+        },
+    ));
+    assert_eq!(out, vec![load_cmd()]);
+    r
+}
+
 pub(crate) fn open_cmd(call: u64) -> Out {
     cmd(Command::OpenDm {
         call: CallId(call),
@@ -275,6 +295,7 @@ pub(crate) fn history(call: u64, outcome: HistoryOutcome) -> Input {
 pub(crate) fn ambiguous(reason: &str) -> PostOutcome {
     PostOutcome::Ambiguous {
         reason: reason.into(),
+        retry_after_ms: None,
     }
 }
 

@@ -22,7 +22,7 @@ use phantom_fsm::engine::{Machine, Now, Output, Signal};
 use phantom_fsm::fuzzing::invariants;
 use phantom_fsm::onboarding::{
     AuthOutcome, CallId, Command, HistoryOutcome, Input, MACHINE_ID, Onboarding, OnboardingConfig,
-    OpenDmOutcome, PostOutcome, Timer,
+    OpenDmOutcome, PostOutcome, RowState, StoredRow, Timer,
 };
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
@@ -31,6 +31,9 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Call {
     Auth,
+    /// The ledger row read (`LoadRow`): this store never holds a row of the named team
+    /// before `auth.test` names it, so the truthful answer is "none".
+    Load,
     Open,
     Post,
     History,
@@ -49,6 +52,7 @@ enum Class {
 fn class_of(call: Call, raw: u8) -> Class {
     use Class::*;
     let table: &[Class] = match call {
+        Call::Load => &[Ok],
         Call::Auth | Call::Open => &[Ok, Ok, Ok, RateLimited, Transient, Transient, Permanent],
         Call::Post => &[
             Ok,
@@ -178,8 +182,9 @@ impl Model {
         match (call, class) {
             (Call::Auth, Ok) => {
                 self.team = true;
-                self.awaiting = Some(Call::Open);
+                self.awaiting = Some(Call::Load);
             }
+            (Call::Load, _) => self.awaiting = Some(Call::Open),
             (Call::Auth, RateLimited | Transient) => {
                 self.go("pending", None, Some(Timer::RetryAuth))
             }
@@ -325,7 +330,8 @@ impl ReferenceStateMachine for Reference {
                 }
             }
             Step::Reset if s.state != "pending" => s.reset(),
-            Step::MarkComplete if s.state != "complete" => {
+            // Nothing is acted on before the ledger row is read.
+            Step::MarkComplete if s.state != "complete" && s.awaiting != Some(Call::Load) => {
                 s.dm = true;
                 s.go("complete", None, None);
             }
@@ -409,10 +415,14 @@ impl Sut {
                         team_id: TEAM.into(),
                     },
                     Class::RateLimited => AuthOutcome::RateLimited { retry_after_ms },
-                    Class::Transient => AuthOutcome::Transient { reason: reason() },
+                    Class::Transient => AuthOutcome::Transient {
+                        reason: reason(),
+                        retry_after_ms: None,
+                    },
                     _ => AuthOutcome::Unrecoverable { code: code() },
                 },
             },
+            Call::Load => Input::RowLoaded { row: None },
             Call::Open => Input::DmOpened {
                 call: id,
                 outcome: match class {
@@ -420,7 +430,10 @@ impl Sut {
                         channel: CHANNEL.into(),
                     },
                     Class::RateLimited => OpenDmOutcome::RateLimited { retry_after_ms },
-                    Class::Transient => OpenDmOutcome::Transient { reason: reason() },
+                    Class::Transient => OpenDmOutcome::Transient {
+                        reason: reason(),
+                        retry_after_ms: None,
+                    },
                     _ => OpenDmOutcome::Permanent { code: code() },
                 },
             },
@@ -451,6 +464,7 @@ impl Sut {
                 }
                 PostOutcome::Ambiguous {
                     reason: "http_503".into(),
+                    retry_after_ms: None,
                 }
             }
             other => {
@@ -535,6 +549,15 @@ impl Sut {
     fn on_command(&mut self, before: &str, current: &str, c: &Command) {
         let (call, id) = match c {
             Command::AuthTest { call } => (Call::Auth, *call),
+            Command::LoadRow { key } => {
+                assert_eq!(key, self.m.instance());
+                (Call::Load, CallId(0))
+            }
+            Command::OpenDm { .. } | Command::PostIntro { .. }
+                if matches!(self.awaiting, Some((Call::Load, _))) =>
+            {
+                panic!("{c:?} before the ledger row was read")
+            }
             Command::OpenDm { call, .. } => (Call::Open, *call),
             Command::LookupHistory {
                 call,
@@ -613,7 +636,7 @@ impl StateMachineTest for Sut {
                 sut.feed(Input::Reset)
             }
             Step::MarkComplete => {
-                if before != "complete" {
+                if before != "complete" && !matches!(sut.awaiting, Some((Call::Load, _))) {
                     sut.confirmed = true;
                 }
                 sut.feed(Input::MarkComplete {
@@ -670,6 +693,28 @@ fn any_input() -> impl Strategy<Value = Input> {
         Just(Input::Timeout),
         Just(Input::Resumed),
         Just(Input::Reset),
+        Just(Input::RowLoaded { row: None }),
+        (0usize..6, text).prop_map(|(state, channel)| Input::RowLoaded {
+            row: Some(StoredRow {
+                state: [
+                    RowState::Pending,
+                    RowState::Sending,
+                    RowState::Backoff,
+                    RowState::Reconciling,
+                    RowState::Complete,
+                    RowState::Failed,
+                ][state],
+                attempts: 1,
+                last_error: None,
+                channel: Some(channel),
+                ts: Some(TS.into()),
+                generation: 0,
+                sending_since_unix_ms: None,
+                rejections: 0,
+                rejected_since_unix_ms: None,
+                retry_at_unix_ms: Some(u64::MAX),
+            })
+        }),
         (text, text).prop_map(|(channel, ts)| Input::MarkComplete { channel, ts }),
         (call.clone(), text).prop_map(|(call, team_id)| Input::AuthTested {
             call,
@@ -687,7 +732,10 @@ fn any_input() -> impl Strategy<Value = Input> {
         }),
         (call.clone(), text).prop_map(|(call, reason)| Input::Posted {
             call,
-            outcome: PostOutcome::Ambiguous { reason },
+            outcome: PostOutcome::Ambiguous {
+                reason,
+                retry_after_ms: None
+            },
         }),
         (call.clone(), text).prop_map(|(call, ts)| Input::Posted {
             call,

@@ -22,8 +22,13 @@ fn success_from_auth_test_stamps_complete_with_channel_and_ts() {
             team_id: TEAM.into(),
         },
     ));
-    assert_eq!(out, vec![open_cmd(2)], "team fixed, no transition, no row");
+    assert_eq!(
+        out,
+        vec![load_cmd()],
+        "team fixed, no transition, the row asked for"
+    );
     assert_eq!(r.m.instance(), INSTANCE);
+    assert_eq!(r.feed(Input::RowLoaded { row: None }), vec![open_cmd(2)]);
     let out = r.feed(dm(
         2,
         OpenDmOutcome::Opened {
@@ -76,6 +81,7 @@ fn transient_auth_failure_retries_in_process_without_a_transition() {
         1,
         AuthOutcome::Transient {
             reason: "no_response".into(),
+            retry_after_ms: None,
         },
     ));
     let delay = retry_delay(&out);

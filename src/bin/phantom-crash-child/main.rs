@@ -16,7 +16,7 @@
 mod slack;
 
 use phantom_fsm::engine::{Explore, Machine, Now, Output, UnixMs};
-use phantom_fsm::onboarding::{self, Onboarding, OnboardingConfig};
+use phantom_fsm::onboarding::{self, Command, Input, Onboarding, OnboardingConfig, StoredRow};
 use phantom_fsm::socket::{self, SocketConfig, SocketMode};
 use phantom_fsm::store::{Remembers, Store, StoreConfig};
 use std::collections::VecDeque;
@@ -210,7 +210,13 @@ impl Child {
         record(&self.store, &outputs, &self.onboarding[i].snapshot())?;
         let instance = self.onboarding[i].instance().to_string();
         for output in &outputs {
-            if let Output::Command(command) = output {
+            if let Output::Command(Command::LoadRow { key }) = output {
+                let row = self.store.load_ledger(key)?;
+                let row = row
+                    .map(|row| StoredRow::from_snapshot(&row.snapshot()))
+                    .transpose()?;
+                self.answers[i].push_back(Input::RowLoaded { row });
+            } else if let Output::Command(command) = output {
                 let answer = self
                     .slack
                     .call(&mut self.rng, self.now.unix, &instance, command)?;

@@ -77,6 +77,10 @@ impl Slack {
         command: &Command,
     ) -> std::io::Result<Input> {
         Ok(match command {
+            // Answered from the store by the caller.
+            Command::LoadRow { .. } => {
+                return Err(std::io::Error::other("LoadRow is a store read, not a call"));
+            }
             Command::AuthTest { call } => Input::AuthTested {
                 call: *call,
                 outcome: phantom_fsm::onboarding::AuthOutcome::Ok {
@@ -128,11 +132,13 @@ impl Slack {
                 // Stored, but the reply was lost.
                 false => PostOutcome::Ambiguous {
                     reason: "timeout".into(),
+                    retry_after_ms: None,
                 },
             }
         } else if roll < 72 {
             PostOutcome::Ambiguous {
                 reason: "http_503".into(),
+                retry_after_ms: None,
             }
         } else if roll < 84 {
             PostOutcome::RateLimited {
@@ -266,6 +272,7 @@ fn open_dm(rng: &mut fastrand::Rng, call: CallId, user: &str) -> Input {
     } else if roll < 99 {
         OpenDmOutcome::Transient {
             reason: "http_503".into(),
+            retry_after_ms: None,
         }
     } else {
         OpenDmOutcome::Permanent {

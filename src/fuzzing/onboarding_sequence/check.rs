@@ -9,7 +9,10 @@
 //!    it (the shell commits `sending` before the request is written);
 //! 6. transitions chain and are edges of the derived diagram; no deadline in the past;
 //!    snapshots survive JSON and restore unchanged; no panic;
-//! 7. while every history answer was Slack's truth (real pages of the DM channel, 15 a page,
+//! 7. after `auth.test` named the team, no `conversations.open` and no post before the
+//!    ledger row was read (`LoadRow`, answered with the row the harness stored as the runtime
+//!    does; a restart may start over from `auth.test` and that row);
+//! 8. while every history answer was Slack's truth (real pages of the DM channel, 15 a page,
 //!    behind any amount of chatter), Slack never holds two intros of one generation.
 
 use super::{Call, Epoch, Harness, USER};
@@ -98,7 +101,7 @@ impl Harness {
         self.ensure(scan.attempts == expected, || {
             format!("IntroAttempt {:?}, expected {expected:?}", scan.attempts)
         });
-        if !scan.reset {
+        if !scan.reset && !self.adopting {
             let attempts = self.m.attempts();
             self.ensure(attempts == before.attempts + scan.posted as u32, || {
                 format!(
@@ -120,16 +123,24 @@ impl Harness {
             .transitions
             .push(format!("{} -> {} ({})", t.from, t.to, t.event));
         scan.entered_sending = t.to == "sending";
+        // Only an instance with a team has a ledger row: the epochs are the row's. A machine
+        // that does not know its team yet (a fresh start) stamps or resets nothing stored, and
+        // its stand-in generation means nothing until it has read the row.
+        let row = !t.instance.starts_with("-/");
         if t.event == "reset" {
-            self.epoch = Epoch::default();
+            if row {
+                self.epoch = Epoch::default();
+            }
             scan.reset = true;
         }
         if t.to == "complete" {
+            // A stored `complete` row is one this epoch entered before the restart.
+            let adopted = t.event == "row_loaded" && self.epoch.complete;
             self.ensure(
-                ["post_sent", "history_found", "mark_complete"].contains(&t.event),
+                adopted || ["post_sent", "history_found", "mark_complete"].contains(&t.event),
                 || format!("{t}: complete without a confirmed post or a found marker"),
             );
-            self.epoch.complete = true;
+            self.epoch.complete |= row;
         }
         if t.from == "sending" && t.event.starts_with("post_") {
             scan.post_answered = true;
@@ -140,7 +151,7 @@ impl Harness {
             });
             self.epoch.could_be_stored -= 1;
         }
-        if t.from == "sending" && t.to == "reconciling" {
+        if (t.from == "sending" || t.event == "row_loaded") && t.to == "reconciling" {
             self.epoch.must_look = true;
         }
         if t.event == "history_not_found" {
@@ -151,6 +162,14 @@ impl Harness {
 
     fn check_command(&mut self, state: &'static str, c: &Command, scan: &mut Scan) {
         let (call, kind) = match c {
+            Command::LoadRow { key } => {
+                self.ensure(
+                    self.m.team_id().is_some() && key == self.m.instance(),
+                    || format!("LoadRow {key:?} for {}", self.m.instance()),
+                );
+                self.loading = true;
+                return;
+            }
             Command::AuthTest { call } => {
                 self.ensure(self.m.team_id().is_none(), || {
                     "auth.test with the team known".into()
@@ -159,6 +178,9 @@ impl Harness {
             }
             Command::OpenDm { call, user } => {
                 self.ensure(user == USER, || format!("conversations.open for {user}"));
+                self.ensure(!self.loading, || {
+                    "conversations.open before the ledger row was read".into()
+                });
                 (*call, Call::Dm)
             }
             Command::PostIntro {
@@ -221,6 +243,9 @@ impl Harness {
 
     /// The heart of the ledger: when a post may go out.
     fn check_post(&mut self, state: &'static str, scan: &mut Scan) {
+        self.ensure(!self.loading, || {
+            "a post before the ledger row was read".into()
+        });
         self.ensure(state == "sending" && scan.entered_sending, || {
             "a post not right behind its transition into sending".into()
         });
@@ -263,8 +288,10 @@ impl Harness {
             });
         }
         self.summary.stored = self.slack.intros();
+        // Before the row is read (team unknown, or `LoadRow` out) the generation is a stand-in.
         let generation = self.m.generation();
-        self.ensure(self.lied || self.slack.intros_of(generation) <= 1, || {
+        let known = self.m.team_id().is_some() && !self.loading;
+        self.ensure(!known || self.lied || self.slack.intros_of(generation) <= 1, || {
             format!("Slack holds two intros of generation {generation}, and every history answer was true")
         });
     }

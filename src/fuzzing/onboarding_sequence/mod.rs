@@ -14,10 +14,10 @@ mod slack;
 mod step;
 
 use super::bytes;
-use crate::engine::{Machine, Millis, Now};
+use crate::engine::{Machine, Millis, Now, Output, Snapshot};
 use crate::onboarding::{
     AuthOutcome, CallId, HistoryOutcome, Input, Onboarding, OnboardingConfig, OpenDmOutcome,
-    PostOutcome, classify_auth, classify_open_dm,
+    PostOutcome, StoredRow, classify_auth, classify_open_dm,
 };
 use arbitrary::Unstructured;
 use std::collections::BTreeMap;
@@ -121,6 +121,18 @@ struct Harness {
     /// may be the harness's fault, not the machine's).
     lied: bool,
     epoch: Epoch,
+    /// The store's ledger row of the named instance, as the runtime keeps it: written with
+    /// every drain that has a transition once the team is known, and with every drain after
+    /// in the same life (or once this life read the row).
+    row: Option<Snapshot>,
+    /// This life of the machine wrote or read the row (a fresh start has not, until then).
+    owns_row: bool,
+    /// A stored row is being handed to the machine (its counters jump to the row's).
+    adopting: bool,
+    /// A `LoadRow` is out: the machine must open nothing and post nothing until it is
+    /// answered (at the end of the drain that asked, with the truth: the only instance with a
+    /// team here never wrote a row before `auth.test` named it).
+    loading: bool,
     /// The post outcome being delivered (the `IntroAttempt` signal must match it).
     posted: Option<PostOutcome>,
     summary: Summary,
@@ -139,6 +151,10 @@ impl Harness {
             queries: BTreeMap::new(),
             lied: false,
             epoch: Epoch::default(),
+            loading: false,
+            row: None,
+            owns_row: false,
+            adopting: false,
             posted: None,
             summary: Summary::default(),
         }
@@ -158,7 +174,7 @@ impl Harness {
                 self.now = self.now.after(Duration::from_secs(60 * u64::from(minutes)));
             }
             Step::ChannelReady => self.deliver(Input::ChannelReady),
-            Step::Restart { stored } => self.restart(stored % 2 == 1),
+            Step::Restart { stored } => self.restart(stored % 2 == 1, stored & 2 != 0),
             Step::Auth {
                 call,
                 kind,
@@ -294,7 +310,7 @@ impl Harness {
     fn raw(&mut self, pick: Pick, input: Input) {
         let call = self.pick(pick, None);
         match input {
-            Input::Resumed => self.restart(false),
+            Input::Resumed => self.restart(false, false),
             Input::AuthTested { outcome, .. } => {
                 self.answer(call, Input::AuthTested { call, outcome })
             }
@@ -325,6 +341,7 @@ impl Harness {
             },
             _ => PostOutcome::Ambiguous {
                 reason: "no_response".into(),
+                retry_after_ms: None,
             },
         }
     }
@@ -377,22 +394,34 @@ impl Harness {
         outcome
     }
 
-    /// The process dies and starts again from the last snapshot (through its JSON), with no
-    /// call in flight; an unanswered post may have reached Slack.
-    fn restart(&mut self, stored: bool) {
+    /// The process dies and starts again, with no call in flight; an unanswered post may have
+    /// reached Slack. It restarts from the last snapshot (through its JSON), or, `fresh` and
+    /// with the team known, as the runtime does: a machine that calls `auth.test` and is handed
+    /// the stored row.
+    fn restart(&mut self, stored: bool, fresh: bool) {
         if stored {
             // Every unanswered post reached Slack.
             for generation in std::mem::take(&mut self.post_generations).into_values() {
                 self.slack.store_intro(self.now.unix, generation);
             }
         }
-        self.m = self.check_restore();
+        let restored = self.check_restore();
+        let fresh = fresh && self.m.team_id().is_some();
+        self.m = match fresh {
+            true => Onboarding::awaiting_team(USER, self.config.clone()),
+            false => restored,
+        };
+        // A machine restored with its team is its row; a fresh one has not read it yet, and
+        // one without a team has none.
+        self.owns_row = !fresh && self.m.team_id().is_some() && self.row.is_some();
         self.calls.clear();
         self.post_generations.clear();
         self.queries.clear();
         self.last_call = 0;
         self.summary.restarts += 1;
-        self.deliver(Input::Resumed);
+        if !fresh {
+            self.deliver(Input::Resumed);
+        }
     }
 
     fn deliver(&mut self, input: Input) {
@@ -401,6 +430,20 @@ impl Harness {
         let outputs = self.m.drain();
         self.check_outputs(&before, &outputs);
         self.check_state();
+        self.adopting = false;
+        let transitions = outputs.iter().any(|o| matches!(o, Output::Transition(_)));
+        if self.m.team_id().is_some() && (transitions || self.owns_row) {
+            self.row = Some(self.m.snapshot());
+            self.owns_row = true;
+        }
+        if std::mem::take(&mut self.loading) {
+            let row = self.row.as_ref().map(|row| {
+                StoredRow::from_snapshot(row).expect("a row the machine wrote is a StoredRow")
+            });
+            self.adopting = row.is_some();
+            self.owns_row = row.is_some();
+            self.deliver(Input::RowLoaded { row });
+        }
     }
 }
 
@@ -417,6 +460,7 @@ fn auth_outcome(kind: u8, retry_after_ms: u16) -> AuthOutcome {
         },
         3 => AuthOutcome::Transient {
             reason: "http_503".into(),
+            retry_after_ms: None,
         },
         _ if (kind / 5).is_multiple_of(2) => AuthOutcome::Unrecoverable {
             code: "invalid_auth".into(),
@@ -437,6 +481,7 @@ fn dm_outcome(kind: u8, retry_after_ms: u16) -> OpenDmOutcome {
         },
         2 => OpenDmOutcome::Transient {
             reason: "http_503".into(),
+            retry_after_ms: None,
         },
         _ if (kind / 4).is_multiple_of(2) => OpenDmOutcome::Permanent {
             code: ["user_not_found", "user_not_visible", "invalid_auth"][usize::from(kind / 8) % 3]
