@@ -14,4 +14,5 @@ mod onboarding {
     mod restore;
     mod retry_after;
     mod scripted;
+    mod surface;
 }
