@@ -370,3 +370,42 @@ fn the_engine_counts_ignored_inputs_in_the_dispatch_state() {
         })]
     );
 }
+
+/// The runtime, the store and telemetry see both machines only through `Machine`: its methods
+/// must answer what the machines' own methods answer.
+#[test]
+fn both_machines_answer_through_the_trait_as_they_do_directly() {
+    use phantom_fsm::onboarding::{Onboarding, OnboardingConfig};
+    use phantom_fsm::socket::{DEFAULT_INSTANCE, Input, SocketConfig, SocketMode};
+
+    fn through<M: Machine>(m: &M) -> (String, &'static str, Option<Millis>) {
+        (m.instance().to_string(), m.state_name(), m.poll_timeout())
+    }
+
+    let config = SocketConfig {
+        ping_interval: Duration::from_secs(7),
+        ..SocketConfig::default()
+    };
+    let mut socket = SocketMode::new(config);
+    socket.handle(Now::fake(1_000), Input::Start);
+    let (instance, state, deadline) = through(&socket);
+    assert_eq!(instance, DEFAULT_INSTANCE);
+    assert_eq!(state, "connecting");
+    assert_eq!(deadline, socket.poll_timeout());
+    assert!(deadline.is_some_and(|d| d.0 > 1_000), "{deadline:?}");
+    assert_eq!(
+        Machine::config(&socket).ping_interval,
+        Duration::from_secs(7)
+    );
+
+    let config = OnboardingConfig {
+        max_attempts: 3,
+        ..OnboardingConfig::default()
+    };
+    let ledger = Onboarding::new("T0TEAM", "U0INSTALLER", config);
+    let (instance, state, deadline) = through(&ledger);
+    assert_eq!(instance, "T0TEAM/U0INSTALLER");
+    assert_eq!(state, "pending");
+    assert_eq!(deadline, ledger.poll_timeout());
+    assert_eq!(Machine::config(&ledger).max_attempts, 3);
+}
