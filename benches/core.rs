@@ -156,7 +156,9 @@ fn scratch(name: &str) -> tempfile::TempDir {
 /// A bare heed environment with the store's flags and one `bytes -> bytes` database.
 fn bare_env(dir: &Path) -> (Env<WithoutTls>, Database<'static, Bytes, Bytes>) {
     let mut options = EnvOpenOptions::new().read_txn_without_tls();
-    options.map_size(256 << 20).max_dbs(4);
+    // Room for criterion's default 5 s of 1,000-key batches: the baseline never deletes, and
+    // a full map (`MapFull`) would end the run (the store grows its own map).
+    options.map_size(4 << 30).max_dbs(4);
     // SAFETY: the same flag the store opens with; the env is private to this benchmark.
     unsafe { options.flags(EnvFlags::NO_META_SYNC) };
     // SAFETY: a fresh dir that nothing else opens.
