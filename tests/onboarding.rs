@@ -14,5 +14,6 @@ mod onboarding {
     mod restore;
     mod retry_after;
     mod scripted;
+    mod stale;
     mod surface;
 }
