@@ -20,13 +20,13 @@ mod cli;
 mod crash;
 #[path = "store/invariants.rs"]
 mod invariants;
-// Runs the crash child under strace (Linux).
 #[path = "store/ledger_rows.rs"]
 mod ledger_rows;
 // Injects sync failures (`Store::fail_next_ledger_syncs`, `fuzzing` feature).
 #[cfg(feature = "fuzzing")]
 #[path = "store/reopen.rs"]
 mod reopen;
+// Runs the crash child under strace (Linux).
 #[cfg(all(target_os = "linux", feature = "crash-child"))]
 #[path = "store/sync_order.rs"]
 mod sync_order;
