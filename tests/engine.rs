@@ -375,7 +375,9 @@ fn the_engine_counts_ignored_inputs_in_the_dispatch_state() {
 /// must answer what the machines' own methods answer.
 #[test]
 fn both_machines_answer_through_the_trait_as_they_do_directly() {
-    use phantom_fsm::onboarding::{Onboarding, OnboardingConfig};
+    use phantom_fsm::onboarding::{
+        Command, Input as OnboardingInput, Onboarding, OnboardingConfig, OpenDmOutcome,
+    };
     use phantom_fsm::socket::{DEFAULT_INSTANCE, Input, SocketConfig, SocketMode};
 
     fn through<M: Machine>(m: &M) -> (String, &'static str, Option<Millis>) {
@@ -402,10 +404,29 @@ fn both_machines_answer_through_the_trait_as_they_do_directly() {
         max_attempts: 3,
         ..OnboardingConfig::default()
     };
-    let ledger = Onboarding::new("T0TEAM", "U0INSTALLER", config);
+    let mut ledger = Onboarding::new("T0TEAM", "U0INSTALLER", config);
+    // Into `backoff`, which waits on a deadline: the DM cannot be opened for now.
+    ledger.handle(Now::fake(1_000), OnboardingInput::ChannelReady);
+    let call = std::iter::from_fn(|| ledger.poll_output())
+        .find_map(|o| match o {
+            Output::Command(Command::OpenDm { call, .. }) => Some(call),
+            _ => None,
+        })
+        .expect("the DM is opened");
+    ledger.handle(
+        Now::fake(1_000),
+        OnboardingInput::DmOpened {
+            call,
+            outcome: OpenDmOutcome::Transient {
+                reason: "service_unavailable".into(),
+                retry_after_ms: None,
+            },
+        },
+    );
     let (instance, state, deadline) = through(&ledger);
     assert_eq!(instance, "T0TEAM/U0INSTALLER");
-    assert_eq!(state, "pending");
+    assert_eq!(state, "backoff");
     assert_eq!(deadline, ledger.poll_timeout());
+    assert!(deadline.is_some_and(|d| d.0 > 1_000), "{deadline:?}");
     assert_eq!(Machine::config(&ledger).max_attempts, 3);
 }
