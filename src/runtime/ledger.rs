@@ -438,38 +438,74 @@ mod tests {
     use crate::sim::{SimConfig, SimHandle};
     use crate::slack::{HttpOptions, SlackClient};
 
+    /// A simulator that pushes no traffic of its own.
+    async fn quiet_sim() -> SimHandle {
+        SimHandle::start(SimConfig {
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// The ledger driver for installer `U0INSTALL1`, running over `store` against `sim` with
+    /// the socket already `connected`.
+    struct Running {
+        telemetry: Telemetry,
+        stop: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+        _socket: watch::Sender<&'static str>,
+    }
+
+    impl Running {
+        fn start(sim: &SimHandle, store: Arc<Store>, config: OnboardingConfig) -> Running {
+            let clock = Clock::start();
+            let telemetry = Telemetry::new();
+            let board = StatusBoard::new("test", clock.now());
+            let (socket_tx, socket) = watch::channel("connected");
+            let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
+            let parts = LedgerParts {
+                installer: "U0INSTALL1".into(),
+                bot_token: Secret::new(sim.bot_token()),
+                client: AsyncSlackClient::new(client, 2),
+                store,
+                config,
+                clock,
+                telemetry: telemetry.clone(),
+                board,
+                socket,
+            };
+            let (stop, stop_rx) = watch::channel(false);
+            let task = tokio::spawn(run(parts, stop_rx));
+            Running {
+                telemetry,
+                stop,
+                task,
+                _socket: socket_tx,
+            }
+        }
+
+        /// Ask the driver to stop; it must within 5 s.
+        async fn stop(self) {
+            self.stop.send_replace(true);
+            tokio::time::timeout(Duration::from_secs(5), self.task)
+                .await
+                .expect("the ledger stops on request")
+                .unwrap();
+        }
+    }
+
     /// A store that refuses every write (read-only): the `sending` row cannot be committed, so
     /// the post must never be written, and the ledger keeps restarting from the (absent) row
     /// without taking anything else down.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_ledger_write_never_writes_the_post() {
-        let sim = SimHandle::start(SimConfig {
-            rate: 0.0,
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = quiet_sim().await;
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
         let store = Arc::new(Store::open_read_only(dir.path()).unwrap());
-        let clock = Clock::start();
-        let telemetry = Telemetry::new();
-        let board = StatusBoard::new("test", clock.now());
-        let (_socket_tx, socket) = watch::channel("connected");
-        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
-        let parts = LedgerParts {
-            installer: "U0INSTALL1".into(),
-            bot_token: Secret::new(sim.bot_token()),
-            client: AsyncSlackClient::new(client, 2),
-            store,
-            config: OnboardingConfig::default(),
-            clock,
-            telemetry: telemetry.clone(),
-            board: board.clone(),
-            socket,
-        };
-        let (stop_tx, stop) = watch::channel(false);
-        let task = tokio::spawn(run(parts, stop));
+        let running = Running::start(&sim, store, OnboardingConfig::default());
+        let telemetry = &running.telemetry;
         // Two failed writes: the driver restarted from the row after the first.
         let series = "phantom_store_errors_total{op=\"ledger_write\"} ";
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -495,11 +531,7 @@ mod tests {
             .count();
         assert_eq!(posts, 0, "the post was written without a committed row");
         assert!(sim.messages("D0000000001").is_empty());
-        stop_tx.send_replace(true);
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .expect("the ledger stops on request")
-            .unwrap();
+        running.stop().await;
     }
 
     /// The Web API methods the simulator saw, in order.
@@ -519,38 +551,17 @@ mod tests {
     /// `conversations.history` before the one post.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_ledger_sync_reopens_the_store_and_reconciles_before_posting() {
-        let sim = SimHandle::start(SimConfig {
-            rate: 0.0,
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = quiet_sim().await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
         store.fail_next_ledger_syncs(1);
-        let clock = Clock::start();
-        let telemetry = Telemetry::new();
-        let board = StatusBoard::new("test", clock.now());
-        let (_socket_tx, socket) = watch::channel("connected");
-        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
-        let installer = "U0INSTALL1";
-        let parts = LedgerParts {
-            installer: installer.into(),
-            bot_token: Secret::new(sim.bot_token()),
-            client: AsyncSlackClient::new(client, 2),
-            store: store.clone(),
-            config: OnboardingConfig {
-                reconcile_settle: Duration::from_millis(20),
-                resend_confirm_gap: Duration::from_millis(50),
-                ..OnboardingConfig::default()
-            },
-            clock,
-            telemetry: telemetry.clone(),
-            board,
-            socket,
+        let config = OnboardingConfig {
+            reconcile_settle: Duration::from_millis(20),
+            resend_confirm_gap: Duration::from_millis(50),
+            ..OnboardingConfig::default()
         };
-        let (stop_tx, stop) = watch::channel(false);
-        let task = tokio::spawn(run(parts, stop));
+        let running = Running::start(&sim, store.clone(), config);
+        let telemetry = &running.telemetry;
         let deadline = Instant::now() + Duration::from_secs(20);
         let row = loop {
             let rows = store.ledger_rows().unwrap();
@@ -586,44 +597,19 @@ mod tests {
             text.contains("phantom_store_errors_total{op=\"sync\"} 1"),
             "{text}"
         );
-        stop_tx.send_replace(true);
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .expect("the ledger stops on request")
-            .unwrap();
+        running.stop().await;
     }
 
     /// The ledger row cannot be read after `auth.test`: the failure is never taken for "no
     /// row". That life ends without opening the DM; the next one reads the row and goes on.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_row_read_is_never_taken_for_no_row() {
-        let sim = SimHandle::start(SimConfig {
-            rate: 0.0,
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let sim = quiet_sim().await;
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(crate::store::StoreConfig::new(dir.path())).unwrap());
         store.fail_next_reads(1);
-        let clock = Clock::start();
-        let telemetry = Telemetry::new();
-        let board = StatusBoard::new("test", clock.now());
-        let (_socket_tx, socket) = watch::channel("connected");
-        let client = SlackClient::new(&sim.api_url(), &HttpOptions::default()).unwrap();
-        let parts = LedgerParts {
-            installer: "U0INSTALL1".into(),
-            bot_token: Secret::new(sim.bot_token()),
-            client: AsyncSlackClient::new(client, 2),
-            store: store.clone(),
-            config: OnboardingConfig::default(),
-            clock,
-            telemetry: telemetry.clone(),
-            board,
-            socket,
-        };
-        let (stop_tx, stop) = watch::channel(false);
-        let task = tokio::spawn(run(parts, stop));
+        let running = Running::start(&sim, store.clone(), OnboardingConfig::default());
+        let telemetry = &running.telemetry;
         // Poll the simulator, not the store: a read here would take the injected failure.
         let deadline = Instant::now() + Duration::from_secs(20);
         while !calls(&sim).iter().any(|m| m == "chat.postMessage") {
@@ -659,10 +645,6 @@ mod tests {
             text.contains("phantom_store_errors_total{op=\"read\"} 1"),
             "{text}"
         );
-        stop_tx.send_replace(true);
-        tokio::time::timeout(Duration::from_secs(5), task)
-            .await
-            .expect("the ledger stops on request")
-            .unwrap();
+        running.stop().await;
     }
 }
