@@ -303,3 +303,26 @@ pub async fn spawn_connected(runtime: phantom_fsm::runtime::Runtime) -> Spawned 
         task,
     }
 }
+
+/// A throwaway CA and, signed by it, a server certificate (and its key) for `host`.
+pub struct TestPki {
+    pub ca: rcgen::Certificate,
+    pub leaf: rcgen::Certificate,
+    pub key: rcgen::KeyPair,
+}
+
+/// Generate a [`TestPki`] for `host` (a DNS name or an IP address).
+pub fn test_pki(host: &str) -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec![host.to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    TestPki { ca, leaf, key }
+}

@@ -8,22 +8,12 @@ use std::path::Path;
 
 /// A throwaway CA (PEM) and, signed by it, a server identity for IP `127.0.0.1`.
 fn pki() -> (String, SimTls) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
+    let pki = test_pki("127.0.0.1");
     let tls = SimTls {
-        cert_chain_pem: leaf.pem(),
-        key_pem: key.serialize_pem(),
+        cert_chain_pem: pki.leaf.pem(),
+        key_pem: pki.key.serialize_pem(),
     };
-    (ca_cert.pem(), tls)
+    (pki.ca.pem(), tls)
 }
 
 async fn tls_sim(tls: SimTls) -> SimHandle {

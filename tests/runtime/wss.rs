@@ -12,26 +12,16 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 /// A throwaway CA (PEM) and a server configuration for `localhost` signed by it.
 fn pki() -> (String, Arc<ServerConfig>) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let pki = test_pki("localhost");
+    let der = rustls::pki_types::PrivateKeyDer::try_from(pki.key.serialize_der()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let server = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone(), ca_cert.der().clone()], der)
+        .with_single_cert(vec![pki.leaf.der().clone(), pki.ca.der().clone()], der)
         .unwrap();
-    (ca_cert.pem(), Arc::new(server))
+    (pki.ca.pem(), Arc::new(server))
 }
 
 /// Hands out one fixed `wss://` URL.
