@@ -263,14 +263,7 @@ impl Driver {
     }
 
     fn on_transition(&self, t: &Transition) {
-        tracing::info!(
-            target: "phantom_fsm::transition",
-            "{} {} -> {} ({})",
-            t.machine,
-            t.from,
-            t.to,
-            t.event
-        );
+        super::log_transition(t);
         self.parts.state.send_replace(t.to);
     }
 

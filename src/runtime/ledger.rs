@@ -220,14 +220,7 @@ impl Ledger<'_> {
                 self.parts.telemetry.observe(&output);
                 self.parts.board.observe(&output);
                 match output {
-                    Output::Transition(t) => tracing::info!(
-                        target: "phantom_fsm::transition",
-                        "{} {} -> {} ({})",
-                        t.machine,
-                        t.from,
-                        t.to,
-                        t.event
-                    ),
+                    Output::Transition(t) => super::log_transition(&t),
                     Output::Signal(s) => tracing::debug!(?s, "onboarding signal"),
                     Output::Command(Command::LoadRow { key }) => {
                         next = self.load_row(&key, now).await?;

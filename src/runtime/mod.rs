@@ -50,3 +50,16 @@ pub use status::{
     STORE_ERROR_GRACE, SlackHealth, StatusBoard, SystemClock,
 };
 pub use ui::page_html as inspector_page;
+
+/// The one log line per transition both drivers write (`machine from -> to (event)`, target
+/// `phantom_fsm::transition`): operators grep for this shape.
+pub(crate) fn log_transition(t: &crate::engine::Transition) {
+    tracing::info!(
+        target: "phantom_fsm::transition",
+        "{} {} -> {} ({})",
+        t.machine,
+        t.from,
+        t.to,
+        t.event
+    );
+}
