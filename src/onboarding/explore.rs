@@ -149,16 +149,8 @@ fn row_answers() -> Vec<Input> {
         rejected_since_unix_ms: None,
         retry_at_unix_ms: (state == RowState::Backoff).then_some(30_000),
     };
-    let states = [
-        RowState::Pending,
-        RowState::Sending,
-        RowState::Backoff,
-        RowState::Reconciling,
-        RowState::Complete,
-        RowState::Failed,
-    ];
     std::iter::once(None)
-        .chain(states.map(|s| Some(stored(s))))
+        .chain(RowState::ALL.map(|s| Some(stored(s))))
         .map(|row| Input::RowLoaded { row })
         .collect()
 }

@@ -180,6 +180,18 @@ pub enum RowState {
     Failed,
 }
 
+impl RowState {
+    /// Every row state, in the order of the machine's leaves.
+    pub const ALL: [RowState; 6] = [
+        RowState::Pending,
+        RowState::Sending,
+        RowState::Backoff,
+        RowState::Reconciling,
+        RowState::Complete,
+        RowState::Failed,
+    ];
+}
+
 /// A stored ledger row, typed: what [`Input::RowLoaded`] hands the machine. Build it with
 /// [`StoredRow::from_snapshot`] from the store's row snapshot (an unknown state or a
 /// mistyped key is an error there, before the machine sees it).

@@ -694,16 +694,9 @@ fn any_input() -> impl Strategy<Value = Input> {
         Just(Input::Resumed),
         Just(Input::Reset),
         Just(Input::RowLoaded { row: None }),
-        (0usize..6, text).prop_map(|(state, channel)| Input::RowLoaded {
+        (0..RowState::ALL.len(), text).prop_map(|(state, channel)| Input::RowLoaded {
             row: Some(StoredRow {
-                state: [
-                    RowState::Pending,
-                    RowState::Sending,
-                    RowState::Backoff,
-                    RowState::Reconciling,
-                    RowState::Complete,
-                    RowState::Failed,
-                ][state],
+                state: RowState::ALL[state],
                 attempts: 1,
                 last_error: None,
                 channel: Some(channel),
