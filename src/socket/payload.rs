@@ -250,6 +250,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn compares_with_a_value_by_json_both_ways_and_shows_its_text() {
+        let p = Payload::new(RawValue::from_string(r#"{ "b": [1, 2], "a": "x" }"#.into()).unwrap());
+        let same = json!({"a": "x", "b": [1, 2]});
+        let other = json!({"a": "y", "b": [1, 2]});
+        assert!(
+            p == same && same == p,
+            "key order and whitespace do not count"
+        );
+        assert!(p != other && other != p);
+        assert_eq!(format!("{p:?}"), r#"{ "b": [1, 2], "a": "x" }"#);
+    }
+
+    #[test]
     fn reads_the_event_id_and_type_and_keeps_the_text() {
         let text = r#"{ "event_id" : "Ev1", "event": {"type": "app_\u006dention", "text": "hi"}}"#;
         let p = Payload::new(RawValue::from_string(text.into()).unwrap());
