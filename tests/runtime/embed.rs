@@ -207,14 +207,12 @@ async fn stuck_failing_and_panicking_handlers_never_delay_acks_and_are_timed() {
         .socket_config(config)
         .build()
         .unwrap();
-    let telemetry = runtime.telemetry().clone();
-    let handle = runtime.handle();
-    let task = tokio::spawn(runtime.run());
+    let Spawned {
+        handle,
+        telemetry,
+        task,
+    } = spawn_connected(runtime).await;
     let mut state = handle.state();
-    tokio::time::timeout(WAIT, state.wait_for(|s| *s == "connected"))
-        .await
-        .unwrap()
-        .unwrap();
     let ids = sim.push_now(60, TrafficKind::EventsApi, Target::All);
     sim.wait_until(WAIT, || sim.acks().len() >= ids.len())
         .await
