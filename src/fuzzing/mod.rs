@@ -9,6 +9,7 @@
 
 pub mod alloc;
 mod bytes;
+pub mod clock;
 pub mod frame_decode;
 pub mod frames;
 pub mod invariants;

@@ -141,6 +141,62 @@ fn observe_writes_a_drain_in_one_transaction() {
     assert_eq!(store.journal_bounds().unwrap(), Some((1, 2)));
 }
 
+/// An onboarding drain carries the ledger's own commands (calls, the row load): none of them
+/// is a dedupe key, so nothing lands in `seen_events`.
+#[test]
+fn an_onboarding_drain_writes_no_dedupe_key() {
+    use phantom_fsm::onboarding::{CallId, Command as Ledger};
+    let (_tmp, store) = temp_store();
+    let outputs: Vec<Output<Ledger>> = vec![
+        Output::Transition(onboarding_t(
+            "T1/U1",
+            ("pending", "sending"),
+            "dm_opened",
+            5,
+        )),
+        Output::Command(Ledger::LoadRow {
+            key: "T1/U1".into(),
+        }),
+        Output::Command(Ledger::OpenDm {
+            call: CallId(1),
+            user: "U1".into(),
+        }),
+    ];
+    let snapshot = ledger_snap("sending", 1, Some("D1"), None);
+    assert_eq!(store.observe(&outputs, &snapshot).unwrap(), Some(1));
+    assert_eq!(
+        store
+            .load_unexpired(UnixMs(0), Duration::from_secs(3_600))
+            .unwrap(),
+        vec![]
+    );
+}
+
+/// One write holds one machine instance: the snapshot is the state of that instance's last
+/// transition, so transitions of two instances (even of the same machine) are refused whole.
+#[test]
+fn a_drain_mixing_two_instances_of_one_machine_is_refused_whole() {
+    let (_tmp, store) = temp_store();
+    let other = phantom_fsm::engine::Transition::new(
+        "socket_mode",
+        "second",
+        ("connecting", "authenticated"),
+        "open_ok",
+        phantom_fsm::engine::Now::fake(2),
+    );
+    let outputs: Vec<Output<Command>> = vec![
+        Output::Transition(socket_t("disconnected", "connecting", "start", 1)),
+        Output::Transition(other),
+    ];
+    let error = store.observe(&outputs, &snap("authenticated")).unwrap_err();
+    assert!(
+        matches!(error.kind(), StoreErrorKind::Invalid { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("in one write"), "{error}");
+    assert_eq!(store.journal_bounds().unwrap(), None);
+}
+
 #[test]
 fn a_write_whose_snapshot_disagrees_is_refused_whole() {
     let (_tmp, store) = temp_store();

@@ -1,6 +1,7 @@
 //! `Store::reopen` after a failed ledger sync: the sync failure is `Unsynced` (must reopen),
 //! the commit is read back from a fresh environment, and a store shared behind an `Arc` keeps
-//! working for every other user across the reopen.
+//! working for every other user across the reopen. The injected failure also shows which
+//! writes sync: an onboarding drain through `observe` does, a socket drain does not.
 
 use super::common::{onboarding_t, temp_store};
 use phantom_fsm::engine::Snapshot;
@@ -60,4 +61,32 @@ fn a_shared_store_keeps_serving_other_threads_across_reopens() {
     writer.join().unwrap();
     assert_eq!(store.reopens(), 5);
     assert_eq!(store.journal_tail(1_000, None).unwrap().len(), 200);
+}
+
+/// `observe` syncs a drain of the onboarding machine before it returns (the post it leads to
+/// must never leave first), and leaves a socket drain to the periodic sync: the armed failure
+/// is met by the onboarding drain only.
+#[test]
+fn observe_syncs_an_onboarding_drain_and_not_a_socket_drain() {
+    use super::common::{ledger_snap, snap, socket_t};
+    use phantom_fsm::engine::Output;
+    let (_dir, store) = temp_store();
+    store.fail_next_ledger_syncs(1);
+    let socket: Vec<Output<phantom_fsm::socket::Command>> = vec![Output::Transition(socket_t(
+        "disconnected",
+        "connecting",
+        "start",
+        1,
+    ))];
+    assert_eq!(
+        store.observe(&socket, &snap("connecting")).unwrap(),
+        Some(1)
+    );
+    let onboarding: Vec<Output<phantom_fsm::onboarding::Command>> = vec![Output::Transition(
+        onboarding_t("T1/U1", ("pending", "sending"), "dm_opened", 2),
+    )];
+    let snapshot = ledger_snap("sending", 1, Some("D1"), None);
+    let error = store.observe(&onboarding, &snapshot).unwrap_err();
+    assert_eq!(error.op(), StoreOp::Sync);
+    assert!(error.kind().must_reopen(), "{error}");
 }

@@ -13,7 +13,7 @@ mod seeds;
 mod slack;
 mod step;
 
-use super::bytes;
+use super::{bytes, clock};
 use crate::engine::{Machine, Millis, Now, Output, Snapshot};
 use crate::onboarding::{
     AuthOutcome, CallId, HistoryOutcome, Input, Onboarding, OnboardingConfig, OpenDmOutcome,
@@ -162,16 +162,18 @@ impl Harness {
 
     fn apply(&mut self, step: Step) {
         match step {
-            Step::Advance { ms } => self.now = self.now.after(Duration::from_millis(ms.into())),
+            Step::Advance { ms } => {
+                self.now = clock::advance(self.now, Duration::from_millis(ms.into()))
+            }
             Step::ToDeadline { offset } => {
                 if let Some(at) = self.m.poll_timeout() {
                     let at = Millis(at.0.saturating_add(u64::from(offset % 3)).saturating_sub(1));
-                    self.now = self.now.advanced_to(at);
+                    self.now = clock::advance_to(self.now, at);
                 }
                 self.deliver(Input::Timeout);
             }
             Step::AdvanceMinutes { minutes } => {
-                self.now = self.now.after(Duration::from_secs(60 * u64::from(minutes)));
+                self.now = clock::advance(self.now, Duration::from_secs(60 * u64::from(minutes)));
             }
             Step::ChannelReady => self.deliver(Input::ChannelReady),
             Step::Restart { stored } => self.restart(stored % 2 == 1, stored & 2 != 0),

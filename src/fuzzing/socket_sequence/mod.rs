@@ -11,7 +11,7 @@ mod seeds;
 mod shell;
 mod step;
 
-use super::bytes;
+use super::{bytes, clock};
 use crate::engine::{Machine, Millis, Now, UnixMs};
 use crate::socket::{Input, LinkId, RequestId, SocketConfig, SocketMode};
 use arbitrary::Unstructured;
@@ -170,16 +170,18 @@ impl Harness {
 
     fn apply(&mut self, step: Step) {
         match step {
-            Step::Advance { ms } => self.now = self.now.after(Duration::from_millis(ms.into())),
+            Step::Advance { ms } => {
+                self.now = clock::advance(self.now, Duration::from_millis(ms.into()))
+            }
             Step::ToDeadline { offset } => {
                 if let Some(at) = self.m.poll_timeout() {
                     let at = Millis(at.0.saturating_add(u64::from(offset % 3)).saturating_sub(1));
-                    self.now = self.now.advanced_to(at);
+                    self.now = clock::advance_to(self.now, at);
                 }
                 self.deliver(Input::Timeout);
             }
             Step::AdvanceMinutes { minutes } => {
-                self.now = self.now.after(Duration::from_secs(60 * u64::from(minutes)));
+                self.now = clock::advance(self.now, Duration::from_secs(60 * u64::from(minutes)));
             }
             Step::WallJump { seconds } => {
                 let ms = u64::from(seconds.unsigned_abs()) * 1_000;
@@ -399,5 +401,42 @@ impl Harness {
         self.m = SocketMode::restore_with_seen(self.config.clone(), instance, &snapshot, seen)
             .unwrap_or_else(|e| panic!("socket_sequence: {snapshot:?} does not restore: {e}"));
         self.deliver(Input::Resumed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::OpenOutcome;
+
+    /// A fuzzed `Retry-After` of `u64::MAX` ms puts `ReconnectBackoff` at the end of time;
+    /// waking for it must not carry the clock there (where every deadline a handler arms is
+    /// due at once: a ping, its pong deadline and a drop in one input). The CI fuzz run found
+    /// that cascade dropping a link that had just said `hello`.
+    #[test]
+    fn a_deadline_at_the_end_of_time_stops_the_clock_at_the_horizon() {
+        let mut h = Harness::new(config(0, 1));
+        h.apply(Step::Start);
+        h.apply(Step::Raw {
+            link: Pick(0),
+            request: Pick(0),
+            input: Input::OpenResult {
+                request: RequestId(0),
+                outcome: OpenOutcome::RateLimited {
+                    retry_after_ms: Some(u64::MAX),
+                },
+            },
+        });
+        assert_eq!(h.m.state_name(), "reconnecting");
+        assert_eq!(h.m.poll_timeout(), Some(Millis(u64::MAX)));
+        h.apply(Step::ToDeadline { offset: 1 });
+        assert_eq!(h.now.mono, clock::MONO_HORIZON);
+        assert_eq!(
+            h.m.state_name(),
+            "reconnecting",
+            "the backoff is not due yet"
+        );
+        h.apply(Step::Stop);
+        assert_eq!(h.m.state_name(), "disconnected");
     }
 }

@@ -12,7 +12,7 @@
 mod check;
 mod seeds;
 
-use super::bytes;
+use super::{bytes, clock};
 use crate::engine::{Explore, Machine, Now, Output, Snapshot, UnixMs};
 use crate::onboarding::{Onboarding, OnboardingConfig};
 use crate::socket::{SocketConfig, SocketMode};
@@ -206,7 +206,7 @@ impl Harness {
                 }
             }
             Step::Wait { ms } => {
-                self.now = self.now.after(Duration::from_millis(ms.into()));
+                self.now = clock::advance(self.now, Duration::from_millis(ms.into()));
                 self.socket.handle(self.now, crate::socket::Input::Timeout);
                 self.persist_socket();
                 for i in 0..2 {
