@@ -515,12 +515,9 @@ mod tests {
             assert!(Instant::now() < deadline, "no second store error:\n{text}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let posts = sim
-            .log(0, &crate::sim::LogFilter::default())
+        let posts = calls(&sim)
             .iter()
-            .filter(|r| {
-                matches!(&r.event, crate::sim::Event::Call { method, .. } if method == "chat.postMessage")
-            })
+            .filter(|m| *m == "chat.postMessage")
             .count();
         assert_eq!(posts, 0, "the post was written without a committed row");
         assert!(sim.messages("D0000000001").is_empty());
@@ -536,6 +533,27 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Poll (with a deadline) until the store holds a `complete` ledger row; return it.
+    async fn complete_row(store: &Store, sim: &SimHandle) -> crate::store::LedgerRow {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let rows = store.ledger_rows().unwrap();
+            if let Some(row) = rows
+                .into_iter()
+                .filter_map(|e| e.row.ok())
+                .find(|r| r.state == "complete")
+            {
+                return row;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no complete row; calls {:?}",
+                calls(sim)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The `sending` row is committed but its sync fails (as an `fsync` reporting EIO): the
@@ -555,21 +573,7 @@ mod tests {
         };
         let running = Running::start(&sim, store.clone(), config);
         let telemetry = &running.telemetry;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let row = loop {
-            let rows = store.ledger_rows().unwrap();
-            if let Some(row) = rows.into_iter().find_map(|e| e.row.ok())
-                && row.state == "complete"
-            {
-                break row;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no complete row; calls {:?}",
-                calls(&sim)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let row = complete_row(&store, &sim).await;
         assert_eq!(store.reopens(), 1, "the store was reopened once");
         let calls = calls(&sim);
         let posts: Vec<usize> = (0..calls.len())
@@ -609,19 +613,7 @@ mod tests {
             assert!(Instant::now() < deadline, "no post: {:?}", calls(&sim));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        while !store
-            .ledger_rows()
-            .unwrap()
-            .iter()
-            .any(|e| e.row.as_ref().is_ok_and(|r| r.state == "complete"))
-        {
-            assert!(
-                Instant::now() < deadline,
-                "no complete row: {:?}",
-                calls(&sim)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        complete_row(&store, &sim).await;
         let calls = calls(&sim);
         assert_eq!(
             calls,

@@ -4,6 +4,22 @@ use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// The first `n` lines the simulator prints, each within [`WAIT`]. Every later line is read
+/// too, until the process ends (a closed pipe would stop the simulator).
+fn start_lines(
+    child: &mut std::process::Child,
+    n: usize,
+) -> Result<Vec<String>, std::sync::mpsc::RecvTimeoutError> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (0..n).map(|_| rx.recv_timeout(WAIT)).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_prints_the_tokens_it_accepts_after_api_url() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phantom-fsm"))
@@ -26,16 +42,7 @@ async fn the_cli_prints_the_tokens_it_accepts_after_api_url() {
         .stderr(Stdio::null())
         .spawn()
         .expect("phantom-fsm sim starts");
-    let stdout = child.stdout.take().unwrap();
-    // Read every line until the process ends (a closed pipe would stop the simulator).
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let lines: Result<Vec<String>, _> = (0..4).map(|_| rx.recv_timeout(WAIT)).collect();
-    let Ok(lines) = lines else {
+    let Ok(lines) = start_lines(&mut child, 4) else {
         let _ = child.kill();
         panic!("no start lines");
     };
@@ -97,14 +104,7 @@ fn the_cli_serves_tls_with_a_certificate_and_refuses_a_bad_key() {
             .expect("phantom-fsm sim starts")
     };
     let mut child = sim(&key_path);
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let lines: Result<Vec<String>, _> = (0..2).map(|_| rx.recv_timeout(WAIT)).collect();
+    let lines = start_lines(&mut child, 2);
     let _ = child.kill();
     let _ = child.wait();
     let lines = lines.expect("start lines");
